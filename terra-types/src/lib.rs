@@ -1,0 +1,86 @@
+//! Serde data types of the DJI TerraAPI v2 wire format (`/terra-rescon-be/v2/...`).
+//!
+//! This crate has no I/O and no HTTP dependency: it is shared by `terra-client` (which sends
+//! these types) and `terra-mock` (which serves them), so the two cannot drift apart. Field
+//! names follow the wire exactly, including its odd spellings: `accessKeyID`, `resourceUUID`
+//! in the upload callback but `resourceUuid` elsewhere, `expireTime` in seconds,
+//! `predefine_AOI`, `SfM_method`.
+//!
+//! Enumerations the service may extend ([`ApiCode`], [`JobType`], [`JobStatus`],
+//! [`CloudName`], ...) keep values they do not know in an `Unknown` variant instead of
+//! failing to decode.
+//!
+//! ```
+//! use terra_types::{Envelope, Job, JobStatus};
+//! let body = r#"{"result":{"code":0,"msg":"success","desc":""},
+//!   "data":{"uuid":"6d1f","name":"survey","meta":"","type":0,"status":0,
+//!           "createdAt":"2026-11-25T10:00:00Z","updatedAt":"2026-11-25T10:00:00Z"}}"#;
+//! let env: Envelope<Job> = serde_json::from_str(body).unwrap();
+//! let job = env.data.unwrap();
+//! assert_eq!(job.status, JobStatus::Created);
+//! assert!(job.started_at.is_none());
+//! ```
+
+mod envelope;
+mod file;
+mod job;
+mod macros;
+mod page;
+pub mod params;
+mod resource;
+mod secret;
+mod token;
+
+#[cfg(test)]
+mod proptest_support;
+#[cfg(test)]
+mod tests;
+
+pub use envelope::{ApiCode, ApiResult, Created, Envelope, GatewayError};
+pub use file::{File, UpdateFileRequest};
+pub use job::{CreateJobRequest, Job, JobStatus, JobType, StartJobRequest};
+pub use page::{
+    ListFilesQuery, ListJobsQuery, ListQuery, ListResourcesQuery, MAX_UUIDS_FILTER, Page,
+};
+pub use params::{
+    CommonParams, CsType, ExportParameter, FeatureQuantity, GeoDesc, JobParameters, LidarParams,
+    Map2dParams, MapMode, MeshFormats, Model3dParams, ParameterSet, PointcloudFormats,
+    PredefineAoi, QualityLevel, RefGps, SceneType, SfmMethod, ValidationError,
+    validate_start_parameters,
+};
+pub use resource::{
+    CreateResourceRequest, DeleteMode, FileOperationRequest, Resource, ResourceDetail,
+    ResourceType, Scope, UpdateRequest,
+};
+pub use secret::Secret;
+pub use token::{
+    CallbackFile, CloudName, FILE_NAME_PLACEHOLDER, Position, StsToken, UploadCallbackRequest,
+};
+
+/// File extensions (lower case) that count as images for 2D/3D input (reference §6.4).
+pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "dng", "heic", "heif"];
+
+/// Whether a file name has one of the [`IMAGE_EXTENSIONS`] (ignoring case).
+///
+/// ```
+/// assert!(terra_types::is_image_name("flight/DJI_0001.JPG"));
+/// assert!(!terra_types::is_image_name("mission/DJI_0001.LDR"));
+/// ```
+pub fn is_image_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| IMAGE_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
+
+/// Documented input limits (reference §7).
+pub mod limits {
+    /// At least this many images for 2D and 3D jobs.
+    pub const MIN_IMAGES: usize = 10;
+    /// At most this many images per 2D job.
+    pub const MAX_IMAGES_2D: usize = 4_000;
+    /// At most this many images per 3D job.
+    pub const MAX_IMAGES_3D: usize = 20_000;
+    /// At most this many bytes of LiDAR input (48 GB).
+    pub const MAX_LIDAR_BYTES: u64 = 48_000_000_000;
+    /// Files per `upload_callback` in the official samples.
+    pub const CALLBACK_BATCH: usize = 50;
+}

@@ -1,0 +1,160 @@
+use serde::{Deserialize, Serialize};
+
+use crate::Secret;
+use crate::macros::str_enum;
+
+str_enum! {
+    /// `cloudName` of an STS token: which object storage the credentials are for.
+    ///
+    /// Parsed case-insensitively (a CN response was seen with `ali_oss`); serialized in the
+    /// canonical upper-case spelling.
+    ///
+    /// ```
+    /// use terra_types::CloudName;
+    /// assert_eq!(CloudName::parse("ali_oss"), CloudName::AliOss);
+    /// assert_eq!(CloudName::AwsS3.as_str(), "AWS_S3");
+    /// assert_eq!(CloudName::parse("AZURE_BLOB"), CloudName::AzureBlob);
+    /// ```
+    pub enum CloudName (case_insensitive = true) {
+        /// AWS S3 (international host).
+        AwsS3 = "AWS_S3",
+        /// Aliyun OSS (mainland China host).
+        AliOss = "ALI_OSS",
+        /// Listed by the Swagger text but not supported by the service.
+        AzureBlob = "AZURE_BLOB",
+    }
+}
+
+/// The literal placeholder at the end of [`StsToken::store_path`].
+pub const FILE_NAME_PLACEHOLDER: &str = "{fileName}";
+
+/// Temporary storage credentials returned by `POST /v2/store/obtain_token` (reference §3.3).
+///
+/// `Debug` hides the secret and the session token.
+///
+/// ```
+/// use terra_types::{CloudName, StsToken};
+/// let token: StsToken = serde_json::from_str(r#"{
+///   "cloudName": "ali_oss", "accessKeyID": "STS.NTx", "secretAccessKey": "s3cr3t",
+///   "sessionToken": "CAIS", "region": "oss-cn-hangzhou", "cloudBucketName": "hz-terra-be-prod",
+///   "storePath": "123/tmp/456/{fileName}", "callbackParam": "eyJ", "expireTime": 1795601400
+/// }"#).unwrap();
+/// assert_eq!(token.cloud_name, CloudName::AliOss);
+/// assert_eq!(token.object_key("DJI_0001.JPG"), "123/tmp/456/DJI_0001.JPG");
+/// assert!(!format!("{token:?}").contains("s3cr3t"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct StsToken {
+    /// Storage provider.
+    #[serde(rename = "cloudName")]
+    pub cloud_name: CloudName,
+    /// STS access key id (the wire spells it `accessKeyID`).
+    #[serde(rename = "accessKeyID")]
+    pub access_key_id: String,
+    /// STS secret access key.
+    #[serde(rename = "secretAccessKey")]
+    pub secret_access_key: Secret,
+    /// STS session (security) token.
+    #[serde(rename = "sessionToken")]
+    pub session_token: Secret,
+    /// Storage region, e.g. `oss-cn-hangzhou` or an AWS region name.
+    pub region: String,
+    /// DJI's bucket.
+    #[serde(rename = "cloudBucketName")]
+    pub cloud_bucket_name: String,
+    /// Object-key template ending in `{fileName}`.
+    #[serde(rename = "storePath")]
+    pub store_path: String,
+    /// Opaque value to pass back in `upload_callback` for objects uploaded with this token.
+    #[serde(rename = "callbackParam")]
+    pub callback_param: String,
+    /// Expiry, Unix seconds.
+    #[serde(rename = "expireTime")]
+    pub expire_time: i64,
+}
+
+impl StsToken {
+    /// The object key for a relative file name: `storePath` with `{fileName}` replaced.
+    /// Backslashes in `file_name` become `/` (the callback expects `/` separators).
+    pub fn object_key(&self, file_name: &str) -> String {
+        let name = file_name.replace('\\', "/");
+        if self.store_path.contains(FILE_NAME_PLACEHOLDER) {
+            self.store_path.replacen(FILE_NAME_PLACEHOLDER, &name, 1)
+        } else {
+            format!("{}{}", self.store_path, name)
+        }
+    }
+
+    /// The key prefix every object of this token lives under (`storePath` before
+    /// `{fileName}`).
+    pub fn key_prefix(&self) -> &str {
+        self.store_path
+            .split(FILE_NAME_PLACEHOLDER)
+            .next()
+            .unwrap_or("")
+    }
+}
+
+/// A geographic position attached to a file (`files[].position`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Position {
+    /// Attitude (the wire uses float32).
+    #[cfg_attr(test, proptest(strategy = "crate::proptest_support::finite_f32()"))]
+    pub attitude: f32,
+    /// Latitude in degrees.
+    #[cfg_attr(test, proptest(strategy = "crate::proptest_support::finite_f64()"))]
+    pub latitude: f64,
+    /// Longitude in degrees.
+    #[cfg_attr(test, proptest(strategy = "crate::proptest_support::finite_f64()"))]
+    pub longitude: f64,
+}
+
+/// One uploaded object in an `upload_callback` request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct CallbackFile {
+    /// Relative file name: exactly the string substituted for `{fileName}`, `/`-separated.
+    pub name: String,
+    /// ETag returned by the storage PUT (quoted or not, as the storage returned it).
+    pub etag: String,
+    /// Checksum; every known client sends the ETag again.
+    pub checksum: String,
+    /// User extension info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<String>,
+    /// Where the photo was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+impl CallbackFile {
+    /// An entry with `checksum` = `etag`, as all known clients send it.
+    pub fn new(name: impl Into<String>, etag: impl Into<String>) -> Self {
+        let etag = etag.into();
+        Self {
+            name: name.into(),
+            checksum: etag.clone(),
+            etag,
+            meta: None,
+            position: None,
+        }
+    }
+}
+
+/// Body of `POST /v2/store/upload_callback` (reference §3.4).
+///
+/// Note the spelling `resourceUUID` here, unlike `resourceUuid` elsewhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct UploadCallbackRequest {
+    /// The `callbackParam` of the token the objects were uploaded with.
+    #[serde(rename = "callbackParam")]
+    pub callback_param: String,
+    /// The resource the files join.
+    #[serde(rename = "resourceUUID")]
+    pub resource_uuid: String,
+    /// The uploaded objects.
+    pub files: Vec<CallbackFile>,
+}
