@@ -1,0 +1,398 @@
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::sign::{Algorithm, body_digest, parse_date, push_lower};
+use crate::{MSG_BAD_DATE, MSG_CANNOT_VERIFY, MSG_MISMATCH, MSG_UNAUTHORIZED};
+
+/// Read access to the received request headers, by lower-case name.
+///
+/// Implemented for slices of `(name, value)` pairs; servers wrap their header map.
+pub trait Headers {
+    /// The value of header `name` (lower case), if present.
+    fn get(&self, name: &str) -> Option<&str>;
+}
+
+impl Headers for [(&str, &str)] {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+impl<const N: usize> Headers for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<&str> {
+        Headers::get(self.as_slice(), name)
+    }
+}
+
+impl Headers for Vec<(String, String)> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A parsed `Authorization: hmac ...` header.
+///
+/// ```
+/// let a = terra_sign::Authorization::parse(
+///     r#"hmac username="ak", algorithm="hmac-sha256", headers="date @request-target digest", signature="c2ln""#,
+/// ).unwrap();
+/// assert_eq!(a.username, "ak");
+/// assert_eq!(a.headers, ["date", "@request-target", "digest"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization<'a> {
+    /// The app key.
+    pub username: &'a str,
+    /// The algorithm name as sent.
+    pub algorithm: &'a str,
+    /// The signed header names, in their declared order.
+    pub headers: Vec<&'a str>,
+    /// The base64 signature.
+    pub signature: &'a str,
+}
+
+impl<'a> Authorization<'a> {
+    /// Parses `hmac username="..", algorithm="..", headers="..", signature=".."`: the scheme
+    /// `hmac` (either case of the first letter), then the four parameters in this order,
+    /// separated by commas with optional whitespace, as the gateway requires.
+    pub fn parse(value: &'a str) -> Result<Self, VerifyError> {
+        let malformed = |reason: &str| VerifyError::MalformedAuthorization {
+            reason: reason.to_owned(),
+        };
+        let rest = value.trim_start();
+        let rest = rest
+            .strip_prefix("hmac")
+            .or_else(|| rest.strip_prefix("Hmac"))
+            .ok_or_else(|| malformed("the scheme must be `hmac`"))?;
+        let mut rest = rest;
+        let mut take = |name: &str, first: bool| -> Result<&'a str, VerifyError> {
+            let r = rest.trim_start();
+            let r = if first {
+                r
+            } else {
+                r.strip_prefix(',')
+                    .ok_or_else(|| malformed(&format!("expected `,` before `{name}`")))?
+                    .trim_start()
+            };
+            let r = r
+                .strip_prefix(name)
+                .and_then(|r| r.strip_prefix("=\""))
+                .ok_or_else(|| malformed(&format!("expected `{name}=\"...\"` (parameters in the order username, algorithm, headers, signature)")))?;
+            let end = r
+                .find('"')
+                .ok_or_else(|| malformed(&format!("unterminated `{name}` value")))?;
+            rest = &r[end + 1..];
+            Ok(&r[..end])
+        };
+        let username = take("username", true)?;
+        let algorithm = take("algorithm", false)?;
+        let headers = take("headers", false)?;
+        let signature = take("signature", false)?;
+        if !rest.trim().is_empty() {
+            return Err(malformed("unexpected text after `signature`"));
+        }
+        if username.is_empty() || signature.is_empty() {
+            return Err(malformed("`username` and `signature` must not be empty"));
+        }
+        let headers: Vec<&str> = headers.split(' ').filter(|h| !h.is_empty()).collect();
+        if headers.is_empty() {
+            return Err(malformed("`headers` must list at least one header"));
+        }
+        Ok(Self {
+            username,
+            algorithm,
+            headers,
+            signature,
+        })
+    }
+}
+
+/// Why a request was rejected. Each kind maps to the gateway's message
+/// ([`VerifyError::gateway_message`]); the details are for logs and debugging.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// No `Authorization` header.
+    #[error("no Authorization header")]
+    MissingAuthorization,
+    /// Neither `X-Date` nor `Date` is present.
+    #[error("neither X-Date nor Date header is present")]
+    MissingDate,
+    /// The date header cannot be parsed as an HTTP date.
+    #[error(
+        "the date header {value:?} is not an HTTP date (use e.g. `Wed, 25 Nov 2026 10:00:00 GMT`)"
+    )]
+    InvalidDate {
+        /// The value received.
+        value: String,
+    },
+    /// The date is too far from the server's clock.
+    #[error(
+        "the request date is {skew_secs} s away from the server clock (allowed: {allowed_secs} s); check the client clock"
+    )]
+    ClockSkew {
+        /// Distance between the request date and now, seconds.
+        skew_secs: u64,
+        /// The allowed skew, seconds.
+        allowed_secs: u64,
+    },
+    /// The `Authorization` value does not follow the grammar.
+    #[error("malformed Authorization header: {reason}")]
+    MalformedAuthorization {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The algorithm is not accepted.
+    #[error("algorithm {algorithm:?} is not accepted")]
+    UnsupportedAlgorithm {
+        /// The algorithm named.
+        algorithm: String,
+    },
+    /// No secret is known for the app key.
+    #[error("unknown app key {app_key:?}")]
+    UnknownAppKey {
+        /// The `username` sent.
+        app_key: String,
+    },
+    /// The signature does not match the reconstructed signing string.
+    #[error("signature mismatch; the server signed:\n{signing_string}")]
+    SignatureMismatch {
+        /// What the server reconstructed and signed (no secret in it).
+        signing_string: String,
+    },
+    /// Strict mode: the `Digest` header does not match the body.
+    #[error("Digest {received:?} does not match the body (expected {expected:?})")]
+    DigestMismatch {
+        /// Digest of the bytes received.
+        expected: String,
+        /// The `Digest` header (empty when absent with a non-empty body).
+        received: String,
+    },
+}
+
+impl VerifyError {
+    /// The message the gateway answers, in `{"message": ...}`.
+    pub fn gateway_message(&self) -> &'static str {
+        match self {
+            Self::MissingAuthorization => MSG_UNAUTHORIZED,
+            Self::MissingDate | Self::InvalidDate { .. } | Self::ClockSkew { .. } => MSG_BAD_DATE,
+            Self::MalformedAuthorization { .. }
+            | Self::UnsupportedAlgorithm { .. }
+            | Self::UnknownAppKey { .. } => MSG_CANNOT_VERIFY,
+            Self::SignatureMismatch { .. } | Self::DigestMismatch { .. } => MSG_MISMATCH,
+        }
+    }
+
+    /// The HTTP status the gateway answers (401, as current Kong does).
+    pub fn http_status(&self) -> u16 {
+        401
+    }
+}
+
+/// A request that passed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The app key that signed it.
+    pub app_key: String,
+    /// The algorithm used.
+    pub algorithm: Algorithm,
+}
+
+/// Checks signed requests the way the gateway (Kong `hmac-auth`) does, in its order:
+/// `Authorization` present; `X-Date` or `Date` parses and is within the clock skew; the
+/// header parses; the algorithm is accepted; the app key is known; the signature matches;
+/// then, only in strict mode, the `Digest` matches the body.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use terra_sign::{sign, Credentials, SignableRequest, SigningParams, Verifier, SecretString};
+///
+/// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+/// let creds = Credentials::new("ak", "sk");
+/// let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs?page=1&rows=10", b"");
+/// let signed = sign(&req, &creds, &SigningParams::new(now));
+/// let headers = signed.headers();
+///
+/// let verified = Verifier::default()
+///     .verify(&req, &headers, now + Duration::from_secs(30), |ak| (ak == "ak").then(|| SecretString::from("sk")))
+///     .unwrap();
+/// assert_eq!(verified.app_key, "ak");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    clock_skew: Duration,
+    validate_body: bool,
+    algorithms: Vec<Algorithm>,
+}
+
+impl Default for Verifier {
+    /// Kong's defaults: 300 s of skew, no body check, all four algorithms.
+    fn default() -> Self {
+        Self {
+            clock_skew: Duration::from_secs(300),
+            validate_body: false,
+            algorithms: Algorithm::ALL.to_vec(),
+        }
+    }
+}
+
+impl Verifier {
+    /// Sets the allowed distance between the request date and `now`.
+    pub fn with_clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Strict mode: also require `Digest` to match the body (absent `Digest` only with an
+    /// empty body).
+    pub fn with_body_validation(mut self, on: bool) -> Self {
+        self.validate_body = on;
+        self
+    }
+
+    /// Restricts the accepted algorithms.
+    pub fn with_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// The allowed clock skew.
+    pub fn clock_skew(&self) -> Duration {
+        self.clock_skew
+    }
+
+    /// Verifies a received request. `req.target` is the raw path and query as received;
+    /// `secret_for` looks up the secret of an app key.
+    pub fn verify<H, F>(
+        &self,
+        req: &crate::SignableRequest<'_>,
+        headers: &H,
+        now: SystemTime,
+        secret_for: F,
+    ) -> Result<Verified, VerifyError>
+    where
+        H: Headers + ?Sized,
+        F: FnOnce(&str) -> Option<SecretString>,
+    {
+        let auth_value = headers
+            .get("authorization")
+            .ok_or(VerifyError::MissingAuthorization)?;
+        self.check_clock(headers, now)?;
+        let auth = Authorization::parse(auth_value)?;
+        let algorithm = Algorithm::parse(auth.algorithm)
+            .filter(|a| self.algorithms.contains(a))
+            .ok_or_else(|| VerifyError::UnsupportedAlgorithm {
+                algorithm: auth.algorithm.to_owned(),
+            })?;
+        let secret = secret_for(auth.username).ok_or_else(|| VerifyError::UnknownAppKey {
+            app_key: auth.username.to_owned(),
+        })?;
+        let signing_string = rebuild_signing_string(&auth.headers, req, headers);
+        let signature = B64.decode(auth.signature).unwrap_or_default();
+        if !algorithm.verify(
+            secret.expose_secret().as_bytes(),
+            signing_string.as_bytes(),
+            &signature,
+        ) {
+            return Err(VerifyError::SignatureMismatch { signing_string });
+        }
+        if self.validate_body {
+            check_body(req.body, headers.get("digest"))?;
+        }
+        Ok(Verified {
+            app_key: auth.username.to_owned(),
+            algorithm,
+        })
+    }
+
+    /// Kong accepts the request if either `X-Date` or `Date` is a valid date within the
+    /// skew; the error reports the first header found.
+    fn check_clock<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        now: SystemTime,
+    ) -> Result<(), VerifyError> {
+        let mut first_error = None;
+        for name in ["x-date", "date"] {
+            let Some(value) = headers.get(name) else {
+                continue;
+            };
+            let err = match parse_date(value) {
+                None => VerifyError::InvalidDate {
+                    value: value.to_owned(),
+                },
+                Some(t) => {
+                    let skew = now.duration_since(t).unwrap_or_else(|e| e.duration());
+                    if skew <= self.clock_skew {
+                        return Ok(());
+                    }
+                    VerifyError::ClockSkew {
+                        skew_secs: skew.as_secs(),
+                        allowed_secs: self.clock_skew.as_secs(),
+                    }
+                }
+            };
+            first_error.get_or_insert(err);
+        }
+        Err(first_error.unwrap_or(VerifyError::MissingDate))
+    }
+}
+
+/// Rebuilds the signing string from the declared header list, as Kong does: `name: value`
+/// for present headers, `name:` for absent ones, `@request-target` from the request and
+/// `request-line` as `METHOD target HTTP/1.1`.
+fn rebuild_signing_string<H: Headers + ?Sized>(
+    names: &[&str],
+    req: &crate::SignableRequest<'_>,
+    headers: &H,
+) -> String {
+    let mut s = String::with_capacity(256);
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "@request-target" => {
+                s.push_str("@request-target: ");
+                push_lower(&mut s, req.method);
+                s.push(' ');
+                s.push_str(req.target);
+            }
+            "request-line" if headers.get("request-line").is_none() => {
+                s.push_str(req.method);
+                s.push(' ');
+                s.push_str(req.target);
+                s.push_str(" HTTP/1.1");
+            }
+            _ => {
+                s.push_str(name);
+                s.push(':');
+                if let Some(v) = headers.get(&lower) {
+                    s.push(' ');
+                    s.push_str(v);
+                }
+            }
+        }
+    }
+    s
+}
+
+fn check_body(body: &[u8], digest: Option<&str>) -> Result<(), VerifyError> {
+    let expected = body_digest(body);
+    match digest {
+        None if body.is_empty() => Ok(()),
+        Some(d) if d == expected => Ok(()),
+        other => Err(VerifyError::DigestMismatch {
+            expected,
+            received: other.unwrap_or_default().to_owned(),
+        }),
+    }
+}
