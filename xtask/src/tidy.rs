@@ -1,0 +1,163 @@
+//! Repository rules checked as ordinary tests (`cargo test -p xtask`).
+
+use std::path::Path;
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(super::root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn members() -> Vec<String> {
+    let manifest = read("Cargo.toml");
+    let start = manifest.find("members = [").expect("workspace members");
+    let list = &manifest[start + 11..];
+    let list = &list[..list.find(']').expect("end of members")];
+    list.split(',')
+        .map(|m| m.trim().trim_matches('"').to_owned())
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+/// `[dependencies]` section of a crate's manifest (not dev-dependencies).
+fn normal_dependencies(krate: &str) -> String {
+    let manifest = read(&format!("{krate}/Cargo.toml"));
+    let Some(start) = manifest.find("\n[dependencies]") else {
+        return String::new();
+    };
+    let rest = &manifest[start + 15..];
+    rest[..rest.find("\n[").unwrap_or(rest.len())].to_owned()
+}
+
+fn depends_on(deps: &str, name: &str) -> bool {
+    deps.lines().any(|l| {
+        l.trim_start().starts_with(&format!("{name} "))
+            || l.trim_start().starts_with(&format!("{name}="))
+            || l.trim_start().starts_with(&format!("{name}."))
+    })
+}
+
+#[test]
+fn dependency_arrows_point_down() {
+    // ARCHITECTURE.md: types <- sign <- store <- client <- cli; mock uses types and sign only.
+    let forbidden: &[(&str, &[&str])] = &[
+        (
+            "terra-types",
+            &[
+                "terra-sign",
+                "terra-store",
+                "terra-client",
+                "terra-mock",
+                "reqwest",
+                "hyper",
+                "http",
+                "axum",
+                "tokio",
+            ],
+        ),
+        (
+            "terra-sign",
+            &[
+                "terra-store",
+                "terra-client",
+                "terra-mock",
+                "reqwest",
+                "hyper",
+                "http",
+                "axum",
+                "tokio",
+            ],
+        ),
+        ("terra-store", &["terra-client", "terra-mock", "terra-cli"]),
+        ("terra-client", &["terra-mock", "terra-cli"]),
+        ("terra-mock", &["terra-client", "terra-store", "terra-cli"]),
+    ];
+    for (krate, bad) in forbidden {
+        if !Path::new(&super::root().join(krate)).exists() {
+            continue;
+        }
+        let deps = normal_dependencies(krate);
+        for b in *bad {
+            assert!(
+                !depends_on(&deps, b),
+                "{krate} must not depend on {b} (see ARCHITECTURE.md)"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_member_is_documented() {
+    let readme = read("README.md");
+    let arch = read("ARCHITECTURE.md");
+    for m in members() {
+        assert!(
+            readme.contains(&format!("`{m}`")),
+            "README.md does not mention `{m}`"
+        );
+        assert!(
+            arch.contains(&format!("`{m}`")),
+            "ARCHITECTURE.md does not mention `{m}`"
+        );
+    }
+}
+
+#[test]
+fn members_use_workspace_lints_and_package() {
+    for m in members() {
+        let manifest = read(&format!("{m}/Cargo.toml"));
+        assert!(
+            manifest.contains("[lints]\nworkspace = true"),
+            "{m}: add `[lints] workspace = true`"
+        );
+        assert!(
+            manifest.contains("edition.workspace = true"),
+            "{m}: use the workspace edition"
+        );
+    }
+}
+
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let ci = read(".ci/run");
+    assert!(
+        ci.contains("cargo xtask test"),
+        ".ci/run must run `cargo xtask test`"
+    );
+    assert!(read("README.md").contains("cargo xtask test"));
+}
+
+#[test]
+fn no_placeholders_in_sources() {
+    let mut offenders = Vec::new();
+    for m in members() {
+        visit(&super::root().join(&m), &mut |path, text| {
+            for (i, line) in text.lines().enumerate() {
+                if ["todo!(", "unimplemented!(", "dbg!("]
+                    .iter()
+                    .any(|p| line.contains(p))
+                    && !path.ends_with("tidy.rs")
+                {
+                    offenders.push(format!("{}:{}", path.display(), i + 1));
+                }
+            }
+        });
+    }
+    assert!(offenders.is_empty(), "placeholders left in: {offenders:?}");
+}
+
+fn visit(dir: &Path, f: &mut dyn FnMut(&Path, &str)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if !p.ends_with("target") {
+                visit(&p, f);
+            }
+        } else if p.extension().is_some_and(|x| x == "rs")
+            && let Ok(text) = std::fs::read_to_string(&p)
+        {
+            f(&p, &text);
+        }
+    }
+}
