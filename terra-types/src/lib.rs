@@ -29,6 +29,7 @@ mod page;
 pub mod params;
 mod resource;
 mod secret;
+pub mod time;
 mod token;
 
 #[cfg(test)]
