@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|upload|all]"
+                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|all]"
             );
             return ExitCode::from(2);
         }
@@ -140,7 +140,7 @@ fn test(args: &[String]) -> Result<(), String> {
 
 fn bench(args: &[String]) -> Result<(), String> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["sign", "all"];
+    let known = ["sign", "mock", "all"];
     if !known.contains(&which) {
         return Err(format!(
             "unknown benchmark {which:?}; known: {}",
@@ -151,6 +151,13 @@ fn bench(args: &[String]) -> Result<(), String> {
         run("bench: terra-sign", {
             let mut c = cargo();
             c.args(["bench", "-p", "terra-sign", "--locked"]);
+            c
+        })?;
+    }
+    if matches!(which, "mock" | "all") {
+        run("bench: terra-mock (req/s, memory)", {
+            let mut c = cargo();
+            c.args(["bench", "-p", "terra-mock", "--bench", "mock", "--locked"]);
             c
         })?;
     }

@@ -1,0 +1,259 @@
+//! Every knob of the emulator. [`MockConfig`] deserializes from TOML (the standalone
+//! binary's `--config`), and [`crate::TerraMockBuilder`] sets the same fields in code.
+//!
+//! Where the reference marks a behaviour "unconfirmed", the default is the most plausible
+//! one and a field here switches to the alternative.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Which object storage an app key's tokens are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// AWS S3 (the international host); tokens say `AWS_S3`.
+    #[default]
+    S3,
+    /// Aliyun OSS (the mainland China host); tokens say `ALI_OSS`.
+    Oss,
+}
+
+/// One account: an app key, its secret and its storage provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountConfig {
+    /// The app key (AK).
+    pub app_key: String,
+    /// The secret (SK).
+    pub secret: String,
+    /// Storage behind `obtain_token`.
+    #[serde(default)]
+    pub provider: Provider,
+}
+
+/// How business errors (`result.code != 0`) are answered. **Unconfirmed** (§1.5): some
+/// clients saw HTTP 200 with the code, one read the envelope from a non-2xx response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorStatus {
+    /// HTTP 200 with the envelope (default).
+    #[default]
+    Http200,
+    /// A 4xx/5xx status matching the code (400, 404, 409, 429, 402, 500), with the envelope.
+    Http4xx,
+}
+
+/// What a create answers without `Return-Detail: true`. **Unconfirmed** (§3.2): clients
+/// only rely on `data.uuid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MinimalCreate {
+    /// `{"uuid": ...}` (default).
+    #[default]
+    UuidOnly,
+    /// The full object, as with the header.
+    FullObject,
+}
+
+/// Durations of the job stages, in seconds of the mock's clock.
+///
+/// The executing stage lasts `executing + executing_per_input × inputs` (inputs: images
+/// for 2D/3D, files for LiDAR).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobTiming {
+    /// Status 1, queued.
+    pub waiting: f64,
+    /// Status 2, preparing.
+    pub preparing: f64,
+    /// Status 3, fixed part.
+    pub executing: f64,
+    /// Status 3, per input file.
+    pub executing_per_input: f64,
+    /// Status 4, result processing (the output resource exists from its start).
+    pub result_processing: f64,
+}
+
+impl Default for JobTiming {
+    fn default() -> Self {
+        Self {
+            waiting: 1.0,
+            preparing: 2.0,
+            executing: 5.0,
+            executing_per_input: 0.25,
+            result_processing: 2.0,
+        }
+    }
+}
+
+impl JobTiming {
+    /// All stages at zero length except executing, which lasts `total`: handy for tests
+    /// that want "a job of about this long".
+    pub fn lasting(total: Duration) -> Self {
+        Self {
+            waiting: 0.0,
+            preparing: 0.0,
+            executing: total.as_secs_f64(),
+            executing_per_input: 0.0,
+            result_processing: 0.0,
+        }
+    }
+
+    pub(crate) fn stages(&self, inputs: usize) -> [Duration; 4] {
+        let d = |s: f64| Duration::from_secs_f64(s.max(0.0));
+        [
+            d(self.waiting),
+            d(self.preparing),
+            d(self.executing + self.executing_per_input * inputs as f64),
+            d(self.result_processing),
+        ]
+    }
+}
+
+/// A storage endpoint's bucket and region as announced in tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketConfig {
+    /// `cloudBucketName`.
+    pub bucket: String,
+    /// `region`.
+    pub region: String,
+}
+
+/// Random faults, reproducible from a seed. Rates are probabilities per request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RandomFaults {
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Answer 500, 502 or 503.
+    pub error_5xx: f64,
+    /// Answer 429 with `Retry-After: 1`.
+    pub too_many_requests: f64,
+    /// Close the connection without answering.
+    pub reset: f64,
+    /// Delay the answer by `latency_ms`.
+    pub latency: f64,
+    /// The injected delay.
+    pub latency_ms: u64,
+    /// Which requests are affected.
+    pub scope: FaultScope,
+}
+
+impl Default for RandomFaults {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            error_5xx: 0.0,
+            too_many_requests: 0.0,
+            reset: 0.0,
+            latency: 0.0,
+            latency_ms: 200,
+            scope: FaultScope::All,
+        }
+    }
+}
+
+/// Which part of the mock a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultScope {
+    /// API and storage.
+    #[default]
+    All,
+    /// `/terra-rescon-be/...` only.
+    Api,
+    /// The S3 and OSS endpoints only.
+    Storage,
+}
+
+/// The whole configuration. `Default` is a faithful service with one S3 account
+/// (`terra-mock-ak` / `terra-mock-sk`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MockConfig {
+    /// The accounts; each sees only its own resources, files and jobs.
+    pub accounts: Vec<AccountConfig>,
+    /// Allowed distance between the request date and the mock's clock (Kong: 300 s).
+    pub clock_skew_secs: u64,
+    /// Also require `Digest` to match the body (Kong's `validate_request_body`).
+    pub strict_digest: bool,
+    /// Lifetime of STS credentials (`expireTime` = now + this).
+    pub token_lifetime_secs: u64,
+    /// How long a `callbackParam` is accepted by `upload_callback` after it was issued.
+    /// **Unconfirmed**; longer than the STS lifetime so that files uploaded just before the
+    /// credentials expire can still be registered.
+    pub callback_param_ttl_secs: u64,
+    /// Lifetime of the presigned download `url` of files.
+    pub download_url_ttl_secs: u64,
+    /// Most files per `upload_callback` (the official samples send 50).
+    pub callback_batch_limit: usize,
+    /// Most jobs running (status 1..=4) per account before start answers 801.
+    pub max_running_jobs: usize,
+    /// Job starts allowed per account before start answers 102116; `None` is unlimited.
+    pub job_quota: Option<u64>,
+    /// HTTP status of business errors.
+    pub error_status: ErrorStatus,
+    /// `data` of creates without `Return-Detail`.
+    pub minimal_create: MinimalCreate,
+    /// Send `cloudName` in lower case (`ali_oss`), as one captured response did.
+    pub lowercase_cloud_name: bool,
+    /// Include `percentage`, `message`, `parameters` and the rest in job list items
+    /// (**unconfirmed**; by default lists carry the documented subset).
+    pub full_job_list_items: bool,
+    /// Page size when `rows` is absent.
+    pub default_rows: u32,
+    /// Larger `rows` are clamped to this.
+    pub max_rows: u32,
+    /// Stage durations.
+    pub timing: JobTiming,
+    /// Where S3 accounts upload.
+    pub s3: BucketConfig,
+    /// Where OSS accounts upload.
+    pub oss: BucketConfig,
+    /// Requests kept for [`crate::TerraMock::requests`]; older ones are dropped.
+    pub request_log_limit: usize,
+    /// Random faults from the start (scripted ones are added at run time).
+    pub random_faults: Option<RandomFaults>,
+}
+
+/// The default app key.
+pub const DEFAULT_APP_KEY: &str = "terra-mock-ak";
+/// The default secret.
+pub const DEFAULT_SECRET: &str = "terra-mock-sk";
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            accounts: vec![AccountConfig {
+                app_key: DEFAULT_APP_KEY.into(),
+                secret: DEFAULT_SECRET.into(),
+                provider: Provider::S3,
+            }],
+            clock_skew_secs: 300,
+            strict_digest: false,
+            token_lifetime_secs: 600,
+            callback_param_ttl_secs: 3600,
+            download_url_ttl_secs: 3600,
+            callback_batch_limit: terra_types::limits::CALLBACK_BATCH,
+            max_running_jobs: 10,
+            job_quota: None,
+            error_status: ErrorStatus::Http200,
+            minimal_create: MinimalCreate::UuidOnly,
+            lowercase_cloud_name: false,
+            full_job_list_items: false,
+            default_rows: 10,
+            max_rows: 1000,
+            timing: JobTiming::default(),
+            s3: BucketConfig {
+                bucket: "terra-mock-s3".into(),
+                region: "us-east-1".into(),
+            },
+            oss: BucketConfig {
+                bucket: "terra-mock-oss".into(),
+                region: "oss-cn-hangzhou".into(),
+            },
+            request_log_limit: 10_000,
+            random_faults: None,
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Fault injection: scripted rules ("the next N calls to this route answer 503") and random
+//! faults from a seed. Applied before authentication, like a flaky network or gateway.
+
+use std::time::Duration;
+
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+use crate::config::{FaultScope, RandomFaults};
+
+/// What happens to a request hit by a fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer this status without processing (a gateway error). For 429 and 503,
+    /// `retry_after` adds `Retry-After` (seconds).
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// `Retry-After` seconds.
+        retry_after: Option<u64>,
+    },
+    /// Process the request, then answer this status instead of the real response (the
+    /// work happened but the caller cannot know).
+    StatusAfterProcessing {
+        /// HTTP status.
+        status: u16,
+    },
+    /// Wait, then process normally.
+    Delay(Duration),
+    /// Close the connection without answering and without processing.
+    Reset,
+    /// Process the request, then close the connection without answering.
+    ResetAfterProcessing,
+}
+
+/// A scripted fault: which requests it matches and how many times it fires.
+///
+/// ```
+/// use terra_mock::{Fault, FaultRule};
+/// // The next two job creations get a 503 with Retry-After: 1.
+/// let rule = FaultRule::on("POST", "/terra-rescon-be/v2/jobs")
+///     .times(2)
+///     .fault(Fault::Status { status: 503, retry_after: Some(1) });
+/// # let _ = rule;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRule {
+    method: Option<String>,
+    path: Option<String>,
+    scope: FaultScope,
+    remaining: Option<usize>,
+    fault: Fault,
+}
+
+impl FaultRule {
+    /// Matches every request (of `scope`, see [`FaultRule::scope`]).
+    pub fn any() -> Self {
+        Self {
+            method: None,
+            path: None,
+            scope: FaultScope::All,
+            remaining: None,
+            fault: Fault::Status {
+                status: 500,
+                retry_after: None,
+            },
+        }
+    }
+
+    /// Matches one method and path. In the path, `*` matches one segment and a final
+    /// `**` matches the rest: `/terra-rescon-be/v2/jobs/*/start`.
+    pub fn on(method: &str, path: &str) -> Self {
+        Self {
+            method: Some(method.to_ascii_uppercase()),
+            path: Some(path.to_owned()),
+            ..Self::any()
+        }
+    }
+
+    /// Restricts the rule to the API or to the storage endpoints.
+    pub fn scope(mut self, scope: FaultScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Fires for the next `n` matching requests only (default: forever).
+    pub fn times(mut self, n: usize) -> Self {
+        self.remaining = Some(n);
+        self
+    }
+
+    /// What happens.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.fault = fault;
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str, is_api: bool) -> bool {
+        let in_scope = match self.scope {
+            FaultScope::All => true,
+            FaultScope::Api => is_api,
+            FaultScope::Storage => !is_api,
+        };
+        in_scope
+            && self.remaining != Some(0)
+            && self.method.as_deref().is_none_or(|m| m == method)
+            && self.path.as_deref().is_none_or(|p| glob(p, path))
+    }
+}
+
+fn glob(pattern: &str, path: &str) -> bool {
+    let mut pat = pattern.trim_matches('/').split('/');
+    let mut segs = path.trim_matches('/').split('/');
+    loop {
+        match (pat.next(), segs.next()) {
+            (Some("**"), _) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(p), Some(s)) if p == s => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Scripted rules plus an optional random generator.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    rules: Vec<FaultRule>,
+    random: Option<(RandomFaults, StdRng)>,
+}
+
+impl Faults {
+    pub(crate) fn new(random: Option<RandomFaults>) -> Self {
+        let mut f = Self::default();
+        f.set_random(random);
+        f
+    }
+
+    pub(crate) fn push(&mut self, rule: FaultRule) {
+        self.rules.push(rule);
+    }
+
+    pub(crate) fn set_random(&mut self, random: Option<RandomFaults>) {
+        self.random = random.map(|r| {
+            let rng = StdRng::seed_from_u64(r.seed);
+            (r, rng)
+        });
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.rules.clear();
+        self.random = None;
+    }
+
+    /// The fault for this request, if any. Scripted rules win over random faults.
+    pub(crate) fn pick(&mut self, method: &str, path: &str, is_api: bool) -> Option<Fault> {
+        if let Some(rule) = self
+            .rules
+            .iter_mut()
+            .find(|r| r.matches(method, path, is_api))
+        {
+            if let Some(n) = rule.remaining.as_mut() {
+                *n -= 1;
+            }
+            let fault = rule.fault.clone();
+            self.rules.retain(|r| r.remaining != Some(0));
+            return Some(fault);
+        }
+        let (cfg, rng) = self.random.as_mut()?;
+        let in_scope = match cfg.scope {
+            FaultScope::All => true,
+            FaultScope::Api => is_api,
+            FaultScope::Storage => !is_api,
+        };
+        if !in_scope {
+            return None;
+        }
+        let roll: f64 = rng.random();
+        let after = rng.random_bool(0.5);
+        let mut edge = cfg.error_5xx;
+        if roll < edge {
+            let status = [500, 502, 503][rng.random_range(0..3)];
+            return Some(if after {
+                Fault::StatusAfterProcessing { status }
+            } else {
+                Fault::Status {
+                    status,
+                    retry_after: None,
+                }
+            });
+        }
+        edge += cfg.too_many_requests;
+        if roll < edge {
+            return Some(Fault::Status {
+                status: 429,
+                retry_after: Some(1),
+            });
+        }
+        edge += cfg.reset;
+        if roll < edge {
+            return Some(if after {
+                Fault::ResetAfterProcessing
+            } else {
+                Fault::Reset
+            });
+        }
+        edge += cfg.latency;
+        if roll < edge {
+            return Some(Fault::Delay(Duration::from_millis(cfg.latency_ms)));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob(
+            "/terra-rescon-be/v2/jobs/*/start",
+            "/terra-rescon-be/v2/jobs/abc/start"
+        ));
+        assert!(!glob(
+            "/terra-rescon-be/v2/jobs/*/start",
+            "/terra-rescon-be/v2/jobs/abc/stop"
+        ));
+        assert!(glob("/terra-rescon-be/**", "/terra-rescon-be/v2/files"));
+        assert!(!glob(
+            "/terra-rescon-be/v2/jobs",
+            "/terra-rescon-be/v2/jobs/x"
+        ));
+    }
+
+    #[test]
+    fn scripted_rules_fire_n_times() {
+        let mut f = Faults::default();
+        f.push(FaultRule::on("GET", "/a").times(2).fault(Fault::Reset));
+        assert_eq!(f.pick("GET", "/a", true), Some(Fault::Reset));
+        assert_eq!(f.pick("POST", "/a", true), None);
+        assert_eq!(f.pick("GET", "/a", true), Some(Fault::Reset));
+        assert_eq!(f.pick("GET", "/a", true), None);
+    }
+
+    #[test]
+    fn random_faults_are_reproducible_and_near_their_rates() {
+        let cfg = RandomFaults {
+            seed: 7,
+            error_5xx: 0.05,
+            too_many_requests: 0.05,
+            ..Default::default()
+        };
+        let run = || {
+            let mut f = Faults::new(Some(cfg.clone()));
+            (0..10_000)
+                .map(|_| f.pick("GET", "/x", true))
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (run(), run());
+        assert_eq!(a, b);
+        let hits = a.iter().filter(|x| x.is_some()).count();
+        assert!(
+            (800..1200).contains(&hits),
+            "{hits} faults in 10 000 at 10 %"
+        );
+    }
+}

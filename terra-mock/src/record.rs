@@ -1,0 +1,106 @@
+//! The requests the mock received, for assertions ("exactly one POST /v2/jobs").
+
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+/// One received request and what the mock did with it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// When it arrived (mock clock).
+    pub at: SystemTime,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query as received.
+    pub target: String,
+    /// Header names (lower case) and values; `authorization` and security tokens are
+    /// redacted.
+    pub headers: Vec<(String, String)>,
+    /// The body for API requests (up to 64 KiB); empty for storage requests.
+    pub body: Bytes,
+    /// The status answered (0 when the connection was reset).
+    pub status: u16,
+    /// The authenticated app key, for API requests that passed the signature check.
+    pub app_key: Option<String>,
+    /// The injected fault, if any.
+    pub fault: Option<String>,
+}
+
+impl RecordedRequest {
+    /// The path without the query.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    /// Whether this is an API request (under `/terra-rescon-be/`).
+    pub fn is_api(&self) -> bool {
+        self.target.starts_with(crate::API_PREFIX)
+    }
+
+    /// The value of a header (lower-case name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+const SENSITIVE: [&str; 4] = [
+    "authorization",
+    "x-amz-security-token",
+    "x-oss-security-token",
+    "cookie",
+];
+
+pub(crate) fn redacted_headers(h: &http::HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(n, v)| {
+            let name = n.as_str().to_owned();
+            let value = if SENSITIVE.contains(&n.as_str()) {
+                match v.to_str().ok().and_then(|s| s.split_once(' ')) {
+                    Some((scheme, _)) => format!("{scheme} ***"),
+                    None => "***".to_owned(),
+                }
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// A bounded log.
+#[derive(Debug)]
+pub(crate) struct RequestLog {
+    limit: usize,
+    entries: VecDeque<RecordedRequest>,
+}
+
+impl RequestLog {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            entries: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, r: RecordedRequest) {
+        if self.limit == 0 {
+            return;
+        }
+        if self.entries.len() == self.limit {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(r);
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<RecordedRequest> {
+        self.entries.iter().cloned().collect()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+}

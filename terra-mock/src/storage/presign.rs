@@ -1,0 +1,130 @@
+//! Presigned download links, as the real service hands out in `url`: SigV4 query
+//! signatures for S3 accounts, OSS V1 query signatures for OSS accounts. The S3 and OSS
+//! endpoints verify them.
+//!
+//! Besides the standard parameters, every S3 link carries `x-terra-mock-expires` (signed, so
+//! it cannot be changed): its expiry on the mock's clock, so that a test advancing a
+//! [`crate::ManualClock`] sees links expire. (s3s checks `X-Amz-Date`/`X-Amz-Expires`
+//! against the wall clock, which a manual clock does not move.)
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sha2::{Digest, Sha256};
+
+/// The signed query parameter holding a link's expiry on the mock's clock (Unix seconds).
+pub const MOCK_EXPIRES_PARAM: &str = "x-terra-mock-expires";
+
+/// RFC 3986 unreserved characters stay; everything else is percent-encoded (AWS rules).
+const AWS_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// URI-encodes a value the SigV4/OSS4 way.
+pub fn uri_encode(s: &str) -> String {
+    utf8_percent_encode(s, AWS_ENCODE).to_string()
+}
+
+/// URI-encodes an object key, keeping `/`.
+pub fn encode_key(key: &str) -> String {
+    key.split('/').map(uri_encode).collect::<Vec<_>>().join("/")
+}
+
+pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
+    m.update(msg);
+    m.finalize().into_bytes().to_vec()
+}
+
+pub(crate) fn hmac_sha1(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut m = <hmac::Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key).expect("any key length");
+    m.update(msg);
+    m.finalize().into_bytes().to_vec()
+}
+
+pub(crate) fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
+/// The SigV4 signing key for a date, region and service.
+pub(crate) fn sigv4_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+    let k = hmac_sha256(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+    let k = hmac_sha256(&k, region.as_bytes());
+    let k = hmac_sha256(&k, service.as_bytes());
+    hmac_sha256(&k, b"aws4_request")
+}
+
+/// What a presigned link needs to know.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinkParams<'a> {
+    pub base_url: &'a str,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub region: &'a str,
+    pub access_key: &'a str,
+    pub secret: &'a str,
+    pub wall_now: SystemTime,
+    pub mock_now: SystemTime,
+    pub ttl_secs: u64,
+}
+
+fn amz_date(t: SystemTime) -> (String, String) {
+    let s = terra_types::time::format_rfc3339(t);
+    let full = s.replace(['-', ':'], "");
+    (full[..8].to_owned(), full)
+}
+
+/// A SigV4 presigned GET URL (path style).
+pub(crate) fn s3_get_url(p: LinkParams<'_>) -> String {
+    let host = p
+        .base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(p.base_url)
+        .trim_end_matches('/');
+    let (date, stamp) = amz_date(p.wall_now);
+    let path = format!("/{}/{}", p.bucket, encode_key(p.key));
+    let credential = format!("{}/{date}/{}/s3/aws4_request", p.access_key, p.region);
+    let mock_expires = unix(p.mock_now) + p.ttl_secs;
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={}&X-Amz-Date={stamp}&X-Amz-Expires={}&X-Amz-SignedHeaders=host&{MOCK_EXPIRES_PARAM}={mock_expires}",
+        uri_encode(&credential),
+        p.ttl_secs
+    );
+    let canonical = format!("GET\n{path}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{stamp}\n{date}/{}/s3/aws4_request\n{}",
+        p.region,
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let sig = hex::encode(hmac_sha256(
+        &sigv4_key(p.secret, &date, p.region, "s3"),
+        to_sign.as_bytes(),
+    ));
+    format!(
+        "{}{path}?{query}&X-Amz-Signature={sig}",
+        p.base_url.trim_end_matches('/')
+    )
+}
+
+/// An OSS V1 presigned GET URL (path style). OSS's `Expires` is absolute, so it is simply
+/// set on the mock's clock. The string to sign is the V1 one with `Expires` in place of
+/// the date and no `x-oss-*` headers.
+pub(crate) fn oss_get_url(p: LinkParams<'_>) -> String {
+    let expires = unix(p.mock_now) + p.ttl_secs;
+    let to_sign = format!("GET\n\n\n{expires}\n/{}/{}", p.bucket, p.key);
+    let sig = base64::engine::general_purpose::STANDARD
+        .encode(hmac_sha1(p.secret.as_bytes(), to_sign.as_bytes()));
+    format!(
+        "{}/{}/{}?OSSAccessKeyId={}&Expires={expires}&Signature={}",
+        p.base_url.trim_end_matches('/'),
+        p.bucket,
+        encode_key(p.key),
+        uri_encode(p.access_key),
+        uri_encode(&sig)
+    )
+}
