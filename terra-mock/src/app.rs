@@ -138,8 +138,11 @@ impl Inner {
 /// The router: the API under [`API_PREFIX`], the storage endpoints as the fallback, faults
 /// and the request log around everything.
 pub(crate) fn router(m: Mock) -> Router {
+    let s3 = crate::storage::s3::service(&m);
     crate::api::routes(m.clone())
-        .fallback(crate::storage::endpoint::serve)
+        .fallback(move |AxState(m): AxState<Mock>, req: Request| {
+            crate::storage::endpoint::serve(m, s3.clone(), req)
+        })
         .layer(middleware::from_fn_with_state(m.clone(), outer))
         .with_state(m)
 }

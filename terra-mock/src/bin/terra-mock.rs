@@ -6,6 +6,7 @@
 //! terra-mock print-config > mock.toml      # every setting with its default
 //! ```
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -119,15 +120,20 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-    println!("terra-mock listening on {}", mock.base_url());
-    println!("API base:  {}/terra-rescon-be/v2", mock.base_url());
+    // A closed stdout (a supervisor that stopped reading) must not stop the server.
+    let base = mock.base_url();
+    let mut banner =
+        format!("terra-mock listening on {base}\nAPI base:  {base}/terra-rescon-be/v2\n");
     for a in &accounts {
-        println!(
-            "account:   DJI_APP_KEY={} DJI_SECRET_KEY={} (storage: {:?})",
+        banner.push_str(&format!(
+            "account:   DJI_APP_KEY={} DJI_SECRET_KEY={} (storage: {:?})\n",
             a.app_key, a.secret, a.provider
-        );
+        ));
     }
-    println!("Ctrl-C stops.");
+    banner.push_str("Ctrl-C stops.\n");
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    drop(out);
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;

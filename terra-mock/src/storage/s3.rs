@@ -1,0 +1,556 @@
+//! The S3 endpoint: the `s3s` crate speaks the protocol and checks SigV4 (header and
+//! presigned forms); this module supplies the operations over [`super::BlobStore`], the
+//! secrets of the STS sessions, and an access hook that checks the session token, its
+//! expiry on the mock's clock and the `storePath` prefix.
+
+use std::sync::{Arc, Weak};
+
+use futures::TryStreamExt;
+use s3s::dto::*;
+use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+use super::access::{Ask, Denial, Intent, authorize, secret_for};
+use super::presign::MOCK_EXPIRES_PARAM;
+use super::{CompleteError, ObjectMeta};
+use crate::app::Inner;
+use crate::config::Provider;
+
+/// S3's smallest part (all but the last).
+const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Backend(Weak<Inner>);
+
+impl Backend {
+    fn mock(&self) -> S3Result<Arc<Inner>> {
+        self.0
+            .upgrade()
+            .ok_or_else(|| s3_error!(ServiceUnavailable, "the mock is shutting down"))
+    }
+}
+
+/// Builds the s3s service for a mock.
+pub(crate) fn service(m: &Arc<Inner>) -> s3s::service::S3Service {
+    let mut b = s3s::service::S3ServiceBuilder::new(Backend(Arc::downgrade(m)));
+    b.set_auth(Auth(Arc::downgrade(m)));
+    b.set_access(Access(Arc::downgrade(m)));
+    b.set_host(Host(m.cfg.s3.bucket.clone()));
+    b.build()
+}
+
+/// Virtual-host style when the `Host` starts with the mock's S3 bucket, path style
+/// otherwise.
+struct Host(String);
+
+impl s3s::host::S3Host for Host {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<s3s::host::VirtualHost<'a>> {
+        match host
+            .strip_prefix(self.0.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
+            Some(domain) => Ok(s3s::host::VirtualHost::new(domain).with_bucket(self.0.as_str())),
+            None => Ok(s3s::host::VirtualHost::new(host)),
+        }
+    }
+}
+
+struct Auth(Weak<Inner>);
+
+#[async_trait::async_trait]
+impl s3s::auth::S3Auth for Auth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
+        let m = self
+            .0
+            .upgrade()
+            .ok_or_else(|| s3_error!(ServiceUnavailable))?;
+        secret_for(&m, access_key)
+            .map(s3s::auth::SecretKey::from)
+            .ok_or_else(|| {
+                s3_error!(
+                    InvalidAccessKeyId,
+                    "The AWS Access Key Id you provided does not exist in our records."
+                )
+            })
+    }
+}
+
+struct Access(Weak<Inner>);
+
+fn query_param<'a>(uri: &'a http::Uri, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        k.eq_ignore_ascii_case(name)
+            .then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy())
+    })
+}
+
+pub(crate) fn denial_error(d: Denial) -> S3Error {
+    match d {
+        Denial::UnknownKey | Denial::MissingToken => {
+            s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )
+        }
+        Denial::TokenMismatch | Denial::InvalidToken => s3_error!(
+            InvalidToken,
+            "The provided token is malformed or otherwise invalid."
+        ),
+        Denial::Expired => s3_error!(ExpiredToken, "The provided token has expired."),
+        Denial::Denied(why) => s3_error!(AccessDenied, "Access Denied: {why}"),
+    }
+}
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for Access {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        let m = self
+            .0
+            .upgrade()
+            .ok_or_else(|| s3_error!(ServiceUnavailable))?;
+        let Some(creds) = cx.credentials() else {
+            return Err(s3_error!(
+                AccessDenied,
+                "Access Denied: anonymous requests are not allowed"
+            ));
+        };
+        let now = m.now();
+        if creds.access_key == m.service_s3.access_key {
+            // A download link: its expiry on the mock's clock travels in a signed parameter.
+            let expires =
+                query_param(cx.uri(), MOCK_EXPIRES_PARAM).and_then(|v| v.parse::<u64>().ok());
+            if expires.is_none_or(|e| e <= super::presign::unix(now)) {
+                return Err(s3_error!(AccessDenied, "Request has expired"));
+            }
+        }
+        let token = cx
+            .headers()
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .map(std::borrow::Cow::Borrowed)
+            .or_else(|| query_param(cx.uri(), "X-Amz-Security-Token"));
+        let listing_prefix = query_param(cx.uri(), "prefix")
+            .map(|p| p.into_owned())
+            .unwrap_or_default();
+        let (bucket, key) = match cx.s3_path() {
+            s3s::path::S3Path::Object { bucket, key } => (bucket.to_string(), key.to_string()),
+            s3s::path::S3Path::Bucket { bucket } => (bucket.to_string(), listing_prefix),
+            s3s::path::S3Path::Root => (String::new(), String::new()),
+        };
+        let intent = if matches!(*cx.method(), http::Method::GET | http::Method::HEAD) {
+            Intent::Read
+        } else {
+            Intent::Write
+        };
+        let ask = Ask {
+            provider: Provider::S3,
+            access_key: &creds.access_key,
+            token: token.as_deref(),
+            intent,
+            bucket: &bucket,
+            key: &key,
+        };
+        authorize(&m, &ask, now).map_err(denial_error)
+    }
+}
+
+fn no_key() -> S3Error {
+    s3_error!(NoSuchKey, "The specified key does not exist.")
+}
+
+impl Backend {
+    fn object(&self, m: &Inner, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
+        self.bucket(m, bucket)?;
+        m.storage.head(bucket, key).ok_or_else(no_key)
+    }
+
+    fn bucket(&self, m: &Inner, bucket: &str) -> S3Result<()> {
+        if bucket == m.cfg.s3.bucket {
+            Ok(())
+        } else {
+            Err(s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist."
+            ))
+        }
+    }
+}
+
+fn etag(s: &str) -> ETag {
+    ETag::Strong(s.to_owned())
+}
+
+fn stream_error(e: String) -> S3Error {
+    if e.contains("Sha256Mismatch") {
+        let mut e = S3Error::with_message(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
+        e.set_status_code(http::StatusCode::BAD_REQUEST);
+        e
+    } else {
+        s3_error!(IncompleteBody, "The request body ended early: {e}")
+    }
+}
+
+fn check_content_md5(headers: &http::HeaderMap, computed_hex: &str) -> S3Result<()> {
+    use base64::Engine as _;
+    let Some(sent) = headers.get("content-md5").and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(sent)
+        .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
+    if hex::encode(sent) != computed_hex {
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ));
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl S3 for Backend {
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let m = self.mock()?;
+        let input = req.input;
+        self.bucket(&m, &input.bucket)?;
+        let body = input
+            .body
+            .ok_or_else(|| s3_error!(IncompleteBody, "missing body"))?;
+        let written = m
+            .storage
+            .write_stream(body.map_err(|e| e.to_string()), input.content_type.clone())
+            .await
+            .map_err(stream_error)?;
+        if let Err(e) = check_content_md5(&req.headers, &written.etag) {
+            let _ = std::fs::remove_file(&written.path);
+            return Err(e);
+        }
+        let meta = m
+            .storage
+            .commit(&input.bucket, &input.key, written, m.now());
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(etag(&meta.etag)),
+            size: Some(meta.size as i64),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let m = self.mock()?;
+        let input = req.input;
+        let meta = self.object(&m, &input.bucket, &input.key)?;
+        let (range, content_range) = match &input.range {
+            Some(r) => {
+                let range = r.check(meta.size).map_err(|_| {
+                    s3_error!(InvalidRange, "The requested range is not satisfiable")
+                })?;
+                let cr = format!(
+                    "bytes {}-{}/{}",
+                    range.start,
+                    range.end.saturating_sub(1),
+                    meta.size
+                );
+                (range, Some(cr))
+            }
+            None => (0..meta.size, None),
+        };
+        let len = range.end - range.start;
+        let stream = super::BlobStore::read_range(&meta, range)
+            .await
+            .map_err(|e| s3_error!(InternalError, "cannot read the object: {e}"))?;
+        Ok(S3Response::new(GetObjectOutput {
+            body: Some(StreamingBlob::wrap(stream)),
+            content_length: Some(len as i64),
+            content_range,
+            accept_ranges: Some("bytes".into()),
+            content_type: meta.content_type.as_deref().and_then(|c| c.parse().ok()),
+            e_tag: Some(etag(&meta.etag)),
+            last_modified: Some(Timestamp::from(meta.last_modified)),
+            ..Default::default()
+        }))
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let m = self.mock()?;
+        let meta = self.object(&m, &req.input.bucket, &req.input.key)?;
+        Ok(S3Response::new(HeadObjectOutput {
+            content_length: Some(meta.size as i64),
+            accept_ranges: Some("bytes".into()),
+            content_type: meta.content_type.as_deref().and_then(|c| c.parse().ok()),
+            e_tag: Some(etag(&meta.etag)),
+            last_modified: Some(Timestamp::from(meta.last_modified)),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let m = self.mock()?;
+        self.bucket(&m, &req.input.bucket)?;
+        m.storage.delete(&req.input.bucket, &req.input.key);
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let m = self.mock()?;
+        let input = req.input;
+        self.bucket(&m, &input.bucket)?;
+        let id = m
+            .storage
+            .create_upload(&input.bucket, &input.key, input.content_type.clone());
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let m = self.mock()?;
+        let input = req.input;
+        if !(1..=10_000).contains(&input.part_number) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
+        }
+        if !m
+            .storage
+            .upload_exists(&input.upload_id, &input.bucket, &input.key)
+        {
+            return Err(no_upload());
+        }
+        let body = input
+            .body
+            .ok_or_else(|| s3_error!(IncompleteBody, "missing body"))?;
+        let written = m
+            .storage
+            .write_stream(body.map_err(|e| e.to_string()), None)
+            .await
+            .map_err(stream_error)?;
+        if let Err(e) = check_content_md5(&req.headers, &written.etag) {
+            let _ = std::fs::remove_file(&written.path);
+            return Err(e);
+        }
+        let part = m
+            .storage
+            .put_part(&input.upload_id, input.part_number as u32, written, m.now())
+            .ok_or_else(no_upload)?;
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(etag(&part.etag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let m = self.mock()?;
+        let input = req.input;
+        if !m
+            .storage
+            .upload_exists(&input.upload_id, &input.bucket, &input.key)
+        {
+            return Err(no_upload());
+        }
+        let listed: Vec<(u32, String)> = input
+            .multipart_upload
+            .and_then(|u| u.parts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                let tag = match p.e_tag {
+                    Some(ETag::Strong(s) | ETag::Weak(s)) => s,
+                    None => String::new(),
+                };
+                (p.part_number.unwrap_or(0).max(0) as u32, tag)
+            })
+            .collect();
+        let (bucket, key, meta) = m
+            .storage
+            .complete_upload(&input.upload_id, &listed, MIN_PART_SIZE, m.now())
+            .await
+            .map_err(complete_error)?;
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            location: Some(format!(
+                "{}/{bucket}/{}",
+                m.base_url(),
+                super::presign::encode_key(&key)
+            )),
+            bucket: Some(bucket),
+            key: Some(key),
+            e_tag: Some(etag(&meta.etag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let m = self.mock()?;
+        if !m
+            .storage
+            .upload_exists(&req.input.upload_id, &req.input.bucket, &req.input.key)
+            || !m.storage.abort_upload(&req.input.upload_id)
+        {
+            return Err(no_upload());
+        }
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let m = self.mock()?;
+        let input = req.input;
+        if !m
+            .storage
+            .upload_exists(&input.upload_id, &input.bucket, &input.key)
+        {
+            return Err(no_upload());
+        }
+        let parts = m.storage.parts(&input.upload_id).ok_or_else(no_upload)?;
+        let parts = parts
+            .into_iter()
+            .map(|(n, p)| Part {
+                part_number: Some(n as i32),
+                e_tag: Some(etag(&p.etag)),
+                size: Some(p.size as i64),
+                last_modified: Some(Timestamp::from(p.last_modified)),
+                ..Default::default()
+            })
+            .collect();
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            parts: Some(parts),
+            is_truncated: Some(false),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let m = self.mock()?;
+        let input = req.input;
+        self.bucket(&m, &input.bucket)?;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let max = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let after = input
+            .continuation_token
+            .clone()
+            .or(input.start_after.clone())
+            .unwrap_or_default();
+        let mut contents = Vec::new();
+        let mut common: Vec<String> = Vec::new();
+        let mut next = None;
+        for (key, meta) in m.storage.list(&input.bucket, &prefix) {
+            if key <= after {
+                continue;
+            }
+            if contents.len() + common.len() >= max {
+                next = Some(key);
+                break;
+            }
+            if let Some(d) = input.delimiter.as_deref().filter(|d| !d.is_empty())
+                && let Some(pos) = key[prefix.len()..].find(d)
+            {
+                let cp = key[..prefix.len() + pos + d.len()].to_owned();
+                if common.last() != Some(&cp) {
+                    common.push(cp);
+                }
+                continue;
+            }
+            contents.push(Object {
+                key: Some(key),
+                size: Some(meta.size as i64),
+                e_tag: Some(etag(&meta.etag)),
+                last_modified: Some(Timestamp::from(meta.last_modified)),
+                ..Default::default()
+            });
+        }
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(input.bucket),
+            prefix: Some(prefix),
+            max_keys: Some(max as i32),
+            key_count: Some((contents.len() + common.len()) as i32),
+            is_truncated: Some(next.is_some()),
+            next_continuation_token: next,
+            continuation_token: input.continuation_token,
+            contents: Some(contents),
+            common_prefixes: Some(
+                common
+                    .into_iter()
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect(),
+            ),
+            delimiter: input.delimiter,
+            ..Default::default()
+        }))
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        let m = self.mock()?;
+        self.bucket(&m, &req.input.bucket)?;
+        Ok(S3Response::new(HeadBucketOutput::default()))
+    }
+}
+
+fn no_upload() -> S3Error {
+    s3_error!(
+        NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )
+}
+
+fn complete_error(e: CompleteError) -> S3Error {
+    match e {
+        CompleteError::NoSuchUpload => no_upload(),
+        CompleteError::InvalidPart(n) => s3_error!(
+            InvalidPart,
+            "Part {n} could not be found or its ETag does not match."
+        ),
+        CompleteError::InvalidPartOrder => s3_error!(
+            InvalidPartOrder,
+            "The list of parts was not in ascending order."
+        ),
+        CompleteError::EntityTooSmall(n) => s3_error!(
+            EntityTooSmall,
+            "Part {n} is smaller than the minimum allowed size (5 MiB)."
+        ),
+        CompleteError::Empty => {
+            s3_error!(MalformedXML, "The XML you provided did not list any part.")
+        }
+        CompleteError::Io(e) => S3Error::with_message(S3ErrorCode::InternalError, e),
+    }
+}

@@ -1,0 +1,160 @@
+//! A 1 GiB multipart upload through the standalone `terra-mock` binary: the server's peak
+//! resident memory stays far below the size of the object (bodies stream to disk).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
+
+use aws_sdk_s3::config::{Builder, Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use terra_sign::{SignableRequest, SigningParams, sign};
+
+const PART: u64 = 128 * 1024 * 1024;
+const PARTS: i32 = 8;
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_1_gib_multipart_upload_keeps_the_server_small() {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_terra-mock"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--log", "warn"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+
+    let target = "/terra-rescon-be/v2/store/obtain_token";
+    let signed = sign(
+        &SignableRequest::new("POST", target, b""),
+        &terra_sign::Credentials::new(terra_mock::DEFAULT_APP_KEY, terra_mock::DEFAULT_SECRET),
+        &SigningParams::new(SystemTime::now()),
+    );
+    let mut req = reqwest::Client::new().post(format!("{base}{target}"));
+    for (n, v) in signed.headers() {
+        req = req.header(n, v);
+    }
+    let env: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
+    let token: terra_types::StsToken = serde_json::from_value(env["data"].clone()).unwrap();
+
+    let creds = Credentials::new(
+        &token.access_key_id,
+        token.secret_access_key.expose(),
+        Some(token.session_token.expose().to_owned()),
+        None,
+        "t",
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(
+        Builder::new()
+            .behavior_version_latest()
+            .credentials_provider(creds)
+            .region(Region::new(token.region.clone()))
+            .endpoint_url(&base)
+            .force_path_style(true)
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            )
+            .build(),
+    );
+
+    // One 128 MiB part on disk, uploaded eight times: 1 GiB.
+    let mut part = tempfile::NamedTempFile::new().unwrap();
+    let chunk: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 256) as u8).collect();
+    for _ in 0..PART / chunk.len() as u64 {
+        part.write_all(&chunk).unwrap();
+    }
+    part.flush().unwrap();
+    let before = peak_rss_kib(pid);
+
+    let (bucket, key) = (
+        &token.cloud_bucket_name,
+        token.object_key("big/mission.bin"),
+    );
+    let id = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let mut done = Vec::new();
+    for n in 1..=PARTS {
+        let body = ByteStream::from_path(part.path()).await.unwrap();
+        let r = s3
+            .upload_part()
+            .bucket(bucket)
+            .key(&key)
+            .upload_id(&id)
+            .part_number(n)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(r.e_tag().unwrap())
+                .build(),
+        );
+    }
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(&key)
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some((PART * PARTS as u64) as i64));
+    assert!(head.e_tag().unwrap().ends_with("-8\""));
+
+    let after = peak_rss_kib(pid);
+    eprintln!(
+        "terra-mock peak RSS: {} MiB before, {} MiB after a 1 GiB multipart upload",
+        before / 1024,
+        after / 1024
+    );
+    assert!(
+        after < 100 * 1024,
+        "peak RSS {} MiB: bodies must stream to disk",
+        after / 1024
+    );
+}
