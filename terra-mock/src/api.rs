@@ -145,10 +145,13 @@ fn created<T: Serialize>(
         .get("return-detail")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let uuid_only = match m.cfg.minimal_create {
+        MinimalCreate::UuidOnly => !detail,
+        MinimalCreate::FullObject => false,
+        MinimalCreate::UuidIgnoringHeader => true,
+    };
     match result {
-        Ok(v) if !detail && m.cfg.minimal_create == MinimalCreate::UuidOnly => {
-            ok(m, Ok(Created { uuid: uuid(&v) }))
-        }
+        Ok(v) if uuid_only => ok(m, Ok(Created { uuid: uuid(&v) })),
         other => ok(m, other),
     }
 }

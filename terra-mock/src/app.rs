@@ -227,6 +227,18 @@ async fn outer(AxState(m): AxState<Mock>, req: Request, next: Next) -> Response 
             gateway_error(*status, None)
         }
         Some(Fault::Reset) => reset(),
+        Some(Fault::ApiError {
+            status,
+            code,
+            message,
+        }) => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            let env = terra_types::Envelope::<()>::error(
+                terra_types::ApiCode::from_code(*code),
+                message.clone(),
+            );
+            (status, axum::Json(env)).into_response()
+        }
         Some(Fault::ResetAfterProcessing) => {
             let _ = next.run(req).await;
             reset()

@@ -53,6 +53,8 @@ pub enum MinimalCreate {
     UuidOnly,
     /// The full object, as with the header.
     FullObject,
+    /// `{"uuid": ...}` even with `Return-Detail: true` (a service that ignores the header).
+    UuidIgnoringHeader,
 }
 
 /// Durations of the job stages, in seconds of the mock's clock.

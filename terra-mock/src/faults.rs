@@ -31,6 +31,16 @@ pub enum Fault {
     Reset,
     /// Process the request, then close the connection without answering.
     ResetAfterProcessing,
+    /// Answer a TerraAPI envelope with this code and message, without processing (for
+    /// codes the emulator does not produce by itself: 701, 102000, unknown ones).
+    ApiError {
+        /// HTTP status of the answer.
+        status: u16,
+        /// `result.code`.
+        code: i64,
+        /// `result.msg`.
+        message: String,
+    },
 }
 
 /// A scripted fault: which requests it matches and how many times it fires.
