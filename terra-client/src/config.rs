@@ -1,0 +1,203 @@
+//! Configuration types: regions, retries, polling.
+
+use std::time::Duration;
+
+/// The two TerraAPI hosts (reference §1.1). A key works with the host it was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Region {
+    /// `https://openapi-us.dji.com`: international accounts, storage on AWS S3.
+    Us,
+    /// `https://openapi-cn.dji.com`: mainland China accounts, storage on Aliyun OSS.
+    Cn,
+}
+
+impl Region {
+    /// The host URL.
+    pub const fn base_url(self) -> &'static str {
+        match self {
+            Self::Us => "https://openapi-us.dji.com",
+            Self::Cn => "https://openapi-cn.dji.com",
+        }
+    }
+}
+
+impl std::str::FromStr for Region {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "us" | "intl" | "international" => Ok(Self::Us),
+            "cn" | "china" => Ok(Self::Cn),
+            other => Err(format!("unknown region {other:?}: use `us` or `cn`")),
+        }
+    }
+}
+
+/// Decorrelated-jitter backoff: each delay is drawn uniformly from
+/// `[initial, previous × multiplier]`, capped at `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackoffConfig {
+    /// The first delay's lower bound.
+    pub initial: Duration,
+    /// The largest delay.
+    pub max: Duration,
+    /// Growth of the upper bound.
+    pub multiplier: f64,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(10),
+            multiplier: 3.0,
+        }
+    }
+}
+
+impl BackoffConfig {
+    /// No waiting between attempts (for tests).
+    pub const fn none() -> Self {
+        Self {
+            initial: Duration::ZERO,
+            max: Duration::ZERO,
+            multiplier: 1.0,
+        }
+    }
+
+    /// The next delay after `previous` (`None` for the first retry), from a uniform draw
+    /// `u` in `[0, 1)`.
+    pub fn next_delay(&self, previous: Option<Duration>, u: f64) -> Duration {
+        let lo = self.initial.as_secs_f64();
+        let hi = previous
+            .map_or(lo * self.multiplier, |p| p.as_secs_f64() * self.multiplier)
+            .max(lo);
+        Duration::from_secs_f64((lo + (hi - lo) * u.clamp(0.0, 1.0)).min(self.max.as_secs_f64()))
+    }
+}
+
+/// How often and how long a call is retried. A call ends after `max_attempts` attempts or
+/// once `max_elapsed` has passed, whichever comes first. `Retry-After` is honoured (within
+/// `max_elapsed`).
+///
+/// Which calls are retried, and when, is the rule of the crate documentation ("Retries").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryConfig {
+    /// Attempts in all, the first included (1 disables retries).
+    pub max_attempts: u32,
+    /// Time budget of all attempts and waits.
+    pub max_elapsed: Duration,
+    /// Delays between attempts.
+    pub backoff: BackoffConfig,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            max_elapsed: Duration::from_secs(120),
+            backoff: BackoffConfig::default(),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// A single attempt.
+    pub fn disabled() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+}
+
+/// How a job is polled: the interval starts at `initial` and grows by `multiplier` up to
+/// `max`; when the job reports `remainSeconds`, the next poll comes at about half the
+/// remaining time (never sooner than `initial`, never later than `max`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollingPolicy {
+    /// First interval and lower bound.
+    pub initial: Duration,
+    /// Upper bound of the interval.
+    pub max: Duration,
+    /// Growth of the interval between polls.
+    pub multiplier: f64,
+    /// Give up after this long (`None`: wait as long as the job runs).
+    pub max_wait: Option<Duration>,
+    /// Polls that fail with a retryable error in a row before the poller gives up.
+    pub max_consecutive_errors: u32,
+}
+
+impl Default for PollingPolicy {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(5),
+            max: Duration::from_secs(60),
+            multiplier: 1.5,
+            max_wait: None,
+            max_consecutive_errors: 10,
+        }
+    }
+}
+
+impl PollingPolicy {
+    /// The wait after a poll that saw `remain_seconds`, given the previous interval.
+    pub fn next_interval(
+        &self,
+        previous: Option<Duration>,
+        remain_seconds: Option<i64>,
+    ) -> Duration {
+        let grown = previous.map_or(self.initial, |p| p.mul_f64(self.multiplier.max(1.0)));
+        let target = match remain_seconds {
+            Some(r) if r > 0 => grown
+                .max(Duration::from_secs_f64(r as f64 / 2.0))
+                .min(Duration::from_secs(r as u64)),
+            _ => grown,
+        };
+        target.clamp(self.initial, self.max.max(self.initial))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_within_bounds_and_grows() {
+        let b = BackoffConfig::default();
+        let mut prev = None;
+        for i in 0..20 {
+            let d = b.next_delay(prev, (i as f64 * 0.37) % 1.0);
+            assert!(d >= b.initial && d <= b.max, "{d:?}");
+            prev = Some(d);
+        }
+        assert_eq!(b.next_delay(Some(Duration::from_secs(8)), 1.0), b.max);
+        assert_eq!(BackoffConfig::none().next_delay(None, 0.9), Duration::ZERO);
+    }
+
+    #[test]
+    fn polling_uses_the_remaining_time() {
+        let p = PollingPolicy::default();
+        assert_eq!(p.next_interval(None, None), Duration::from_secs(5));
+        assert_eq!(
+            p.next_interval(Some(Duration::from_secs(10)), None),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            p.next_interval(Some(Duration::from_secs(50)), None),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            p.next_interval(Some(Duration::from_secs(5)), Some(3600)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            p.next_interval(Some(Duration::from_secs(5)), Some(20)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            p.next_interval(Some(Duration::from_secs(5)), Some(2)),
+            Duration::from_secs(5)
+        );
+    }
+}
