@@ -425,6 +425,11 @@ impl TerraMock {
             .head(bucket_of(provider, &self.inner.cfg), key)
     }
 
+    /// Multipart uploads started and neither completed nor aborted.
+    pub fn open_multipart_uploads(&self) -> usize {
+        self.inner.storage.uploads_in_progress()
+    }
+
     /// Number of objects in storage (inputs and outputs of every account).
     pub fn object_count(&self) -> usize {
         self.inner.storage.len()

@@ -1,16 +1,138 @@
 //! External services the test suite needs, installed and started by `cargo xtask test`
-//! itself so that CI on a fresh machine needs nothing but cargo.
+//! itself so that CI on a fresh machine needs nothing but cargo and python3.
+//!
+//! - moto_server (PyPI `moto[server]`) in auth mode, for terra-store's conformance suite
+//!   with real STS session credentials. Installed into `target/xtask/moto-venv`.
 
-use std::process::Command;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MOTO_VERSION: &str = "5.2.5";
+/// AssumeRole sessions handed to the tests.
+const SESSIONS: usize = 12;
 
 /// The services started for one test run; stopped on drop.
 pub(crate) struct Services {
     env: Vec<(String, String)>,
+    children: Vec<Child>,
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn run_quiet(what: &str, cmd: &mut Command) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let l =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("no free port: {e}"))?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn wait_for(port: u16, timeout: Duration) -> Result<(), String> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "nothing listens on 127.0.0.1:{port} after {timeout:?}"
+    ))
+}
+
+/// Creates the venv and installs moto unless the pinned version is already there.
+fn install_moto(dir: &Path) -> Result<PathBuf, String> {
+    let venv = dir.join("moto-venv");
+    let python = venv.join("bin/python");
+    let marker = venv.join(format!(".moto-{MOTO_VERSION}"));
+    if marker.exists() {
+        return Ok(venv);
+    }
+    eprintln!(
+        "==> installing moto[server]=={MOTO_VERSION} into {}",
+        venv.display()
+    );
+    let started = Instant::now();
+    run_quiet(
+        "python3 -m venv",
+        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+    )?;
+    run_quiet(
+        "pip install moto[server]",
+        Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &format!("moto[server]=={MOTO_VERSION}"),
+        ]),
+    )?;
+    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    eprintln!("<== moto installed in {:.1?}", started.elapsed());
+    Ok(venv)
 }
 
 impl Services {
     pub(crate) fn start() -> Result<Self, String> {
-        Ok(Self { env: Vec::new() })
+        let mut s = Self {
+            env: Vec::new(),
+            children: Vec::new(),
+        };
+        let dir = crate::root().join("target/xtask");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let venv = install_moto(&dir)?;
+        let port = free_port()?;
+        let log = std::fs::File::create(dir.join("moto.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", (3 + SESSIONS).to_string())
+            .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| format!("cannot start moto_server: {e}"))?;
+        s.children.push(child);
+        wait_for(port, Duration::from_secs(60))?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let creds = dir.join("moto-credentials.json");
+        run_quiet(
+            "moto setup",
+            Command::new(venv.join("bin/python"))
+                .arg(crate::root().join("xtask/moto_setup.py"))
+                .args(["--endpoint", &endpoint, "--out"])
+                .arg(&creds)
+                .args(["--count", &SESSIONS.to_string()]),
+        )?;
+        eprintln!("==> moto_server (auth mode) on {endpoint}");
+        s.env.push((
+            "TERRA_TEST_MOTO".into(),
+            format!("{endpoint}|{}", creds.display()),
+        ));
+        s.env.push(("TERRA_REQUIRE_MOTO".into(), "1".into()));
+        Ok(s)
     }
 
     /// Passes the services' addresses to the test command.

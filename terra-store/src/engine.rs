@@ -1,0 +1,635 @@
+//! The upload engine: many files, bounded concurrency and memory, multipart above a
+//! threshold, retries, and STS credentials refreshed before they expire.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::{Stream, StreamExt, TryStreamExt};
+use terra_types::StsToken;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::{ObjectBackend, ProgressFn, Source};
+use crate::error::{Result, StoreError, StoreErrorKind};
+use crate::{BackendOptions, connect};
+
+/// Errors of a token provider.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where STS credentials come from: `obtain_token` of the TerraAPI client, or anything
+/// else that hands out an [`StsToken`].
+#[async_trait::async_trait]
+pub trait TokenProvider: Send + Sync {
+    /// A fresh token (a new session with its own `storePath` and `callbackParam`).
+    async fn token(&self) -> std::result::Result<StsToken, BoxError>;
+}
+
+/// A token provider from an async closure.
+///
+/// ```
+/// use terra_store::{FnTokenProvider, TokenProvider};
+/// let provider = FnTokenProvider::new(|| async {
+///     Err::<terra_types::StsToken, terra_store::BoxError>("no account configured".into())
+/// });
+/// # let _ = provider;
+/// ```
+pub struct FnTokenProvider<F>(F);
+
+impl<F> std::fmt::Debug for FnTokenProvider<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FnTokenProvider")
+    }
+}
+
+impl<F> FnTokenProvider<F> {
+    /// Wraps `f`.
+    pub fn new(f: F) -> Self {
+        Self(f)
+    }
+}
+
+#[async_trait::async_trait]
+impl<F, Fut> TokenProvider for FnTokenProvider<F>
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = std::result::Result<StsToken, BoxError>> + Send,
+{
+    async fn token(&self) -> std::result::Result<StsToken, BoxError> {
+        (self.0)().await
+    }
+}
+
+/// One file to upload: the relative name (with `/` separators, as the callback expects)
+/// and the local path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadItem {
+    /// Relative name, substituted for `{fileName}`.
+    pub name: String,
+    /// Local file.
+    pub path: PathBuf,
+}
+
+impl UploadItem {
+    /// An item; backslashes in `name` become `/`.
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into().replace('\\', "/"),
+            path: path.into(),
+        }
+    }
+}
+
+/// The token an object was uploaded under: its key prefix and the `callbackParam` that
+/// must be sent with it in `upload_callback`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenRef {
+    /// `storePath` before `{fileName}`.
+    pub prefix: String,
+    /// The token's `callbackParam`.
+    pub callback_param: String,
+    /// The token's `expireTime` (Unix seconds).
+    pub expire_time: i64,
+}
+
+impl TokenRef {
+    fn of(t: &StsToken) -> Self {
+        Self {
+            prefix: t.key_prefix().to_owned(),
+            callback_param: t.callback_param.clone(),
+            expire_time: t.expire_time,
+        }
+    }
+}
+
+/// An uploaded object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Uploaded {
+    /// Relative name (as in the callback).
+    pub name: String,
+    /// Object key.
+    pub key: String,
+    /// Bytes.
+    pub size: u64,
+    /// ETag as the storage returned it (send it as `etag` and `checksum`).
+    pub etag: String,
+    /// The token it was uploaded under.
+    pub token: TokenRef,
+}
+
+/// Progress of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadEvent {
+    /// A file is being uploaded.
+    Started {
+        /// Relative name.
+        name: String,
+        /// Bytes.
+        size: u64,
+    },
+    /// Bytes of a file handed to the network.
+    Progress {
+        /// Relative name.
+        name: String,
+        /// Bytes in this chunk.
+        bytes: u64,
+    },
+    /// A file is tried again; `rewound` bytes reported for it before will be sent again.
+    Retrying {
+        /// Relative name.
+        name: String,
+        /// The next attempt (from 2).
+        attempt: u32,
+        /// Bytes to subtract from a progress total.
+        rewound: u64,
+        /// Why.
+        error: String,
+    },
+    /// New credentials were obtained.
+    TokenRefreshed {
+        /// The new `storePath` prefix.
+        prefix: String,
+        /// Their `expireTime`.
+        expire_time: i64,
+    },
+    /// A file is uploaded.
+    Done(Uploaded),
+    /// A file failed for good.
+    Failed {
+        /// Relative name.
+        name: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Receives [`UploadEvent`]s (from many tasks: keep it quick).
+pub type EventFn = Arc<dyn Fn(UploadEvent) + Send + Sync>;
+
+/// Settings of the upload engine. Peak memory is bounded by `requests_in_flight` chunk
+/// buffers (256 KiB each) plus the HTTP clients' own buffers, whatever the number or size
+/// of the files.
+#[derive(Clone)]
+pub struct UploadOptions {
+    /// Files uploaded at the same time (default 8).
+    pub files_in_flight: usize,
+    /// Requests (single puts and parts) in flight over all files (default 16).
+    pub requests_in_flight: usize,
+    /// Files of at least this size use multipart (default 64 MiB).
+    pub multipart_threshold: u64,
+    /// Part size (default 16 MiB; raised to stay within 10 000 parts).
+    pub part_size: u64,
+    /// Attempts per object or part for transient errors (default 5).
+    pub max_attempts: u32,
+    /// New credentials an object may ask for (default 10).
+    pub max_token_refreshes: u32,
+    /// First backoff delay (default 200 ms).
+    pub backoff_initial: Duration,
+    /// Largest backoff delay (default 10 s).
+    pub backoff_max: Duration,
+    /// Refresh credentials this long before `expireTime` (default 60 s; at most a third of
+    /// the token's lifetime).
+    pub refresh_margin: Duration,
+    /// How to reach the storage.
+    pub backend: BackendOptions,
+    /// The clock `expireTime` is compared with (default the system clock).
+    pub now: Arc<dyn Fn() -> SystemTime + Send + Sync>,
+    /// Cancels the upload; open multipart uploads are aborted.
+    pub cancel: Option<CancellationToken>,
+}
+
+impl std::fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("files_in_flight", &self.files_in_flight)
+            .field("requests_in_flight", &self.requests_in_flight)
+            .field("multipart_threshold", &self.multipart_threshold)
+            .field("part_size", &self.part_size)
+            .field("max_attempts", &self.max_attempts)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        Self {
+            files_in_flight: 8,
+            requests_in_flight: 16,
+            multipart_threshold: 64 * 1024 * 1024,
+            part_size: 16 * 1024 * 1024,
+            max_attempts: 5,
+            max_token_refreshes: 10,
+            backoff_initial: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(10),
+            refresh_margin: Duration::from_secs(60),
+            backend: BackendOptions::default(),
+            now: Arc::new(SystemTime::now),
+            cancel: None,
+        }
+    }
+}
+
+/// The credentials in use and the backend built from them.
+struct Session {
+    token: StsToken,
+    backend: Arc<dyn ObjectBackend>,
+    refresh_at: SystemTime,
+    id: u64,
+}
+
+struct Engine {
+    provider: Arc<dyn TokenProvider>,
+    opts: UploadOptions,
+    events: Option<EventFn>,
+    session: tokio::sync::Mutex<Option<Arc<Session>>>,
+    requests: Semaphore,
+    sessions: AtomicU64,
+    http: reqwest::Client,
+}
+
+/// Uploads files with credentials from a [`TokenProvider`]. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(provider: std::sync::Arc<dyn terra_store::TokenProvider>) -> terra_store::Result<()> {
+/// use terra_store::{UploadItem, UploadOptions, Uploader};
+/// let uploader = Uploader::new(provider, UploadOptions::default())
+///     .on_event(|e| eprintln!("{e:?}"));
+/// let done = uploader.upload(vec![UploadItem::new("DJI_0001.JPG", "/data/flight/DJI_0001.JPG")]).await?;
+/// println!("{} under {}", done[0].etag, done[0].token.callback_param);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Uploader(Arc<Engine>);
+
+impl std::fmt::Debug for Uploader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uploader")
+            .field("options", &self.0.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Releases an open multipart upload if the work is dropped (cancelled) before it ends.
+struct AbortGuard {
+    backend: Arc<dyn ObjectBackend>,
+    key: String,
+    upload_id: Option<String>,
+}
+
+impl AbortGuard {
+    async fn abort_now(mut self) {
+        if let Some(id) = self.upload_id.take()
+            && let Err(e) = self.backend.abort_multipart(&self.key, &id).await
+        {
+            tracing::warn!(key = %self.key, error = %e, "could not abort a multipart upload");
+        }
+    }
+
+    fn disarm(mut self) {
+        self.upload_id = None;
+    }
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.upload_id.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            let (backend, key) = (self.backend.clone(), self.key.clone());
+            handle.spawn(async move {
+                    if let Err(e) = backend.abort_multipart(&key, &id).await {
+                        tracing::warn!(%key, error = %e, "could not abort a cancelled multipart upload");
+                    }
+                });
+        }
+    }
+}
+
+impl Uploader {
+    /// An uploader.
+    pub fn new(provider: Arc<dyn TokenProvider>, opts: UploadOptions) -> Self {
+        let http = opts.backend.http.clone().unwrap_or_else(|| {
+            reqwest::Client::builder()
+                .connect_timeout(crate::CONNECT_TIMEOUT)
+                .build()
+                .expect("a default HTTP client builds")
+        });
+        Self(Arc::new(Engine {
+            provider,
+            requests: Semaphore::new(opts.requests_in_flight.max(1)),
+            opts,
+            events: None,
+            session: tokio::sync::Mutex::new(None),
+            sessions: AtomicU64::new(0),
+            http,
+        }))
+    }
+
+    /// Sends progress to `f`.
+    pub fn on_event(self, f: impl Fn(UploadEvent) + Send + Sync + 'static) -> Self {
+        let mut engine = Arc::try_unwrap(self.0)
+            .unwrap_or_else(|_| panic!("on_event must be called before the uploader is cloned"));
+        engine.events = Some(Arc::new(f));
+        Self(Arc::new(engine))
+    }
+
+    /// Uploads every item; stops at the first file that fails for good (aborting open
+    /// multipart uploads). The order of the result is the order of completion.
+    pub async fn upload(&self, items: Vec<UploadItem>) -> Result<Vec<Uploaded>> {
+        self.upload_stream(items).try_collect().await
+    }
+
+    /// Uploads every item, yielding each result as it completes (`files_in_flight` at a
+    /// time), so a caller can record progress durably and decide what to do on failures.
+    pub fn upload_stream(
+        &self,
+        items: Vec<UploadItem>,
+    ) -> impl Stream<Item = Result<Uploaded>> + Send + 'static {
+        let this = self.clone();
+        let files = self.0.opts.files_in_flight.max(1);
+        futures::stream::iter(items)
+            .map(move |item| this.clone().upload_one(item))
+            .buffer_unordered(files)
+    }
+
+    /// The credentials currently in use, refreshed if due.
+    pub async fn current_token(&self) -> Result<StsToken> {
+        Ok(self.0.session().await?.token.clone())
+    }
+
+    async fn upload_one(self, item: UploadItem) -> Result<Uploaded> {
+        let work = self.0.upload(item.clone());
+        match &self.0.opts.cancel {
+            Some(c) => tokio::select! {
+                () = c.cancelled() => Err(StoreError::new(StoreErrorKind::Cancelled, format!("upload {}", item.name), "cancelled")),
+                r = work => r,
+            },
+            None => work.await,
+        }
+    }
+}
+
+impl Engine {
+    fn emit(&self, e: UploadEvent) {
+        if let Some(f) = &self.events {
+            f(e);
+        }
+    }
+
+    async fn session(&self) -> Result<Arc<Session>> {
+        let mut current = self.session.lock().await;
+        let now = (self.opts.now)();
+        if let Some(s) = current.as_ref().filter(|s| now < s.refresh_at) {
+            return Ok(s.clone());
+        }
+        let token = self.provider.token().await.map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Token,
+                "obtain STS credentials",
+                e.to_string(),
+            )
+        })?;
+        let expires = UNIX_EPOCH + Duration::from_secs(token.expire_time.max(0) as u64);
+        let lifetime = expires.duration_since(now).unwrap_or_default();
+        let margin = self.opts.refresh_margin.min(lifetime / 3);
+        let backend = connect(&token, &self.opts.backend, self.http.clone())?;
+        let session = Arc::new(Session {
+            refresh_at: expires - margin,
+            backend,
+            id: self.sessions.fetch_add(1, Ordering::Relaxed),
+            token,
+        });
+        tracing::info!(
+            prefix = session.token.key_prefix(),
+            expire_time = session.token.expire_time,
+            "new STS credentials"
+        );
+        self.emit(UploadEvent::TokenRefreshed {
+            prefix: session.token.key_prefix().to_owned(),
+            expire_time: session.token.expire_time,
+        });
+        *current = Some(session.clone());
+        Ok(session)
+    }
+
+    async fn invalidate(&self, id: u64) {
+        let mut current = self.session.lock().await;
+        if current.as_ref().is_some_and(|s| s.id == id) {
+            *current = None;
+        }
+    }
+
+    fn delay(&self, previous: Option<Duration>) -> Duration {
+        let lo = self.opts.backoff_initial.as_secs_f64();
+        let hi = previous.map_or(lo * 3.0, |p| p.as_secs_f64() * 3.0).max(lo);
+        Duration::from_secs_f64(
+            (lo + (hi - lo) * rand::random::<f64>()).min(self.opts.backoff_max.as_secs_f64()),
+        )
+    }
+
+    async fn upload(&self, item: UploadItem) -> Result<Uploaded> {
+        let ctx = || format!("upload {} ({})", item.name, item.path.display());
+        let meta = tokio::fs::metadata(&item.path).await.map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Io,
+                ctx(),
+                format!("cannot read the file: {e}"),
+            )
+        })?;
+        if !meta.is_file() {
+            return Err(StoreError::new(
+                StoreErrorKind::Io,
+                ctx(),
+                "not a regular file",
+            ));
+        }
+        let size = meta.len();
+        self.emit(UploadEvent::Started {
+            name: item.name.clone(),
+            size,
+        });
+        let (mut attempt, mut refreshes, mut previous) = (1u32, 0u32, None);
+        loop {
+            let session = self.session().await?;
+            let key = session.token.object_key(&item.name);
+            let sent = Arc::new(AtomicU64::new(0));
+            let progress: ProgressFn = {
+                let (sent, events, name) = (sent.clone(), self.events.clone(), item.name.clone());
+                Arc::new(move |n| {
+                    sent.fetch_add(n, Ordering::Relaxed);
+                    if let Some(f) = &events {
+                        f(UploadEvent::Progress {
+                            name: name.clone(),
+                            bytes: n,
+                        });
+                    }
+                })
+            };
+            let result = if size >= self.opts.multipart_threshold && size > 0 {
+                self.multipart(&session, &key, &item, size, &progress).await
+            } else {
+                let source = Source {
+                    path: item.path.clone(),
+                    offset: 0,
+                    len: size,
+                    progress: Some(progress.clone()),
+                };
+                let _permit = self
+                    .requests
+                    .acquire()
+                    .await
+                    .expect("semaphore never closed");
+                session.backend.put(&key, &source).await
+            };
+            let err = match result {
+                Ok(etag) => {
+                    let done = Uploaded {
+                        name: item.name.clone(),
+                        key,
+                        size,
+                        etag,
+                        token: TokenRef::of(&session.token),
+                    };
+                    self.emit(UploadEvent::Done(done.clone()));
+                    return Ok(done);
+                }
+                Err(e) => e,
+            };
+            let rewound = sent.load(Ordering::Relaxed);
+            if err.kind() == StoreErrorKind::Credentials
+                && refreshes < self.opts.max_token_refreshes
+            {
+                refreshes += 1;
+                tracing::info!(name = %item.name, error = %err, "credentials refused; obtaining new ones");
+                self.invalidate(session.id).await;
+            } else if err.is_transient() && attempt < self.opts.max_attempts {
+                let d = self.delay(previous);
+                previous = Some(d);
+                tracing::warn!(name = %item.name, attempt, error = %err, delay_ms = d.as_millis() as u64, "retrying");
+                tokio::time::sleep(d).await;
+            } else {
+                self.emit(UploadEvent::Failed {
+                    name: item.name.clone(),
+                    error: err.to_string(),
+                });
+                return Err(err.context(ctx()));
+            }
+            attempt += 1;
+            self.emit(UploadEvent::Retrying {
+                name: item.name.clone(),
+                attempt,
+                rewound,
+                error: err.to_string(),
+            });
+        }
+    }
+
+    async fn multipart(
+        &self,
+        session: &Session,
+        key: &str,
+        item: &UploadItem,
+        size: u64,
+        progress: &ProgressFn,
+    ) -> Result<String> {
+        let part_size = self.opts.part_size.max(size.div_ceil(10_000)).max(1);
+        let count = size.div_ceil(part_size);
+        let upload_id = {
+            let _permit = self
+                .requests
+                .acquire()
+                .await
+                .expect("semaphore never closed");
+            session.backend.create_multipart(key).await?
+        };
+        let guard = AbortGuard {
+            backend: session.backend.clone(),
+            key: key.to_owned(),
+            upload_id: Some(upload_id.clone()),
+        };
+        let parts = futures::stream::iter(1..=count)
+            .map(|n| {
+                let offset = (n - 1) * part_size;
+                let source = Source {
+                    path: item.path.clone(),
+                    offset,
+                    len: part_size.min(size - offset),
+                    progress: Some(progress.clone()),
+                };
+                let (backend, upload_id) = (session.backend.clone(), upload_id.clone());
+                async move {
+                    let etag = self
+                        .part(&*backend, key, &upload_id, n as u32, &source)
+                        .await?;
+                    Ok::<_, StoreError>((n as u32, etag))
+                }
+            })
+            .buffer_unordered(self.opts.requests_in_flight.max(1))
+            .try_collect::<Vec<_>>()
+            .await;
+        let mut parts = match parts {
+            Ok(p) => p,
+            Err(e) => {
+                guard.abort_now().await;
+                return Err(e);
+            }
+        };
+        parts.sort_by_key(|p| p.0);
+        let completed = {
+            let _permit = self
+                .requests
+                .acquire()
+                .await
+                .expect("semaphore never closed");
+            session
+                .backend
+                .complete_multipart(key, &upload_id, &parts)
+                .await
+        };
+        match completed {
+            Ok(etag) => {
+                guard.disarm();
+                Ok(etag)
+            }
+            Err(e) => {
+                guard.abort_now().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// One part, retried on transient errors (credential errors end the object's attempt).
+    async fn part(
+        &self,
+        backend: &dyn ObjectBackend,
+        key: &str,
+        upload_id: &str,
+        n: u32,
+        source: &Source,
+    ) -> Result<String> {
+        let (mut attempt, mut previous) = (1, None);
+        loop {
+            let r = {
+                let _permit = self
+                    .requests
+                    .acquire()
+                    .await
+                    .expect("semaphore never closed");
+                backend.put_part(key, upload_id, n, source).await
+            };
+            match r {
+                Err(e) if e.is_transient() && attempt < self.opts.max_attempts => {
+                    attempt += 1;
+                    let d = self.delay(previous);
+                    previous = Some(d);
+                    tracing::warn!(%key, part = n, error = %e, "retrying a part");
+                    tokio::time::sleep(d).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The upload engine against terra-mock: short-lived tokens, faults in the middle of an
+//! upload, expiry, cancellation, bad input.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use common::{MockTokens, file};
+use serde_json::json;
+use terra_mock::{Fault, FaultRule, FaultScope, Provider, RandomFaults, TerraMock};
+use terra_store::*;
+
+fn opts(mock: &TerraMock) -> UploadOptions {
+    UploadOptions {
+        backend: BackendOptions {
+            endpoint: Some(mock.base_url()),
+            ..Default::default()
+        },
+        backoff_initial: Duration::from_millis(5),
+        backoff_max: Duration::from_millis(50),
+        ..Default::default()
+    }
+}
+
+/// Registers every upload with the callbackParam of its own token; the mock refuses an
+/// object that is not under that token's prefix with that ETag.
+async fn register(tokens: &MockTokens, uploads: &[Uploaded]) -> usize {
+    let rid = tokens
+        .api(
+            "POST",
+            "/resources",
+            Some(json!({"name": "flight", "type": "map"})),
+            SystemTime::now(),
+        )
+        .await["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut by_token: BTreeMap<&str, Vec<&Uploaded>> = BTreeMap::new();
+    for u in uploads {
+        by_token.entry(&u.token.callback_param).or_default().push(u);
+    }
+    let mut n = 0;
+    for (param, files) in by_token {
+        for chunk in files.chunks(50) {
+            let files: Vec<_> = chunk
+                .iter()
+                .map(|u| json!({"name": u.name, "etag": u.etag, "checksum": u.etag}))
+                .collect();
+            let r = tokens
+                .api(
+                    "POST",
+                    "/store/upload_callback",
+                    Some(json!({"callbackParam": param, "resourceUUID": rid, "files": files})),
+                    SystemTime::now(),
+                )
+                .await;
+            n += r.as_array().unwrap().len();
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn two_second_tokens_and_200_files_every_file_under_its_own_token() {
+    for provider in [Provider::S3, Provider::Oss] {
+        let mock = TerraMock::builder()
+            .provider(provider)
+            .token_lifetime(Duration::from_secs(2))
+            .start()
+            .await
+            .unwrap();
+        // Slow the storage down so the run outlives several tokens.
+        mock.inject(
+            FaultRule::any()
+                .scope(FaultScope::Storage)
+                .fault(Fault::Delay(Duration::from_millis(100))),
+        );
+        let tokens = MockTokens::new(&mock);
+        let dir = tempfile::tempdir().unwrap();
+        let items: Vec<UploadItem> = (0..200)
+            .map(|i| {
+                UploadItem::new(
+                    format!("flight/DJI_{i:04}.JPG"),
+                    file(dir.path(), &format!("{i}.jpg"), 20_000 + i, i as u8),
+                )
+            })
+            .collect();
+        let uploads = Uploader::new(
+            tokens.clone(),
+            UploadOptions {
+                files_in_flight: 8,
+                ..opts(&mock)
+            },
+        )
+        .upload(items)
+        .await
+        .unwrap();
+        assert_eq!(uploads.len(), 200);
+        let issued = tokens.issued();
+        assert!(
+            issued.len() >= 2,
+            "{provider:?}: only {} token for a run longer than a token's lifetime",
+            issued.len()
+        );
+        for u in &uploads {
+            assert!(u.key.starts_with(&u.token.prefix), "{}", u.key);
+            assert!(
+                issued
+                    .iter()
+                    .any(|t| t.callback_param == u.token.callback_param
+                        && t.key_prefix() == u.token.prefix)
+            );
+            assert_eq!(mock.object(provider, &u.key).unwrap().size, u.size);
+        }
+        assert_eq!(
+            register(&tokens, &uploads).await,
+            200,
+            "{provider:?}: the service accepts every file with its token's callbackParam"
+        );
+        mock.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn faults_in_the_middle_of_an_upload_are_retried() {
+    let mock = TerraMock::builder().start().await.unwrap();
+    mock.set_random_faults(Some(RandomFaults {
+        seed: 9,
+        error_5xx: 0.15,
+        reset: 0.1,
+        too_many_requests: 0.05,
+        scope: FaultScope::Storage,
+        ..Default::default()
+    }));
+    let tokens = MockTokens::new(&mock);
+    let dir = tempfile::tempdir().unwrap();
+    let mut items: Vec<UploadItem> = (0..40)
+        .map(|i| {
+            UploadItem::new(
+                format!("{i}.jpg"),
+                file(dir.path(), &format!("{i}.jpg"), 50_000, i as u8),
+            )
+        })
+        .collect();
+    items.push(UploadItem::new(
+        "big.bin",
+        file(dir.path(), "big.bin", 12 * 1024 * 1024, 99),
+    ));
+    let retries = Arc::new(Mutex::new(0));
+    let r = retries.clone();
+    let up = Uploader::new(
+        tokens.clone(),
+        UploadOptions {
+            multipart_threshold: 6 * 1024 * 1024,
+            part_size: 5 * 1024 * 1024,
+            max_attempts: 8,
+            ..opts(&mock)
+        },
+    )
+    .on_event(move |e| {
+        if let UploadEvent::Retrying { .. } = e {
+            *r.lock().unwrap() += 1;
+        }
+    });
+    let uploads = up.upload(items).await.unwrap();
+    mock.set_random_faults(None);
+    assert_eq!(uploads.len(), 41);
+    assert!(*retries.lock().unwrap() > 0, "faults were met and retried");
+    for u in &uploads {
+        assert_eq!(
+            mock.object(Provider::S3, &u.key).unwrap().size,
+            u.size,
+            "{}",
+            u.name
+        );
+    }
+    assert_eq!(
+        mock.open_multipart_uploads(),
+        0,
+        "failed multipart attempts were aborted"
+    );
+    assert_eq!(register(&tokens, &uploads).await, 41);
+}
+
+#[tokio::test]
+async fn credentials_refused_mid_run_are_replaced() {
+    for provider in [Provider::S3, Provider::Oss] {
+        let mock = TerraMock::builder()
+            .provider(provider)
+            .start()
+            .await
+            .unwrap();
+        let tokens = MockTokens::new(&mock);
+        let dir = tempfile::tempdir().unwrap();
+        let up = Uploader::new(tokens.clone(), opts(&mock));
+        up.upload(vec![UploadItem::new(
+            "a.jpg",
+            file(dir.path(), "a", 100, 1),
+        )])
+        .await
+        .unwrap();
+        mock.expire_tokens_now();
+        let b = up
+            .upload(vec![UploadItem::new(
+                "b.jpg",
+                file(dir.path(), "b", 100, 2),
+            )])
+            .await
+            .unwrap();
+        assert_eq!(
+            tokens.issued().len(),
+            2,
+            "{provider:?}: refreshed after ExpiredToken / SecurityTokenExpired"
+        );
+        assert_eq!(b[0].token.callback_param, tokens.issued()[1].callback_param);
+        mock.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn cancelling_aborts_open_multipart_uploads() {
+    let mock = TerraMock::builder().start().await.unwrap();
+    mock.inject(
+        FaultRule::on("PUT", "/terra-mock-s3/**")
+            .scope(FaultScope::Storage)
+            .fault(Fault::Delay(Duration::from_secs(30))),
+    );
+    let tokens = MockTokens::new(&mock);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    let up = Uploader::new(
+        tokens,
+        UploadOptions {
+            multipart_threshold: 6 * 1024 * 1024,
+            part_size: 5 * 1024 * 1024,
+            cancel: Some(cancel.clone()),
+            ..opts(&mock)
+        },
+    );
+    let task = tokio::spawn({
+        let item = UploadItem::new("big.bin", file(dir.path(), "big.bin", 12 * 1024 * 1024, 7));
+        async move { up.upload(vec![item]).await }
+    });
+    while mock.open_multipart_uploads() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cancel.cancel();
+    let e = task.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), StoreErrorKind::Cancelled);
+    mock.clear_faults();
+    for _ in 0..200 {
+        if mock.open_multipart_uploads() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        mock.open_multipart_uploads(),
+        0,
+        "the dropped upload was aborted"
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_file_is_a_clear_error() {
+    let mock = TerraMock::builder().start().await.unwrap();
+    let up = Uploader::new(MockTokens::new(&mock), opts(&mock));
+    let e = up
+        .upload(vec![UploadItem::new("gone.jpg", "/nonexistent/gone.jpg")])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), StoreErrorKind::Io);
+    assert!(
+        e.to_string().contains("/nonexistent/gone.jpg")
+            && e.to_string().contains("cannot read the file"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let e = up
+        .upload(vec![UploadItem::new("dir", dir.path())])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+}
