@@ -384,6 +384,19 @@ impl TerraMock {
             .unwrap_or_default()
     }
 
+    /// The file uuids of one resource of an account.
+    pub fn resource_files(&self, app_key: &str, resource: &str) -> Vec<String> {
+        let s = self.inner.state();
+        let Ok(id) = uuid::Uuid::parse_str(resource) else {
+            return Vec::new();
+        };
+        s.account(app_key)
+            .ok()
+            .and_then(|a| a.resources.get(&id))
+            .map(|r| r.files.iter().map(uuid::Uuid::to_string).collect())
+            .unwrap_or_default()
+    }
+
     /// Every file of an account, oldest first (without `url`).
     pub fn files(&self, app_key: &str) -> Vec<File> {
         let s = self.inner.state();

@@ -35,6 +35,7 @@ mod faults;
 mod harness;
 mod outputs;
 mod record;
+pub mod sample;
 mod server;
 mod state;
 pub mod storage;

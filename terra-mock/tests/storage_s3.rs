@@ -516,3 +516,79 @@ async fn output_files_download_through_presigned_links_with_ranges_until_they_ex
     assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
     mock.shutdown().await;
 }
+
+#[tokio::test]
+async fn listing_v1_and_v2_with_delimiters_and_pages() {
+    let (mock, token) = started(false).await;
+    let s3 = client(&mock.base_url(), &token, None, None);
+    let bucket = &token.cloud_bucket_name;
+    let p = token.key_prefix().to_owned();
+    for k in ["a/1", "a/2", "b", "c", "d"] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(format!("{p}{k}"))
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let page1 = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&p)
+        .delimiter("/")
+        .max_keys(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page1.common_prefixes()[0].prefix(),
+        Some(format!("{p}a/").as_str())
+    );
+    assert_eq!(
+        page1
+            .contents()
+            .iter()
+            .map(|o| o.key().unwrap())
+            .collect::<Vec<_>>(),
+        [format!("{p}b")]
+    );
+    assert_eq!(page1.is_truncated(), Some(true));
+    let page2 = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&p)
+        .delimiter("/")
+        .max_keys(2)
+        .continuation_token(page1.next_continuation_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page2
+            .contents()
+            .iter()
+            .map(|o| o.key().unwrap())
+            .collect::<Vec<_>>(),
+        [format!("{p}c"), format!("{p}d")]
+    );
+    assert!(page2.common_prefixes().is_empty());
+    let v1 = s3
+        .list_objects()
+        .bucket(bucket)
+        .prefix(&p)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v1.contents().len(), 5);
+    // Listing is confined to the token's prefix like writes are.
+    let e = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix("100001/")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "AccessDenied");
+    mock.shutdown().await;
+}

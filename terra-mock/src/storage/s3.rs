@@ -454,6 +454,35 @@ impl S3 for Backend {
         }))
     }
 
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        let m = self.mock()?;
+        let input = req.input;
+        self.bucket(&m, &input.bucket)?;
+        let l = listing(
+            &m,
+            &input.bucket,
+            input.prefix.as_deref(),
+            input.marker.as_deref(),
+            input.max_keys,
+            input.delimiter.as_deref(),
+        );
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            marker: input.marker,
+            max_keys: Some(l.max as i32),
+            is_truncated: Some(l.next.is_some()),
+            next_marker: l.next,
+            contents: Some(l.contents),
+            common_prefixes: Some(l.common),
+            delimiter: input.delimiter,
+            ..Default::default()
+        }))
+    }
+
     async fn list_objects_v2(
         &self,
         req: S3Request<ListObjectsV2Input>,
@@ -461,56 +490,28 @@ impl S3 for Backend {
         let m = self.mock()?;
         let input = req.input;
         self.bucket(&m, &input.bucket)?;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let max = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
         let after = input
             .continuation_token
-            .clone()
-            .or(input.start_after.clone())
-            .unwrap_or_default();
-        let mut contents = Vec::new();
-        let mut common: Vec<String> = Vec::new();
-        let mut next = None;
-        for (key, meta) in m.storage.list(&input.bucket, &prefix) {
-            if key <= after {
-                continue;
-            }
-            if contents.len() + common.len() >= max {
-                next = Some(key);
-                break;
-            }
-            if let Some(d) = input.delimiter.as_deref().filter(|d| !d.is_empty())
-                && let Some(pos) = key[prefix.len()..].find(d)
-            {
-                let cp = key[..prefix.len() + pos + d.len()].to_owned();
-                if common.last() != Some(&cp) {
-                    common.push(cp);
-                }
-                continue;
-            }
-            contents.push(Object {
-                key: Some(key),
-                size: Some(meta.size as i64),
-                e_tag: Some(etag(&meta.etag)),
-                last_modified: Some(Timestamp::from(meta.last_modified)),
-                ..Default::default()
-            });
-        }
+            .as_deref()
+            .or(input.start_after.as_deref());
+        let l = listing(
+            &m,
+            &input.bucket,
+            input.prefix.as_deref(),
+            after,
+            input.max_keys,
+            input.delimiter.as_deref(),
+        );
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
-            prefix: Some(prefix),
-            max_keys: Some(max as i32),
-            key_count: Some((contents.len() + common.len()) as i32),
-            is_truncated: Some(next.is_some()),
-            next_continuation_token: next,
+            prefix: input.prefix,
+            max_keys: Some(l.max as i32),
+            key_count: Some((l.contents.len() + l.common.len()) as i32),
+            is_truncated: Some(l.next.is_some()),
+            next_continuation_token: l.next,
             continuation_token: input.continuation_token,
-            contents: Some(contents),
-            common_prefixes: Some(
-                common
-                    .into_iter()
-                    .map(|p| CommonPrefix { prefix: Some(p) })
-                    .collect(),
-            ),
+            contents: Some(l.contents),
+            common_prefixes: Some(l.common),
             delimiter: input.delimiter,
             ..Default::default()
         }))
@@ -523,6 +524,74 @@ impl S3 for Backend {
         let m = self.mock()?;
         self.bucket(&m, &req.input.bucket)?;
         Ok(S3Response::new(HeadBucketOutput::default()))
+    }
+}
+
+/// One page of a bucket listing (shared by ListObjects and ListObjectsV2).
+struct Listing {
+    contents: Vec<Object>,
+    common: Vec<CommonPrefix>,
+    next: Option<String>,
+    max: usize,
+}
+
+fn listing(
+    m: &Inner,
+    bucket: &str,
+    prefix: Option<&str>,
+    after: Option<&str>,
+    max_keys: Option<i32>,
+    delimiter: Option<&str>,
+) -> Listing {
+    let prefix = prefix.unwrap_or_default();
+    let after = after.unwrap_or_default();
+    let max = max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+    let delimiter = delimiter.filter(|d| !d.is_empty());
+    let (mut contents, mut common, mut next) = (Vec::new(), Vec::<String>::new(), None);
+    for (key, meta) in m.storage.list(bucket, prefix) {
+        if key.as_str() <= after {
+            continue;
+        }
+        if let Some(pos) = delimiter.and_then(|d| key[prefix.len()..].find(d).map(|p| p + d.len()))
+        {
+            let cp = key[..prefix.len() + pos].to_owned();
+            if common.last() == Some(&cp) || cp.as_str() <= after {
+                continue;
+            }
+            if contents.len() + common.len() >= max {
+                next = Some(cp);
+                break;
+            }
+            common.push(cp);
+            continue;
+        }
+        if contents.len() + common.len() >= max {
+            next = Some(key);
+            break;
+        }
+        contents.push(Object {
+            key: Some(key),
+            size: Some(meta.size as i64),
+            e_tag: Some(etag(&meta.etag)),
+            last_modified: Some(Timestamp::from(meta.last_modified)),
+            ..Default::default()
+        });
+    }
+    // The next page starts after the last key returned.
+    let next = next.and(
+        contents
+            .last()
+            .and_then(|o: &Object| o.key.clone())
+            .or_else(|| common.last().cloned()),
+    );
+    Listing {
+        contents,
+        common: common
+            .into_iter()
+            .map(|p| CommonPrefix { prefix: Some(p) })
+            .collect(),
+        next,
+        max,
     }
 }
 
