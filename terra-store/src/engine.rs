@@ -391,6 +391,7 @@ impl Engine {
                 "obtain STS credentials",
                 e.to_string(),
             )
+            .with_boxed_source(e)
         })?;
         let expires = UNIX_EPOCH + Duration::from_secs(token.expire_time.max(0) as u64);
         let lifetime = expires.duration_since(now).unwrap_or_default();

@@ -95,6 +95,17 @@ impl StoreError {
         self
     }
 
+    /// Attaches an already boxed underlying error (e.g. a token provider's).
+    pub fn with_boxed_source(mut self, e: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        self.source = Some(e);
+        self
+    }
+
+    /// The underlying error, taken out (to recover, say, the token provider's own error).
+    pub fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync>> {
+        self.source
+    }
+
     /// Replaces the context (what was being done).
     pub fn context(mut self, context: impl Into<String>) -> Self {
         self.context = context.into();

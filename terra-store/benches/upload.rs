@@ -1,0 +1,344 @@
+//! `cargo xtask bench upload`: a flight of 400 files of 8 MiB uploaded to terra-mock's S3
+//! endpoint (release build, a separate process) by terra-store and, in the same run and
+//! to the same server, by s5cmd, rclone and the AWS CLI, interleaved over rounds. Each
+//! uploader runs as a child process so wall time and peak RSS (`ru_maxrss` of the child,
+//! through python's `resource`) are measured the same way for all.
+//!
+//! Environment (set by `cargo xtask bench upload`): `TERRA_MOCK_BIN`, `BENCH_PYTHON`,
+//! `BENCH_S5CMD`, `BENCH_RCLONE`, `BENCH_AWS`; optional `BENCH_FILES` (400),
+//! `BENCH_FILE_MIB` (8), `BENCH_ROUNDS` (3).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use terra_store::*;
+use terra_types::StsToken;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn num(name: &str, default: usize) -> usize {
+    env(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The terra-store side, run as a child: uploads every file of `dir` under `prefix`.
+async fn child(dir: &Path, endpoint: &str, token: StsToken, prefix: &str) {
+    let mut token = token;
+    token.store_path = format!("{prefix}{{fileName}}");
+    let provider = FnTokenProvider::new(move || {
+        let t = token.clone();
+        async move { Ok::<_, BoxError>(t) }
+    });
+    let mut items: Vec<UploadItem> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| UploadItem::new(p.file_name().unwrap().to_string_lossy().into_owned(), p))
+        .collect();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    let opts = UploadOptions {
+        backend: BackendOptions {
+            endpoint: Some(endpoint.to_owned()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let done = Uploader::new(Arc::new(provider), opts)
+        .upload(items)
+        .await
+        .unwrap();
+    eprintln!("terra-store: {} files", done.len());
+}
+
+fn make_flight(dir: &Path, files: usize, mib: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let size = mib * 1024 * 1024;
+    let mut block = vec![0u8; size];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for b in block.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    for i in 0..files {
+        let p = dir.join(format!("DJI_{i:04}.JPG"));
+        if p.metadata()
+            .map(|m| m.len() as usize == size)
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        block[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        std::fs::File::create(&p)
+            .unwrap()
+            .write_all(&block)
+            .unwrap();
+    }
+}
+
+/// Runs `cmd` under python's getrusage; returns (seconds, peak RSS MiB).
+fn measure(python: &str, cmd: &[String], envs: &[(&str, String)]) -> (f64, f64) {
+    let wrapper = "import resource,subprocess,sys,time\nt=time.monotonic()\nr=subprocess.run(sys.argv[1:])\nd=time.monotonic()-t\nm=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\nprint(f'{r.returncode} {d} {m}', file=sys.stderr)\n";
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(wrapper)
+        .args(cmd)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove("AWS_CA_BUNDLE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    let mut it = last.split_whitespace();
+    let (code, secs, kib): (i32, f64, f64) = (
+        it.next().and_then(|v| v.parse().ok()).unwrap_or(-1),
+        it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0),
+        it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0),
+    );
+    assert_eq!(code, 0, "{} failed:\n{stderr}", cmd[0]);
+    (secs, kib / 1024.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        let token: StsToken =
+            serde_json::from_str(&std::fs::read_to_string(&args[4]).unwrap()).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(child(Path::new(&args[2]), &args[3], token, &args[5]));
+        return;
+    }
+    let Some(mock_bin) = env("TERRA_MOCK_BIN") else {
+        eprintln!(
+            "skipped: run through `cargo xtask bench upload` (it installs the peers and builds terra-mock)"
+        );
+        return;
+    };
+    let python = env("BENCH_PYTHON").unwrap_or_else(|| "python3".into());
+    let (files, mib, rounds) = (
+        num("BENCH_FILES", 400),
+        num("BENCH_FILE_MIB", 8),
+        num("BENCH_ROUNDS", 3),
+    );
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-upload");
+    let flight = target.join(format!("flight-{files}x{mib}MiB"));
+    make_flight(&flight, files, mib);
+    let total_mib = (files * mib) as f64;
+
+    /// Stops the server however the benchmark ends.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Server(
+        Command::new(&mock_bin)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--token-lifetime",
+                "86400",
+                "--log",
+                "error",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(server.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let endpoint = line.trim().rsplit(' ').next().unwrap().to_owned();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token: StsToken = rt.block_on(async {
+        let target = "/terra-rescon-be/v2/store/obtain_token";
+        let s = terra_sign::sign(
+            &terra_sign::SignableRequest::new("POST", target, b""),
+            &terra_sign::Credentials::new(terra_mock::DEFAULT_APP_KEY, terra_mock::DEFAULT_SECRET),
+            &terra_sign::SigningParams::new(SystemTime::now()),
+        );
+        let mut req = reqwest::Client::new().post(format!("{endpoint}{target}"));
+        for (n, v) in s.headers() {
+            req = req.header(n, v);
+        }
+        let v: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
+        serde_json::from_value(v["data"].clone()).unwrap()
+    });
+    let token_file = target.join("token.json");
+    std::fs::write(&token_file, serde_json::to_string(&token).unwrap()).unwrap();
+    let bucket = token.cloud_bucket_name.clone();
+    let creds = vec![
+        ("AWS_ACCESS_KEY_ID", token.access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            token.secret_access_key.expose().to_owned(),
+        ),
+        ("AWS_SESSION_TOKEN", token.session_token.expose().to_owned()),
+        ("AWS_REGION", token.region.clone()),
+        ("AWS_DEFAULT_REGION", token.region.clone()),
+    ];
+    let backend = connect(
+        &token,
+        &BackendOptions {
+            endpoint: Some(endpoint.clone()),
+            ..Default::default()
+        },
+        reqwest::Client::new(),
+    )
+    .unwrap();
+    let me = std::env::current_exe()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let dir = flight.to_string_lossy().into_owned();
+    let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+    // Argument templates; `{prefix}` is replaced per run.
+    let mut tools: Vec<(&str, Vec<String>)> = vec![(
+        "terra-store",
+        strings(&[
+            &me,
+            "--child",
+            &dir,
+            &endpoint,
+            &token_file.to_string_lossy(),
+            "{prefix}",
+        ]),
+    )];
+    if let Some(s5) = env("BENCH_S5CMD") {
+        tools.push((
+            "s5cmd",
+            strings(&[
+                &s5,
+                "--endpoint-url",
+                &endpoint,
+                "cp",
+                &format!("{dir}/*"),
+                &format!("s3://{bucket}/{{prefix}}"),
+            ]),
+        ));
+    }
+    if let Some(rc) = env("BENCH_RCLONE") {
+        let t = &token;
+        tools.push((
+            "rclone",
+            strings(&[
+                &rc,
+                "copy",
+                &dir,
+                &format!(":s3:{bucket}/{{prefix}}"),
+                "--s3-provider",
+                "Other",
+                "--s3-endpoint",
+                &endpoint,
+                "--s3-access-key-id",
+                &t.access_key_id,
+                "--s3-secret-access-key",
+                t.secret_access_key.expose(),
+                "--s3-session-token",
+                t.session_token.expose(),
+                "--s3-region",
+                &t.region,
+                "--s3-force-path-style",
+                "--s3-no-check-bucket",
+            ]),
+        ));
+    }
+    if let Some(aws) = env("BENCH_AWS") {
+        tools.push((
+            "aws-cli",
+            strings(&[
+                &aws,
+                "s3",
+                "cp",
+                "--recursive",
+                "--only-show-errors",
+                "--endpoint-url",
+                &endpoint,
+                &dir,
+                &format!("s3://{bucket}/{{prefix}}"),
+            ]),
+        ));
+    }
+
+    let mut results: Vec<(String, Vec<(f64, f64)>)> = tools
+        .iter()
+        .map(|(n, _)| ((*n).to_owned(), Vec::new()))
+        .collect();
+    for round in 1..=rounds {
+        for (i, (name, template)) in tools.iter().enumerate() {
+            let prefix = format!("{}bench/r{round}/{name}/", token.key_prefix());
+            let cmd: Vec<String> = template
+                .iter()
+                .map(|a| a.replace("{prefix}", &prefix))
+                .collect();
+            let (secs, rss) = measure(&python, &cmd, &creds);
+            let stored = rt.block_on(async {
+                let mut n = 0;
+                for f in 0..files {
+                    let key = format!("{prefix}DJI_{f:04}.JPG");
+                    if backend
+                        .head(&key)
+                        .await
+                        .unwrap()
+                        .is_some_and(|o| o.size == (mib * 1024 * 1024) as u64)
+                    {
+                        n += 1;
+                    }
+                    backend.delete(&key).await.unwrap();
+                }
+                n
+            });
+            assert_eq!(
+                stored, files,
+                "{name} round {round}: only {stored} of {files} objects arrived"
+            );
+            println!(
+                "round {round} {name:<12} {:>7.1} MiB/s  {:>6.1} s  peak RSS {:>6.1} MiB",
+                total_mib / secs,
+                secs,
+                rss
+            );
+            results[i].1.push((secs, rss));
+        }
+    }
+    drop(server);
+
+    println!(
+        "\n{files} files x {mib} MiB = {total_mib:.0} MiB to terra-mock's S3 endpoint, {rounds} rounds, median:"
+    );
+    let mut medians = Vec::new();
+    for (name, runs) in &results {
+        let mut secs: Vec<f64> = runs.iter().map(|r| r.0).collect();
+        secs.sort_by(f64::total_cmp);
+        let med = secs[secs.len() / 2];
+        let rss = runs.iter().map(|r| r.1).fold(0.0, f64::max);
+        println!(
+            "| {name} | {:.1} MiB/s | {:.1} s | {:.1} MiB |",
+            total_mib / med,
+            med,
+            rss
+        );
+        medians.push((name.clone(), total_mib / med));
+    }
+    let ours = medians[0].1;
+    if let Some((peer, best)) = medians[1..].iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        println!("terra-store / fastest peer ({peer}): {:.2}", ours / best);
+    }
+}
