@@ -44,7 +44,7 @@ pub struct TerraClient {
 #[derive(Debug)]
 pub(crate) struct Inner {
     base: reqwest::Url,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     creds: Credentials,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryConfig,

@@ -38,6 +38,11 @@ pub enum ErrorKind {
     JobFailed,
     /// A job ended in status 5 (stopped).
     JobStopped,
+    /// The local input is not usable (missing or empty folder, too few photos, an output
+    /// folder of another run).
+    Input,
+    /// Object storage refused or failed an upload or download.
+    Storage,
 }
 
 /// An error of a TerraAPI call: what failed, the API code and message if the service sent
@@ -211,6 +216,8 @@ impl Error {
                 "see the job's message and the DJI Terra reconstruction error guide"
             }
             ErrorKind::JobStopped => "the job was stopped; copy or recreate it to run again",
+            ErrorKind::Input => "fix the input and run again",
+            ErrorKind::Storage => "the upload or download failed; run again to resume",
         }
     }
 }

@@ -53,6 +53,11 @@
 //! ends on 5, 6 or 7 and turns 5 and 7 into errors carrying the job's message. Polls back
 //! off from 5 s to 60 s and use `remainSeconds` when the job gives it.
 //!
+//! # The reconstruct workflow
+//!
+//! With the `workflow` feature, [`TerraClient::reconstruct`] runs the whole flow from a
+//! folder of photos to the outputs on disk, resumably; see [`workflow`].
+//!
 //! # Tracing
 //!
 //! One `terra.request` span per attempt (method, route, attempt, status, API code).
@@ -64,6 +69,8 @@ mod clock;
 mod config;
 mod error;
 mod poller;
+#[cfg(feature = "workflow")]
+pub mod workflow;
 
 pub use api::{MARKER_KEY, callback_batches};
 pub use client::{API_PREFIX, ENV_APP_KEY, ENV_SECRET_KEY, TerraClient, TerraClientBuilder};

@@ -1,0 +1,703 @@
+//! The whole reconstruct workflow: a folder of photos (or a LiDAR mission) in, the
+//! outputs of a job on disk. Resumable after a crash, with progress events.
+//!
+//! ```no_run
+//! # async fn demo(client: terra_client::TerraClient) -> Result<(), terra_client::Error> {
+//! use terra_client::workflow::JobSpec;
+//! use terra_types::{JobParameters, Model3dParams};
+//! let summary = client
+//!     .reconstruct()
+//!     .input("flight/")
+//!     .output("results/")
+//!     .job(JobSpec::Model3d(JobParameters::new(Model3dParams {
+//!         output_mesh: Some(true),
+//!         generate_obj: Some(true),
+//!         ..Default::default()
+//!     })))
+//!     .on_event(|e| eprintln!("{e:?}"))
+//!     .run()
+//!     .await?;
+//! println!("{} output files in {}", summary.downloaded_files, summary.output_dir.display());
+//! # Ok(()) }
+//! ```
+//!
+//! Steps, each recorded in `<output>/.terra-state.jsonl` when done: scan the input; upload
+//! with terra-store (files already uploaded with the same size and mtime are skipped);
+//! create the resource; register the files with `upload_callback` in batches of at most 50,
+//! grouped by the token each was uploaded under; create and start the job; wait; download
+//! every output file. Running again continues where a crash or Ctrl-C stopped: no file is
+//! uploaded or registered twice, no second resource or job is created (a run id in their
+//! `meta` finds them even if the crash came between creating and recording), and complete
+//! downloads are not fetched again.
+
+mod download;
+mod exif;
+mod scan;
+mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use futures::TryStreamExt;
+use terra_store::{
+    BackendOptions, TokenProvider, UploadEvent, UploadItem, UploadOptions, Uploader,
+};
+use terra_types::{
+    CallbackFile, CreateJobRequest, CreateResourceRequest, Job, JobParameters, JobStatus, JobType,
+    LidarParams, ListFilesQuery, ListJobsQuery, ListResourcesQuery, Map2dParams, Model3dParams,
+    Position, StartJobRequest, StsToken, UploadCallbackRequest,
+};
+
+pub use scan::{InputFile, scan};
+pub use state::STATE_FILE;
+use state::{Entry, State};
+
+use crate::TerraClient;
+use crate::config::PollingPolicy;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The job to run, with its typed parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobSpec {
+    /// 2D reconstruction (type 14).
+    Map2d(JobParameters<Map2dParams>),
+    /// 3D reconstruction (type 15).
+    Model3d(JobParameters<Model3dParams>),
+    /// LiDAR reconstruction (type 13).
+    Lidar(JobParameters<LidarParams>),
+}
+
+impl JobSpec {
+    /// The job type.
+    pub fn job_type(&self) -> JobType {
+        match self {
+            Self::Map2d(_) => JobType::Map2d,
+            Self::Model3d(_) => JobType::Model3d,
+            Self::Lidar(_) => JobType::Lidar,
+        }
+    }
+
+    /// The validated start request for `resource`.
+    pub fn start_request(
+        &self,
+        resource: &str,
+    ) -> std::result::Result<StartJobRequest, terra_types::ValidationError> {
+        match self {
+            Self::Map2d(p) => StartJobRequest::new(resource, p),
+            Self::Model3d(p) => StartJobRequest::new(resource, p),
+            Self::Lidar(p) => StartJobRequest::new(resource, p),
+        }
+    }
+
+    /// Typed parameters from a JSON object (`{"parameter": {...}, ...}`) for a job type;
+    /// type errors name the field.
+    pub fn from_json(job_type: JobType, value: serde_json::Value) -> Result<Self> {
+        let text = value.to_string();
+        let spec = match job_type {
+            JobType::Map2d => Self::Map2d(JobParameters::from_json_str(&text)?),
+            JobType::Model3d => Self::Model3d(JobParameters::from_json_str(&text)?),
+            JobType::Lidar => Self::Lidar(JobParameters::from_json_str(&text)?),
+            other => {
+                return Err(Error::new(
+                    ErrorKind::InvalidParameter,
+                    format!("job type {other} cannot be run by the workflow"),
+                ));
+            }
+        };
+        spec.start_request("validation")?;
+        Ok(spec)
+    }
+}
+
+/// Progress of a workflow.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum WorkflowEvent {
+    /// The input was scanned.
+    Scanned {
+        /// Files to upload in all.
+        files: usize,
+        /// Their bytes.
+        bytes: u64,
+        /// Files already uploaded by an earlier run.
+        already_uploaded: usize,
+    },
+    /// An upload event of terra-store.
+    Upload(UploadEvent),
+    /// The resource exists (created now or earlier).
+    Resource {
+        /// Its uuid.
+        uuid: String,
+    },
+    /// Files were registered.
+    Registered {
+        /// Registered so far.
+        done: usize,
+        /// In all.
+        total: usize,
+    },
+    /// The job exists.
+    Job {
+        /// Its uuid.
+        uuid: String,
+    },
+    /// A poll of the job.
+    JobProgress {
+        /// Status.
+        status: JobStatus,
+        /// 0 to 1.
+        percentage: f64,
+        /// Estimated seconds left.
+        remain_seconds: Option<i64>,
+    },
+    /// Downloads begin.
+    DownloadStarted {
+        /// Files to fetch.
+        files: usize,
+        /// Their bytes.
+        bytes: u64,
+        /// Files already complete on disk.
+        already_downloaded: usize,
+    },
+    /// Bytes of a download written.
+    DownloadProgress {
+        /// Bytes in this chunk (negative when a failed attempt's bytes are discarded).
+        bytes: i64,
+    },
+    /// A file is complete on disk.
+    Downloaded {
+        /// Relative name.
+        name: String,
+        /// Bytes.
+        size: u64,
+    },
+}
+
+/// What a finished workflow did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The input resource.
+    pub resource_uuid: String,
+    /// The job.
+    pub job_uuid: String,
+    /// The output resource.
+    pub output_resource_uuid: String,
+    /// The finished job.
+    pub job: Job,
+    /// Files uploaded by this run.
+    pub uploaded_files: usize,
+    /// Their bytes.
+    pub uploaded_bytes: u64,
+    /// Files an earlier run had uploaded.
+    pub resumed_uploads: usize,
+    /// Files downloaded by this run.
+    pub downloaded_files: usize,
+    /// Their bytes.
+    pub downloaded_bytes: u64,
+    /// Output files complete on disk (this run and earlier ones).
+    pub output_files: usize,
+    /// Where the outputs are.
+    pub output_dir: PathBuf,
+    /// Wall time of this run.
+    pub elapsed: Duration,
+}
+
+type EventSink = Arc<dyn Fn(WorkflowEvent) + Send + Sync>;
+
+/// Configures and runs a workflow; see the module documentation.
+#[must_use = "call .run().await"]
+pub struct Reconstruct {
+    client: TerraClient,
+    input: Option<PathBuf>,
+    output: Option<PathBuf>,
+    name: Option<String>,
+    spec: Option<JobSpec>,
+    upload: UploadOptions,
+    downloads: usize,
+    fresh: bool,
+    polling: PollingPolicy,
+    events: Option<EventSink>,
+}
+
+impl std::fmt::Debug for Reconstruct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconstruct")
+            .field("input", &self.input)
+            .field("output", &self.output)
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenProvider for TerraClient {
+    async fn token(&self) -> std::result::Result<StsToken, terra_store::BoxError> {
+        self.obtain_token()
+            .await
+            .map_err(|e| Box::new(e) as terra_store::BoxError)
+    }
+}
+
+impl TerraClient {
+    /// A reconstruct workflow with this client (feature `workflow`).
+    pub fn reconstruct(&self) -> Reconstruct {
+        Reconstruct {
+            client: self.clone(),
+            input: None,
+            output: None,
+            name: None,
+            spec: None,
+            upload: UploadOptions::default(),
+            downloads: 8,
+            fresh: false,
+            polling: PollingPolicy::default(),
+            events: None,
+        }
+    }
+}
+
+impl Reconstruct {
+    /// The folder of photos (2D/3D) or the LiDAR mission folder.
+    pub fn input(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.input = Some(dir.into());
+        self
+    }
+
+    /// Where the outputs (and the resume journal) go; created if needed.
+    pub fn output(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.output = Some(dir.into());
+        self
+    }
+
+    /// Name of the resource and job (default: the input folder's name).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The job type and parameters (validated before anything is uploaded).
+    pub fn job(mut self, spec: JobSpec) -> Self {
+        self.spec = Some(spec);
+        self
+    }
+
+    /// Upload concurrency, part sizes and the like.
+    pub fn upload_options(mut self, opts: UploadOptions) -> Self {
+        self.upload = opts;
+        self
+    }
+
+    /// How to reach the storage (an endpoint override for terra-mock).
+    pub fn storage(mut self, backend: BackendOptions) -> Self {
+        self.upload.backend = backend;
+        self
+    }
+
+    /// Files downloaded at the same time (default 8).
+    pub fn download_concurrency(mut self, n: usize) -> Self {
+        self.downloads = n.max(1);
+        self
+    }
+
+    /// Ignore (and replace) the journal of an earlier run in the output folder.
+    pub fn fresh(mut self, fresh: bool) -> Self {
+        self.fresh = fresh;
+        self
+    }
+
+    /// How the job is polled.
+    pub fn polling(mut self, policy: PollingPolicy) -> Self {
+        self.polling = policy;
+        self
+    }
+
+    /// Receives progress events (from many tasks: keep it quick).
+    pub fn on_event(mut self, f: impl Fn(WorkflowEvent) + Send + Sync + 'static) -> Self {
+        self.events = Some(Arc::new(f));
+        self
+    }
+
+    fn emit(&self, e: WorkflowEvent) {
+        if let Some(f) = &self.events {
+            f(e);
+        }
+    }
+
+    /// Runs (or resumes) the workflow.
+    pub async fn run(self) -> Result<Summary> {
+        let started = Instant::now();
+        let input = self
+            .input
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::Input, "no input folder given"))?;
+        let output = self
+            .output
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::Input, "no output folder given"))?;
+        let spec = self
+            .spec
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::Input, "no job type and parameters given"))?;
+        let parameters = spec.start_request("validation")?.parameters;
+        let files = scan(&input, spec.job_type(), &output)?;
+        std::fs::create_dir_all(&output).map_err(|e| {
+            Error::new(
+                ErrorKind::Input,
+                format!("cannot create the output folder {}: {e}", output.display()),
+            )
+        })?;
+        let canonical = std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone());
+        let name = self.name.clone().unwrap_or_else(|| {
+            canonical
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "terra-rs flight".into())
+        });
+        let begin = Entry::Begin {
+            run: uuid::Uuid::new_v4().to_string(),
+            input: canonical.display().to_string(),
+            job_type: spec.job_type().code(),
+            name: name.clone(),
+            parameters: parameters.clone(),
+        };
+        let mut state = State::open(&output, self.fresh, begin)?;
+        let client = &self.client;
+
+        // 1. upload
+        let mut uploaded_files = 0;
+        let mut uploaded_bytes = 0;
+        let resumed = files
+            .iter()
+            .filter(|f| {
+                state
+                    .uploaded
+                    .get(&f.name)
+                    .is_some_and(|u| u.size == f.size && u.mtime == f.mtime)
+            })
+            .count();
+        for round in 0..3 {
+            let todo: Vec<&InputFile> = files
+                .iter()
+                .filter(|f| {
+                    !state
+                        .uploaded
+                        .get(&f.name)
+                        .is_some_and(|u| u.size == f.size && u.mtime == f.mtime)
+                })
+                .collect();
+            if round == 0 {
+                self.emit(WorkflowEvent::Scanned {
+                    files: files.len(),
+                    bytes: files.iter().map(|f| f.size).sum(),
+                    already_uploaded: files.len() - todo.len(),
+                });
+            }
+            if !todo.is_empty() {
+                let (n, b) = self.upload(&mut state, &todo).await?;
+                uploaded_files += n;
+                uploaded_bytes += b;
+            }
+            // 2. resource
+            let resource = self.ensure_resource(&mut state, &name).await?;
+            // 3. register
+            match self.register(&mut state, &resource, &files).await? {
+                Registration::Done => break,
+                Registration::Stale(names) if round < 2 => {
+                    tracing::warn!(
+                        files = names.len(),
+                        "upload tokens can no longer register these files; uploading them again"
+                    );
+                    state.record(&Entry::Stale { names })?;
+                }
+                Registration::Stale(_) => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidParameter,
+                        "files uploaded again could still not be registered",
+                    ));
+                }
+            }
+        }
+        let resource = state.resource.clone().expect("registered into a resource");
+
+        // 4. job
+        let job_uuid = self.ensure_job(&mut state, &name).await?;
+        if !state.started {
+            let job = client.get_job(&job_uuid).await?;
+            if job.status == JobStatus::Created {
+                client
+                    .start_job(&job_uuid, &spec.start_request(&resource)?)
+                    .await?;
+            }
+            state.record(&Entry::Started)?;
+        }
+
+        // 5. wait
+        let job = if state.output.is_some() {
+            client.get_job(&job_uuid).await?
+        } else {
+            let mut poller = client.poll_job_with(&job_uuid, self.polling);
+            let mut last = None;
+            while let Some(j) = futures::StreamExt::next(&mut poller).await {
+                let j = j?;
+                self.emit(WorkflowEvent::JobProgress {
+                    status: j.status,
+                    percentage: j.percentage.unwrap_or(0.0),
+                    remain_seconds: j.remain_seconds,
+                });
+                last = Some(j);
+            }
+            let job = crate::poller::finished(last.ok_or_else(|| {
+                Error::new(ErrorKind::Timeout, "the job poller ended without a job")
+            })?)?;
+            let out = job.output_resource_uuid.clone().ok_or_else(|| {
+                Error::decode(format!(
+                    "job {job_uuid} finished without an outputResourceUuid"
+                ))
+            })?;
+            state.record(&Entry::Finished { output: out })?;
+            job
+        };
+        let output_resource = state.output.clone().expect("recorded");
+
+        // 6. download
+        let (downloaded_files, downloaded_bytes, output_files) = download::all(
+            client,
+            &output_resource,
+            &output,
+            &mut state,
+            self.downloads,
+            &|e| self.emit(e),
+        )
+        .await?;
+        Ok(Summary {
+            resource_uuid: resource,
+            job_uuid,
+            output_resource_uuid: output_resource,
+            job,
+            uploaded_files,
+            uploaded_bytes,
+            resumed_uploads: resumed,
+            downloaded_files,
+            downloaded_bytes,
+            output_files,
+            output_dir: output,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    async fn upload(&self, state: &mut State, todo: &[&InputFile]) -> Result<(usize, u64)> {
+        let events = self.events.clone();
+        let mut uploader = Uploader::new(Arc::new(self.client.clone()), self.upload.clone());
+        if let Some(f) = events {
+            uploader = uploader.on_event(move |e| f(WorkflowEvent::Upload(e)));
+        }
+        let items: Vec<UploadItem> = todo
+            .iter()
+            .map(|f| UploadItem::new(&f.name, &f.path))
+            .collect();
+        let mtimes: std::collections::HashMap<&str, u64> =
+            todo.iter().map(|f| (f.name.as_str(), f.mtime)).collect();
+        let mut stream = Box::pin(uploader.upload_stream(items));
+        let (mut n, mut bytes) = (0, 0);
+        while let Some(done) = stream.try_next().await.map_err(storage_error)? {
+            n += 1;
+            bytes += done.size;
+            let mtime = mtimes.get(done.name.as_str()).copied().unwrap_or_default();
+            state.record(&Entry::Uploaded {
+                name: done.name,
+                size: done.size,
+                mtime,
+                etag: done.etag,
+                token: done.token,
+            })?;
+        }
+        Ok((n, bytes))
+    }
+
+    /// The run's resource: recorded, found by the run id in `meta`, or created.
+    async fn ensure_resource(&self, state: &mut State, name: &str) -> Result<String> {
+        if let Some(r) = &state.resource {
+            return Ok(r.clone());
+        }
+        let meta = serde_json::json!({ "terra-rs-run": state.run }).to_string();
+        let page = self
+            .client
+            .list_resources(&ListResourcesQuery {
+                rows: Some(100),
+                ..Default::default()
+            })
+            .await?;
+        let uuid = match page.list.into_iter().find(|r| r.meta.contains(&state.run)) {
+            Some(r) => r.uuid,
+            None => {
+                self.client
+                    .create_resource(&CreateResourceRequest {
+                        meta: Some(meta),
+                        ..CreateResourceRequest::map(name)
+                    })
+                    .await?
+                    .uuid
+            }
+        };
+        state.record(&Entry::Resource { uuid: uuid.clone() })?;
+        self.emit(WorkflowEvent::Resource { uuid: uuid.clone() });
+        Ok(uuid)
+    }
+
+    /// Registers every uploaded file not yet registered, by token, in batches of 50.
+    async fn register(
+        &self,
+        state: &mut State,
+        resource: &str,
+        files: &[InputFile],
+    ) -> Result<Registration> {
+        let total = files.len();
+        let mut pending: Vec<&InputFile> = files
+            .iter()
+            .filter(|f| !state.registered.contains(&f.name))
+            .collect();
+        if pending.is_empty() {
+            return Ok(Registration::Done);
+        }
+        // A crash may have come between a callback and its journal line: ask the service.
+        let existing: Vec<terra_types::File> = self
+            .client
+            .files(ListFilesQuery {
+                resource_uuid: Some(resource.to_owned()),
+                rows: Some(1000),
+                ..Default::default()
+            })
+            .try_collect()
+            .await?;
+        let known: Vec<String> = pending
+            .iter()
+            .filter(|f| existing.iter().any(|e| e.name == f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        if !known.is_empty() {
+            state.record(&Entry::Registered { names: known })?;
+            pending.retain(|f| !state.registered.contains(&f.name));
+        }
+        let mut by_token: std::collections::BTreeMap<String, Vec<CallbackFile>> =
+            std::collections::BTreeMap::new();
+        for f in &pending {
+            let up = state
+                .uploaded
+                .get(&f.name)
+                .expect("every scanned file was uploaded before registering");
+            let mut cf = CallbackFile::new(&f.name, &up.etag);
+            cf.position = f.position.map(|(lat, lon)| Position {
+                attitude: 0.0,
+                latitude: lat,
+                longitude: lon,
+            });
+            by_token
+                .entry(up.token.callback_param.clone())
+                .or_default()
+                .push(cf);
+        }
+        let mut stale = Vec::new();
+        for (param, cfs) in by_token {
+            for batch in crate::callback_batches(cfs, terra_types::limits::CALLBACK_BATCH) {
+                let names: Vec<String> = batch.iter().map(|f| f.name.clone()).collect();
+                let req = UploadCallbackRequest {
+                    callback_param: param.clone(),
+                    resource_uuid: resource.to_owned(),
+                    files: batch,
+                };
+                match self.client.upload_callback(&req).await {
+                    Ok(_) => {
+                        state.record(&Entry::Registered { names })?;
+                        self.emit(WorkflowEvent::Registered {
+                            done: state.registered.len(),
+                            total,
+                        });
+                    }
+                    Err(e)
+                        if e.kind() == ErrorKind::InvalidParameter
+                            && e.message().contains("callbackParam") =>
+                    {
+                        stale.extend(names);
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(if stale.is_empty() {
+            Registration::Done
+        } else {
+            Registration::Stale(stale)
+        })
+    }
+
+    /// The run's job: recorded, found by the run id in `meta`, or created.
+    async fn ensure_job(&self, state: &mut State, name: &str) -> Result<String> {
+        if let Some(j) = &state.job {
+            return Ok(j.clone());
+        }
+        let page = self
+            .client
+            .list_jobs(&ListJobsQuery {
+                rows: Some(100),
+                ..Default::default()
+            })
+            .await?;
+        let uuid = match page.list.into_iter().find(|j| j.meta.contains(&state.run)) {
+            Some(j) => j.uuid,
+            None => {
+                let meta = serde_json::json!({ "terra-rs-run": state.run }).to_string();
+                self.client
+                    .create_job(&CreateJobRequest {
+                        name: name.to_owned(),
+                        meta: Some(meta),
+                    })
+                    .await?
+                    .uuid
+            }
+        };
+        state.record(&Entry::Job { uuid: uuid.clone() })?;
+        self.emit(WorkflowEvent::Job { uuid: uuid.clone() });
+        Ok(uuid)
+    }
+}
+
+enum Registration {
+    Done,
+    /// Files whose upload token can no longer register them.
+    Stale(Vec<String>),
+}
+
+fn storage_error(e: terra_store::StoreError) -> Error {
+    let kind = match e.kind() {
+        // The token provider is this client: give back its own error (authentication, ...).
+        terra_store::StoreErrorKind::Token => {
+            let message = e.to_string();
+            return match e.into_source().map(|s| s.downcast::<Error>()) {
+                Some(Ok(inner)) => *inner,
+                _ => Error::new(ErrorKind::Transport, message),
+            };
+        }
+        terra_store::StoreErrorKind::Io => ErrorKind::Input,
+        _ => ErrorKind::Storage,
+    };
+    let message = e.to_string();
+    Error::new(kind, message).with_source(e)
+}
+
+pub(crate) fn mtime_secs(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether `path` is inside `dir` (both made absolute where possible).
+pub(crate) fn is_inside(path: &Path, dir: &Path) -> bool {
+    let abs = |p: &Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    abs(path).starts_with(abs(dir))
+}

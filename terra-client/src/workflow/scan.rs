@@ -1,0 +1,157 @@
+//! Finding the input files: photos for 2D/3D, the whole mission folder for LiDAR.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use terra_types::{JobType, is_image_name, limits};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A file to upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputFile {
+    /// Relative name with `/` separators (substituted for `{fileName}`).
+    pub name: String,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, Unix seconds (a changed file is uploaded again on resume).
+    pub mtime: u64,
+    /// Latitude and longitude from the photo's EXIF, if any.
+    pub position: Option<(f64, f64)>,
+}
+
+fn input_error(message: String) -> Error {
+    Error::new(ErrorKind::Input, message)
+}
+
+/// Scans `dir` for the input of a `job_type` job: for 2D and 3D the photos
+/// (`.jpg .jpeg .dng .heic .heif`, any case), for LiDAR every file. Hidden files and
+/// folders (`.name`) and `skip` (the output folder, if inside) are left out. Checks the
+/// documented limits (at least 10 photos; at most 4 000 for 2D, 20 000 for 3D; 48 GB of
+/// LiDAR data).
+pub fn scan(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<InputFile>> {
+    let meta = std::fs::metadata(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            input_error(format!("the input folder {} does not exist", dir.display()))
+        }
+        _ => input_error(format!(
+            "cannot read the input folder {}: {e}",
+            dir.display()
+        )),
+    })?;
+    if !meta.is_dir() {
+        return Err(input_error(format!("{} is not a folder", dir.display())));
+    }
+    let images = job_type != JobType::Lidar;
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d)
+            .map_err(|e| input_error(format!("cannot read {}: {e}", d.display())))?;
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| input_error(format!("cannot read {}: {e}", d.display())))?;
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.')
+                || super::is_inside(&path, skip) && path != dir
+            {
+                continue;
+            }
+            let ft = entry
+                .file_type()
+                .map_err(|e| input_error(format!("cannot read {}: {e}", path.display())))?;
+            if ft.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let meta = std::fs::metadata(&path)
+                .map_err(|e| input_error(format!("cannot read {}: {e}", path.display())))?;
+            if !meta.is_file() {
+                continue;
+            }
+            let rel = path.strip_prefix(dir).expect("walked from dir");
+            let name = rel
+                .iter()
+                .map(|c| {
+                    c.to_str().ok_or_else(|| {
+                        input_error(format!("{} is not a UTF-8 file name", path.display()))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?
+                .join("/");
+            if images && !is_image_name(&name) {
+                continue;
+            }
+            let position = if is_image_name(&name) {
+                read_position(&path)
+            } else {
+                None
+            };
+            files.push(InputFile {
+                name,
+                size: meta.len(),
+                mtime: super::mtime_secs(&meta),
+                path,
+                position,
+            });
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let label = job_type.label();
+    if files.is_empty() {
+        return Err(input_error(if images {
+            format!(
+                "no photos (.jpg, .jpeg, .dng, .heic, .heif) in {}",
+                dir.display()
+            )
+        } else {
+            format!(
+                "{} holds no files; give the LiDAR mission folder",
+                dir.display()
+            )
+        }));
+    }
+    if images {
+        let max = if job_type == JobType::Map2d {
+            limits::MAX_IMAGES_2D
+        } else {
+            limits::MAX_IMAGES_3D
+        };
+        if files.len() < limits::MIN_IMAGES {
+            return Err(input_error(format!(
+                "{} holds {} photos; {label} reconstruction needs at least {} (with 70 % overlap)",
+                dir.display(),
+                files.len(),
+                limits::MIN_IMAGES
+            )));
+        }
+        if files.len() > max {
+            return Err(input_error(format!(
+                "{} holds {} photos; a {label} job takes at most {max}",
+                dir.display(),
+                files.len()
+            )));
+        }
+    } else {
+        let bytes: u64 = files.iter().map(|f| f.size).sum();
+        if bytes > limits::MAX_LIDAR_BYTES {
+            return Err(input_error(format!(
+                "{} holds {bytes} bytes; LiDAR jobs take at most 48 GB",
+                dir.display()
+            )));
+        }
+    }
+    Ok(files)
+}
+
+fn read_position(path: &Path) -> Option<(f64, f64)> {
+    let mut head = Vec::with_capacity(128 * 1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(128 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    super::exif::gps(&head).map(|(lat, lon, _)| (lat, lon))
+}
