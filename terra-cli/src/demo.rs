@@ -1,0 +1,324 @@
+//! `terra demo`, `terra mock serve` and `terra upload`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use terra_client::TerraClient;
+use terra_client::workflow::scan;
+use terra_mock::sample::{FlightPlan, write_flight, write_lidar_mission};
+use terra_mock::{JobTiming, MockConfig, Provider, TerraMock};
+use terra_store::{BackendOptions, UploadItem, UploadOptions, Uploader};
+use terra_types::{CallbackFile, CreateResourceRequest, Position, UploadCallbackRequest};
+
+use crate::params::Kind;
+use crate::{Failure, Outcome, ReconstructOptions};
+
+#[derive(Args, Debug)]
+pub(crate) struct DemoArgs {
+    /// Where the results go.
+    #[arg(long, default_value = "terra-demo-output")]
+    out: PathBuf,
+    /// Photos in the sample flight.
+    #[arg(long, default_value_t = 24)]
+    images: usize,
+    /// Job type to run.
+    #[arg(long = "type", value_enum, default_value = "3d")]
+    kind: Kind,
+    /// Storage of the emulated account: s3 or oss.
+    #[arg(long, value_parser = ["s3", "oss"], default_value = "s3")]
+    provider: String,
+    /// Keep the generated input here instead of a temporary folder.
+    #[arg(long)]
+    input: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// A TOML file of emulator settings (see `terra-mock print-config`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Storage of every account: s3 or oss.
+    #[arg(long, value_parser = ["s3", "oss"])]
+    provider: Option<String>,
+    /// STS token lifetime, seconds.
+    #[arg(long)]
+    token_lifetime: Option<u64>,
+    /// Make jobs take about this many seconds (instead of the configured stage durations).
+    #[arg(long)]
+    job_seconds: Option<f64>,
+}
+
+fn provider(p: &str) -> Provider {
+    if p == "oss" {
+        Provider::Oss
+    } else {
+        Provider::S3
+    }
+}
+
+fn io(what: &str, e: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 1,
+        message: format!("{what}: {e}"),
+    }
+}
+
+/// GETs a URL into memory (for single-file downloads).
+pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, String> {
+    let resp = reqwest::get(url).await.map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    Ok(resp.bytes().await.map_err(|e| e.to_string())?.to_vec())
+}
+
+pub(crate) async fn serve(
+    a: &ServeArgs,
+    app_key: Option<String>,
+    secret: Option<String>,
+) -> Outcome {
+    let mut cfg = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| Failure {
+                code: 3,
+                message: format!("cannot read {}: {e}", p.display()),
+            })?;
+            toml::from_str(&text).map_err(|e| Failure {
+                code: 3,
+                message: format!("invalid config {}: {e}", p.display()),
+            })?
+        }
+        None => MockConfig::default(),
+    };
+    if let (Some(ak), Some(sk)) = (app_key, secret) {
+        cfg.accounts = vec![terra_mock::AccountConfig {
+            app_key: ak,
+            secret: sk,
+            provider: Provider::S3,
+        }];
+    }
+    if let Some(p) = &a.provider {
+        for acct in &mut cfg.accounts {
+            acct.provider = provider(p);
+        }
+    }
+    if let Some(t) = a.token_lifetime {
+        cfg.token_lifetime_secs = t;
+    }
+    if let Some(s) = a.job_seconds {
+        cfg.timing = JobTiming::lasting(Duration::from_secs_f64(s));
+    }
+    let accounts = cfg.accounts.clone();
+    let mock = TerraMock::builder()
+        .config(cfg)
+        .bind(a.addr)
+        .start()
+        .await
+        .map_err(|e| io(&format!("cannot listen on {}", a.addr), e))?;
+    println!("terra-mock listening on {}", mock.base_url());
+    for acct in &accounts {
+        println!(
+            "  DJI_APP_KEY={} DJI_SECRET_KEY={} ({:?} storage)",
+            acct.app_key, acct.secret, acct.provider
+        );
+    }
+    println!(
+        "  try: TERRA_ENDPOINT={} terra jobs list   (Ctrl-C stops)",
+        mock.base_url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| io("waiting for Ctrl-C", e))?;
+    mock.shutdown().await;
+    Ok(())
+}
+
+pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
+    let started = Instant::now();
+    let timing = JobTiming {
+        waiting: 0.5,
+        preparing: 0.5,
+        executing: 2.0,
+        executing_per_input: 0.05,
+        result_processing: 1.0,
+    };
+    let mock = TerraMock::builder()
+        .provider(provider(&a.provider))
+        .timing(timing)
+        .start()
+        .await
+        .map_err(|e| io("cannot start the emulator", e))?;
+    let temp = tempfile::tempdir().map_err(|e| io("cannot create a temporary folder", e))?;
+    let input = a
+        .input
+        .clone()
+        .unwrap_or_else(|| temp.path().join("flight"));
+    let files = match a.kind {
+        Kind::Lidar => write_lidar_mission(&input),
+        _ => write_flight(
+            &input,
+            &FlightPlan {
+                images: a.images,
+                ..FlightPlan::default()
+            },
+        ),
+    }
+    .map_err(|e| io("cannot write the sample flight", e))?;
+    if !json {
+        println!(
+            "terra demo: an emulated TerraAPI at {} and a sample flight of {} files in {}",
+            mock.base_url(),
+            files.len(),
+            input.display()
+        );
+    }
+    let client = TerraClient::builder()
+        .endpoint(mock.base_url())
+        .credentials(mock.app_key(), mock.secret())
+        .build()
+        .map_err(Failure::from)?;
+    let spec = crate::params::build(a.kind, None, &[])?;
+    let opts = ReconstructOptions {
+        name: Some("terra demo".into()),
+        fresh: true,
+        files_in_flight: 8,
+        requests_in_flight: 16,
+        downloads: 8,
+        backend: BackendOptions {
+            endpoint: Some(mock.base_url()),
+            ..Default::default()
+        },
+        polling: Some(terra_client::PollingPolicy {
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(1),
+            ..Default::default()
+        }),
+    };
+    let summary = crate::reconstruct(&client, input, a.out.clone(), spec, opts, json).await?;
+    if !json {
+        println!("\noutput files:");
+        for f in list_files(&summary.output_dir) {
+            println!("  {f}");
+        }
+        println!(
+            "\nthe whole demo took {:.1} s; see README.md to run the same against your TerraAPI account",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    mock.shutdown().await;
+    Ok(())
+}
+
+fn list_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                out.push(format!(
+                    "{} ({} bytes)",
+                    rel.display(),
+                    e.metadata().map(|m| m.len()).unwrap_or(0)
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `terra upload`: scan, upload, register into a resource.
+pub(crate) async fn upload(
+    client: &TerraClient,
+    dir: &Path,
+    kind: Kind,
+    resource: Option<String>,
+    name: Option<String>,
+    backend: BackendOptions,
+    json: bool,
+) -> Outcome {
+    let files = scan(dir, kind.job_type(), Path::new("/nonexistent-output"))?;
+    let resource = match resource {
+        Some(r) => r,
+        None => {
+            let name = name.unwrap_or_else(|| {
+                dir.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "upload".into())
+            });
+            client
+                .create_resource(&CreateResourceRequest::map(name))
+                .await?
+                .uuid
+        }
+    };
+    let uploader = Uploader::new(
+        Arc::new(client.clone()),
+        UploadOptions {
+            backend,
+            ..Default::default()
+        },
+    );
+    let done = uploader
+        .upload(
+            files
+                .iter()
+                .map(|f| UploadItem::new(&f.name, &f.path))
+                .collect(),
+        )
+        .await?;
+    let mut by_token: std::collections::BTreeMap<String, Vec<CallbackFile>> = Default::default();
+    for u in &done {
+        let mut cf = CallbackFile::new(&u.name, &u.etag);
+        cf.position = files
+            .iter()
+            .find(|f| f.name == u.name)
+            .and_then(|f| f.position)
+            .map(|(lat, lon)| Position {
+                attitude: 0.0,
+                latitude: lat,
+                longitude: lon,
+            });
+        by_token
+            .entry(u.token.callback_param.clone())
+            .or_default()
+            .push(cf);
+    }
+    let mut registered = 0;
+    for (param, cfs) in by_token {
+        for batch in terra_client::callback_batches(cfs, terra_types::limits::CALLBACK_BATCH) {
+            registered += client
+                .upload_callback(&UploadCallbackRequest {
+                    callback_param: param.clone(),
+                    resource_uuid: resource.clone(),
+                    files: batch,
+                })
+                .await?
+                .len();
+        }
+    }
+    let bytes: u64 = done.iter().map(|u| u.size).sum();
+    if json {
+        crate::print_json(
+            &serde_json::json!({ "resource": resource, "files": registered, "bytes": bytes }),
+        );
+    } else {
+        println!(
+            "{registered} files ({:.1} MiB) uploaded and registered into resource {resource}",
+            bytes as f64 / 1048576.0
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,907 @@
+//! `terra`: DJI TerraAPI from the shell.
+
+mod demo;
+mod params;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use futures::TryStreamExt;
+use serde::Serialize;
+use terra_client::workflow::{JobSpec, Summary};
+use terra_client::{ErrorKind, Region, TerraClient};
+use terra_store::{BackendOptions, OssSigning, UploadOptions};
+use terra_types::*;
+
+/// Exit codes (besides 0): 1 any failure, 2 usage (from clap), 3 bad input, 4
+/// authentication, 5 the job failed or was stopped.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<terra_client::Error> for Failure {
+    fn from(e: terra_client::Error) -> Self {
+        let code = match e.kind() {
+            ErrorKind::Input | ErrorKind::InvalidParameter | ErrorKind::Config => 3,
+            ErrorKind::Authentication => 4,
+            ErrorKind::JobFailed | ErrorKind::JobStopped => 5,
+            _ => 1,
+        };
+        Self {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self { code: 3, message }
+    }
+}
+
+impl From<terra_store::StoreError> for Failure {
+    fn from(e: terra_store::StoreError) -> Self {
+        Self {
+            code: if e.kind() == terra_store::StoreErrorKind::Io {
+                3
+            } else {
+                1
+            },
+            message: e.to_string(),
+        }
+    }
+}
+
+type Outcome<T = ()> = Result<T, Failure>;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "terra",
+    version,
+    about = "DJI TerraAPI from the shell: upload a flight, run a reconstruction, download the results",
+    long_about = "DJI TerraAPI from the shell: upload a flight, run a reconstruction, download the results.\n\n\
+Credentials come from --app-key/--secret or DJI_APP_KEY/DJI_SECRET_KEY. `terra demo` runs the whole flow against a \
+built-in emulator, with no account.\n\nExit codes: 0 success, 1 failure, 2 usage, 3 bad input, 4 authentication, 5 job failed or stopped."
+)]
+struct Cli {
+    /// DJI host: us (openapi-us.dji.com, S3 storage) or cn (openapi-cn.dji.com, OSS storage).
+    #[arg(long, global = true, value_enum, default_value = "us")]
+    region: RegionArg,
+    /// Another API host (e.g. a `terra mock serve` at http://127.0.0.1:8080); overrides --region.
+    #[arg(long, global = true, env = "TERRA_ENDPOINT")]
+    endpoint: Option<String>,
+    /// Object-storage endpoint for uploads (default: from the token; with --endpoint, the same host, as terra-mock serves both).
+    #[arg(long, global = true)]
+    storage_endpoint: Option<String>,
+    /// App key (AK) of the TerraAPI console.
+    #[arg(long, global = true, env = "DJI_APP_KEY", hide_env_values = true)]
+    app_key: Option<String>,
+    /// Secret (SK) of the TerraAPI console.
+    #[arg(long, global = true, env = "DJI_SECRET_KEY", hide_env_values = true)]
+    secret: Option<String>,
+    /// Machine-readable JSON on stdout instead of text (no progress bars).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Log with tracing to stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RegionArg {
+    Us,
+    Cn,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Upload a folder, run a reconstruction and download the results; resumes after a crash.
+    Reconstruct(ReconstructArgs),
+    /// Obtain temporary storage credentials (POST /v2/store/obtain_token).
+    Token {
+        /// Show the secret and session token in text output (JSON always has them).
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Resources: named sets of files.
+    #[command(subcommand)]
+    Resources(ResourcesCmd),
+    /// Files of resources.
+    #[command(subcommand)]
+    Files(FilesCmd),
+    /// Reconstruction jobs.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
+    /// Upload a folder to storage and register its files into a resource.
+    Upload(UploadArgs),
+    /// Print the signed headers and signing string of a request (to debug "HMAC signature does not match").
+    Sign(SignArgs),
+    /// The TerraAPI emulator.
+    #[command(subcommand)]
+    Mock(MockCmd),
+    /// Run the whole flow on a generated sample flight against a built-in emulator (no account needed).
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Args, Debug)]
+struct JobArgs {
+    /// Job type.
+    #[arg(long = "type", value_enum)]
+    kind: params::Kind,
+    /// A job parameter, repeatable: key=value (e.g. quality_level=1, output_geo_desc.cs_type=GEO_CS,
+    /// export_parameter.pc_dir_structure=true). Values are JSON when they parse as JSON.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// A JSON file with the parameters ({"parameter": {...}, "predefine_AOI": ..., "export_parameter": ...}
+    /// or just the parameter section); --param values apply on top.
+    #[arg(long)]
+    params_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ReconstructArgs {
+    /// Folder of photos (2D/3D: .jpg .jpeg .dng .heic .heif) or the LiDAR mission folder.
+    dir: PathBuf,
+    #[command(flatten)]
+    job: JobArgs,
+    /// Where the results (and the resume journal) go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Name of the resource and job (default: the folder's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Forget an earlier, unfinished run in --out and start afresh.
+    #[arg(long)]
+    fresh: bool,
+    /// Files uploaded at the same time.
+    #[arg(long, default_value_t = 8)]
+    files_in_flight: usize,
+    /// Upload requests (files and parts) at the same time.
+    #[arg(long, default_value_t = 16)]
+    requests_in_flight: usize,
+    /// Files downloaded at the same time.
+    #[arg(long, default_value_t = 8)]
+    downloads: usize,
+    /// Sign OSS requests with V1 (HMAC-SHA1) instead of V4.
+    #[arg(long)]
+    oss_v1: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ResourcesCmd {
+    /// List resources.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Only this type.
+        #[arg(long = "type", value_parser = ["map", "job_output"])]
+        kind: Option<String>,
+    },
+    /// Show a resource with its file and job uuids.
+    Show { uuid: String },
+    /// Create an empty resource (type map).
+    Create {
+        name: String,
+        #[arg(long)]
+        meta: Option<String>,
+    },
+    /// Delete a resource.
+    Delete {
+        uuid: String,
+        /// Also delete its files that no other resource holds (deleteMode=1).
+        #[arg(long)]
+        with_files: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct PageArgs {
+    /// Page number (from 1).
+    #[arg(long, default_value_t = 1)]
+    page: u32,
+    /// Page size.
+    #[arg(long, default_value_t = 20)]
+    rows: u32,
+    /// Free-text search.
+    #[arg(long)]
+    search: Option<String>,
+    /// Every page, not just one.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum FilesCmd {
+    /// List files.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Only files of this resource.
+        #[arg(long)]
+        resource: Option<String>,
+        /// Only this exact name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Show a file with a fresh download link.
+    Show { uuid: String },
+    /// Download a file.
+    Download {
+        uuid: String,
+        /// Target path (default: the file's name in the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum JobsCmd {
+    /// List jobs.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show a job.
+    Show { uuid: String },
+    /// Create a job (status 0).
+    Create {
+        name: String,
+        #[arg(long)]
+        meta: Option<String>,
+    },
+    /// Start a job on a resource.
+    Start {
+        uuid: String,
+        /// The input resource.
+        #[arg(long)]
+        resource: String,
+        #[command(flatten)]
+        job: JobArgs,
+    },
+    /// Stop a job (only before status 4).
+    Stop { uuid: String },
+    /// Delete a job (not while it runs).
+    Delete { uuid: String },
+    /// Wait for a job to end, showing its progress.
+    Wait { uuid: String },
+}
+
+#[derive(Args, Debug)]
+struct UploadArgs {
+    /// The folder.
+    dir: PathBuf,
+    /// Which files: photos for 2d/3d, everything for lidar.
+    #[arg(long = "type", value_enum, default_value = "3d")]
+    kind: params::Kind,
+    /// Register into this resource (default: create one named after the folder).
+    #[arg(long)]
+    resource: Option<String>,
+    /// Name of the resource to create.
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct SignArgs {
+    /// HTTP method.
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// Request-target exactly as sent: path (with /terra-rescon-be) and query.
+    #[arg(long)]
+    target: String,
+    /// Body text.
+    #[arg(long, conflicts_with = "body_file")]
+    body: Option<String>,
+    /// Body from a file.
+    #[arg(long)]
+    body_file: Option<PathBuf>,
+    /// Date to sign, e.g. "Wed, 25 Nov 2026 10:00:00 GMT" (default: now).
+    #[arg(long)]
+    date: Option<String>,
+    /// Use X-Date instead of Date.
+    #[arg(long)]
+    x_date: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum MockCmd {
+    /// Serve the emulator until Ctrl-C.
+    Serve(demo::ServeArgs),
+}
+
+fn print_json<T: Serialize>(v: &T) {
+    println!("{}", serde_json::to_string_pretty(v).expect("JSON"));
+}
+
+fn client(cli: &Cli) -> Outcome<TerraClient> {
+    let mut b = TerraClient::builder();
+    b = match &cli.endpoint {
+        Some(e) => b.endpoint(e.clone()),
+        None => b.region(match cli.region {
+            RegionArg::Us => Region::Us,
+            RegionArg::Cn => Region::Cn,
+        }),
+    };
+    b = match (&cli.app_key, &cli.secret) {
+        (Some(ak), Some(sk)) => b.credentials(ak.clone(), sk.clone()),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Failure {
+                code: 3,
+                message: "give both --app-key and --secret (or DJI_APP_KEY and DJI_SECRET_KEY)"
+                    .into(),
+            });
+        }
+        (None, None) => b.credentials_from_env(),
+    };
+    Ok(b.build()?)
+}
+
+fn storage(cli: &Cli, oss_v1: bool) -> BackendOptions {
+    BackendOptions {
+        endpoint: cli
+            .storage_endpoint
+            .clone()
+            .or_else(|| cli.endpoint.clone()),
+        oss_signing: if oss_v1 {
+            OssSigning::V1
+        } else {
+            OssSigning::V4
+        },
+        ..Default::default()
+    }
+}
+
+fn print_summary(s: &Summary, json: bool) {
+    if json {
+        print_json(&serde_json::json!({
+            "resource": s.resource_uuid, "job": s.job_uuid, "outputResource": s.output_resource_uuid,
+            "status": s.job.status.code(), "uploadedFiles": s.uploaded_files, "uploadedBytes": s.uploaded_bytes,
+            "resumedUploads": s.resumed_uploads, "downloadedFiles": s.downloaded_files, "downloadedBytes": s.downloaded_bytes,
+            "outputFiles": s.output_files, "outputDir": s.output_dir, "seconds": s.elapsed.as_secs_f64(),
+        }));
+        return;
+    }
+    println!("done in {:.1} s", s.elapsed.as_secs_f64());
+    println!(
+        "  uploaded   {} files, {:.1} MiB ({} already uploaded before)",
+        s.uploaded_files,
+        s.uploaded_bytes as f64 / 1048576.0,
+        s.resumed_uploads
+    );
+    println!("  resource   {}", s.resource_uuid);
+    println!("  job        {} ({})", s.job_uuid, s.job.status);
+    println!(
+        "  results    {} files in {} ({} downloaded now, {:.1} MiB)",
+        s.output_files,
+        s.output_dir.display(),
+        s.downloaded_files,
+        s.downloaded_bytes as f64 / 1048576.0
+    );
+}
+
+/// Runs the workflow with progress bars; shared by `reconstruct` and `demo`.
+pub(crate) async fn reconstruct(
+    client: &TerraClient,
+    dir: PathBuf,
+    out: PathBuf,
+    spec: JobSpec,
+    opts: ReconstructOptions,
+    json: bool,
+) -> Outcome<Summary> {
+    let bars = Arc::new(progress::Bars::new(
+        !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    ));
+    let b = bars.clone();
+    let mut run = client
+        .reconstruct()
+        .input(dir)
+        .output(out)
+        .job(spec)
+        .fresh(opts.fresh)
+        .download_concurrency(opts.downloads)
+        .upload_options(UploadOptions {
+            files_in_flight: opts.files_in_flight,
+            requests_in_flight: opts.requests_in_flight,
+            backend: opts.backend,
+            ..Default::default()
+        })
+        .on_event(move |e| b.event(e));
+    if let Some(n) = opts.name {
+        run = run.name(n);
+    }
+    if let Some(p) = opts.polling {
+        run = run.polling(p);
+    }
+    let result = run.run().await;
+    bars.finish();
+    let summary = result?;
+    print_summary(&summary, json);
+    Ok(summary)
+}
+
+pub(crate) struct ReconstructOptions {
+    pub name: Option<String>,
+    pub fresh: bool,
+    pub files_in_flight: usize,
+    pub requests_in_flight: usize,
+    pub downloads: usize,
+    pub backend: BackendOptions,
+    pub polling: Option<terra_client::PollingPolicy>,
+}
+
+fn page_query(p: &PageArgs) -> (Option<u32>, Option<u32>, Option<String>) {
+    (Some(p.page), Some(p.rows), p.search.clone())
+}
+
+async fn list<T: Serialize>(
+    json: bool,
+    all: bool,
+    page: impl std::future::Future<Output = terra_client::Result<Page<T>>>,
+    stream: impl futures::Stream<Item = terra_client::Result<T>>,
+    line: impl Fn(&T) -> String,
+) -> Outcome {
+    let (items, total) = if all {
+        let items: Vec<T> = stream.try_collect().await?;
+        let n = items.len() as u64;
+        (items, n)
+    } else {
+        let p = page.await?;
+        (p.list, p.total)
+    };
+    if json {
+        print_json(&serde_json::json!({ "list": items, "total": total }));
+    } else {
+        for i in &items {
+            println!("{}", line(i));
+        }
+        println!("({} of {total})", items.len());
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Outcome {
+    match &cli.cmd {
+        Cmd::Reconstruct(a) => {
+            let spec = params::build(a.job.kind, a.job.params_file.as_deref(), &a.job.params)?;
+            let c = client(&cli)?;
+            let opts = ReconstructOptions {
+                name: a.name.clone(),
+                fresh: a.fresh,
+                files_in_flight: a.files_in_flight,
+                requests_in_flight: a.requests_in_flight,
+                downloads: a.downloads,
+                backend: storage(&cli, a.oss_v1),
+                polling: None,
+            };
+            reconstruct(&c, a.dir.clone(), a.out.clone(), spec, opts, cli.json)
+                .await
+                .map(drop)
+        }
+        Cmd::Token { show_secrets } => {
+            let t = client(&cli)?.obtain_token().await?;
+            if cli.json {
+                print_json(&t);
+            } else {
+                let hide = |s: &str| {
+                    if *show_secrets {
+                        s.to_owned()
+                    } else {
+                        "*** (--show-secrets)".into()
+                    }
+                };
+                println!(
+                    "cloudName        {}\nbucket           {}\nregion           {}\nstorePath        {}\naccessKeyID      {}",
+                    t.cloud_name, t.cloud_bucket_name, t.region, t.store_path, t.access_key_id
+                );
+                println!(
+                    "secretAccessKey  {}\nsessionToken     {}",
+                    hide(t.secret_access_key.expose()),
+                    hide(t.session_token.expose())
+                );
+                println!(
+                    "callbackParam    {}\nexpires          {}",
+                    t.callback_param,
+                    terra_types::time::format_rfc3339(
+                        std::time::UNIX_EPOCH + Duration::from_secs(t.expire_time.max(0) as u64)
+                    )
+                );
+            }
+            Ok(())
+        }
+        Cmd::Resources(r) => {
+            let c = client(&cli)?;
+            match r {
+                ResourcesCmd::List { page, kind } => {
+                    let (p, rows, search) = page_query(page);
+                    let q = ListResourcesQuery {
+                        page: p,
+                        rows,
+                        search,
+                        resource_type: kind.as_deref().map(ResourceType::parse),
+                        ..Default::default()
+                    };
+                    list(
+                        cli.json,
+                        page.all,
+                        c.list_resources(&q),
+                        c.resources(q.clone()),
+                        |r: &Resource| {
+                            format!(
+                                "{}  {:<10}  {:>6} files  {}",
+                                r.uuid, r.resource_type, r.file_count, r.name
+                            )
+                        },
+                    )
+                    .await
+                }
+                ResourcesCmd::Show { uuid } => {
+                    let d = c.get_resource(uuid).await?;
+                    if cli.json {
+                        print_json(&d);
+                    } else {
+                        let s = &d.summary;
+                        println!(
+                            "{}  {}  ({}, {} files, {} bytes, revisable: {})",
+                            s.uuid,
+                            s.name,
+                            s.resource_type,
+                            s.file_count,
+                            s.total_size,
+                            s.revisable
+                        );
+                        for f in &d.file_uuids {
+                            println!("  file {f}");
+                        }
+                        for j in d.input_job_uuids.iter().chain(&d.output_job_uuids) {
+                            println!("  job  {j}");
+                        }
+                    }
+                    Ok(())
+                }
+                ResourcesCmd::Create { name, meta } => {
+                    let r = c
+                        .create_resource(&CreateResourceRequest {
+                            meta: meta.clone(),
+                            ..CreateResourceRequest::map(name)
+                        })
+                        .await?;
+                    if cli.json {
+                        print_json(&r)
+                    } else {
+                        println!("{}", r.uuid)
+                    }
+                    Ok(())
+                }
+                ResourcesCmd::Delete { uuid, with_files } => {
+                    c.delete_resource(
+                        uuid,
+                        if *with_files {
+                            DeleteMode::WithFiles
+                        } else {
+                            DeleteMode::ResourceOnly
+                        },
+                    )
+                    .await?;
+                    if !cli.json {
+                        println!("deleted {uuid}");
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Cmd::Files(f) => {
+            let c = client(&cli)?;
+            match f {
+                FilesCmd::List {
+                    page,
+                    resource,
+                    name,
+                } => {
+                    let (p, rows, search) = page_query(page);
+                    let q = ListFilesQuery {
+                        page: p,
+                        rows,
+                        search,
+                        resource_uuid: resource.clone(),
+                        name: name.clone(),
+                        order_asc: Some(true),
+                        ..Default::default()
+                    };
+                    list(
+                        cli.json,
+                        page.all,
+                        c.list_files(&q),
+                        c.files(q.clone()),
+                        |f: &File| format!("{}  {:>12}  {}", f.uuid, f.size, f.name),
+                    )
+                    .await
+                }
+                FilesCmd::Show { uuid } => {
+                    let file = c.get_file(uuid).await?;
+                    if cli.json {
+                        print_json(&file)
+                    } else {
+                        println!(
+                            "{}  {} bytes  {}\n{}",
+                            file.uuid,
+                            file.size,
+                            file.name,
+                            file.url.unwrap_or_default()
+                        )
+                    }
+                    Ok(())
+                }
+                FilesCmd::Download { uuid, out } => {
+                    let file = c.get_file(uuid).await?;
+                    let path = out.clone().unwrap_or_else(|| {
+                        PathBuf::from(file.name.rsplit('/').next().unwrap_or("download"))
+                    });
+                    let url = file.url.ok_or_else(|| Failure {
+                        code: 1,
+                        message: format!("file {uuid} has no download url"),
+                    })?;
+                    let bytes = demo::fetch(&url).await.map_err(|e| Failure {
+                        code: 1,
+                        message: format!("downloading {}: {e}", file.name),
+                    })?;
+                    if bytes.len() as u64 != file.size {
+                        return Err(Failure {
+                            code: 1,
+                            message: format!(
+                                "downloading {}: got {} bytes, the service lists {}",
+                                file.name,
+                                bytes.len(),
+                                file.size
+                            ),
+                        });
+                    }
+                    std::fs::write(&path, &bytes).map_err(|e| Failure {
+                        code: 3,
+                        message: format!("cannot write {}: {e}", path.display()),
+                    })?;
+                    if !cli.json {
+                        println!("{} bytes -> {}", bytes.len(), path.display());
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Cmd::Jobs(j) => {
+            let c = client(&cli)?;
+            let show = |job: &Job| {
+                if cli.json {
+                    print_json(job);
+                } else {
+                    let pct = job
+                        .percentage
+                        .map(|p| format!(" {:.0} %", p * 100.0))
+                        .unwrap_or_default();
+                    println!(
+                        "{}  {}  {}{pct}  {}",
+                        job.uuid,
+                        job.job_type.label(),
+                        job.status,
+                        job.name
+                    );
+                    if let Some(m) = &job.message {
+                        println!("  message: {m}");
+                    }
+                    if let Some(o) = &job.output_resource_uuid {
+                        println!("  output:  {o}");
+                    }
+                }
+            };
+            match j {
+                JobsCmd::List { page } => {
+                    let (p, rows, search) = page_query(page);
+                    let q = ListJobsQuery {
+                        page: p,
+                        rows,
+                        search,
+                        ..Default::default()
+                    };
+                    list(
+                        cli.json,
+                        page.all,
+                        c.list_jobs(&q),
+                        c.jobs(q.clone()),
+                        |j: &Job| {
+                            format!(
+                                "{}  {:<12}  {:<22}  {}",
+                                j.uuid,
+                                j.job_type.label(),
+                                j.status.to_string(),
+                                j.name
+                            )
+                        },
+                    )
+                    .await
+                }
+                JobsCmd::Show { uuid } => {
+                    show(&c.get_job(uuid).await?);
+                    Ok(())
+                }
+                JobsCmd::Create { name, meta } => {
+                    show(
+                        &c.create_job(&CreateJobRequest {
+                            name: name.clone(),
+                            meta: meta.clone(),
+                        })
+                        .await?,
+                    );
+                    Ok(())
+                }
+                JobsCmd::Start {
+                    uuid,
+                    resource,
+                    job,
+                } => {
+                    let spec = params::build(job.kind, job.params_file.as_deref(), &job.params)?;
+                    let req = spec.start_request(resource).map_err(|e| Failure {
+                        code: 3,
+                        message: e.to_string(),
+                    })?;
+                    show(&c.start_job(uuid, &req).await?);
+                    Ok(())
+                }
+                JobsCmd::Stop { uuid } => {
+                    show(&c.stop_job(uuid).await?);
+                    Ok(())
+                }
+                JobsCmd::Delete { uuid } => {
+                    c.delete_job(uuid).await?;
+                    if !cli.json {
+                        println!("deleted {uuid}");
+                    }
+                    Ok(())
+                }
+                JobsCmd::Wait { uuid } => {
+                    let mut poller = c.poll_job(uuid);
+                    let mut last = None;
+                    while let Some(job) = futures::StreamExt::next(&mut poller).await {
+                        let job = job?;
+                        if !cli.json {
+                            eprintln!(
+                                "{}  {:.0} %  {}",
+                                job.status,
+                                100.0 * job.percentage.unwrap_or(0.0),
+                                job.remain_seconds
+                                    .map(|s| format!("{s} s left"))
+                                    .unwrap_or_default()
+                            );
+                        }
+                        last = Some(job);
+                    }
+                    let job = last.ok_or_else(|| Failure {
+                        code: 1,
+                        message: "no job status".into(),
+                    })?;
+                    show(&job);
+                    match job.status {
+                        JobStatus::Succeeded => Ok(()),
+                        other => Err(Failure {
+                            code: 5,
+                            message: format!(
+                                "job {uuid} ended {other}: {}",
+                                job.message.unwrap_or_default()
+                            ),
+                        }),
+                    }
+                }
+            }
+        }
+        Cmd::Upload(a) => {
+            let c = client(&cli)?;
+            demo::upload(
+                &c,
+                &a.dir,
+                a.kind,
+                a.resource.clone(),
+                a.name.clone(),
+                storage(&cli, false),
+                cli.json,
+            )
+            .await
+        }
+        Cmd::Sign(a) => {
+            let body = match (&a.body, &a.body_file) {
+                (Some(b), _) => b.clone().into_bytes(),
+                (None, Some(f)) => std::fs::read(f).map_err(|e| Failure {
+                    code: 3,
+                    message: format!("cannot read {}: {e}", f.display()),
+                })?,
+                (None, None) => Vec::new(),
+            };
+            let time = match &a.date {
+                Some(d) => terra_sign::parse_date(d).ok_or_else(|| Failure {
+                    code: 3,
+                    message: format!(
+                        "{d:?} is not an HTTP date (e.g. \"Wed, 25 Nov 2026 10:00:00 GMT\")"
+                    ),
+                })?,
+                None => std::time::SystemTime::now(),
+            };
+            let (Some(ak), Some(sk)) = (&cli.app_key, &cli.secret) else {
+                return Err(Failure {
+                    code: 3,
+                    message: "give --app-key and --secret (or DJI_APP_KEY and DJI_SECRET_KEY)"
+                        .into(),
+                });
+            };
+            let mut params = terra_sign::SigningParams::new(time);
+            if a.x_date {
+                params = params.with_x_date();
+            }
+            let s = terra_sign::sign(
+                &terra_sign::SignableRequest::new(&a.method, &a.target, &body),
+                &terra_sign::Credentials::new(ak, sk),
+                &params,
+            );
+            if cli.json {
+                print_json(
+                    &serde_json::json!({ "headers": s.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>(), "signingString": s.signing_string }),
+                );
+            } else {
+                for (n, v) in s.headers() {
+                    println!("{n}: {v}");
+                }
+                println!(
+                    "\nsigning string ({} bytes):\n{}",
+                    s.signing_string.len(),
+                    s.signing_string
+                );
+            }
+            Ok(())
+        }
+        Cmd::Mock(MockCmd::Serve(a)) => {
+            demo::serve(a, cli.app_key.clone(), cli.secret.clone()).await
+        }
+        Cmd::Demo(a) => demo::run(a, cli.json).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.verbose > 0 {
+        let level = match cli.verbose {
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        };
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!(
+                "warn,terra_client={level},terra_store={level},terra_mock={level},terra={level}"
+            ))
+        });
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}

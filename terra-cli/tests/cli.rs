@@ -1,0 +1,513 @@
+//! The `terra` binary: crash and resume (a real child killed with SIGKILL), bad input
+//! with clear errors and exit codes, help everywhere, and the demo.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use terra_mock::sample::{FlightPlan, write_flight};
+use terra_mock::{Fault, FaultRule, FaultScope, JobTiming, TerraMock};
+use terra_types::ResourceType;
+
+fn terra(mock: &TerraMock, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_terra"));
+    c.args(args)
+        .arg("--endpoint")
+        .arg(mock.base_url())
+        .env("DJI_APP_KEY", mock.app_key())
+        .env("DJI_SECRET_KEY", mock.secret())
+        .env_remove("TERRA_ENDPOINT");
+    c
+}
+
+fn reconstruct(mock: &TerraMock, input: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut c = terra(
+        mock,
+        &[
+            "reconstruct",
+            input.to_str().unwrap(),
+            "--type",
+            "3d",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    c.args(extra);
+    c
+}
+
+fn spawn(mut c: Command) -> Child {
+    c.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(mut c: Command) -> Output {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "terra failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Successful storage requests of `method`, by object name (the key after the token's
+/// prefix, or the output path).
+fn storage_requests(mock: &TerraMock, method: &str) -> HashMap<String, usize> {
+    let mut n = HashMap::new();
+    for r in mock.requests() {
+        if r.method == method && !r.is_api() && r.status == 200 {
+            let name = r.path().rsplit('/').next().unwrap_or_default().to_owned();
+            *n.entry(name).or_default() += 1;
+        }
+    }
+    n
+}
+
+/// One resource, one job started once, every photo registered once.
+fn assert_single_run(mock: &TerraMock, photos: u64) {
+    let s = mock.stats(mock.app_key());
+    assert_eq!(
+        (s.map_resources, s.jobs, s.job_starts),
+        (1, 1, 1),
+        "nothing created twice: {s:?}"
+    );
+    let input = mock
+        .resources(mock.app_key())
+        .into_iter()
+        .find(|r| r.resource_type == ResourceType::Map)
+        .unwrap();
+    assert_eq!(input.file_count, photos, "every photo registered once");
+}
+
+fn journal_names(out: &Path, step: &str) -> Vec<String> {
+    std::fs::read_to_string(out.join(".terra-state.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("\"step\":\"{step}\"")))
+        .filter_map(|l| {
+            l.split("\"name\":\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_upload_then_resumed() {
+    let mock = tests::mock(|b| b).await;
+    mock.inject(
+        FaultRule::on("PUT", "/terra-mock-s3/**")
+            .scope(FaultScope::Storage)
+            .fault(Fault::Delay(Duration::from_millis(250))),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("in"), dir.path().join("out"));
+    write_flight(
+        &input,
+        &FlightPlan {
+            images: 30,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut child = spawn(reconstruct(
+        &mock,
+        &input,
+        &out,
+        &["--files-in-flight", "2"],
+    ));
+    wait_until("six uploads", || {
+        storage_requests(&mock, "PUT").values().sum::<usize>() >= 6
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let journaled = journal_names(&out, "uploaded");
+    assert!(
+        !journaled.is_empty() && journaled.len() < 30,
+        "killed mid-upload ({} uploaded)",
+        journaled.len()
+    );
+    mock.clear_faults();
+
+    finish(reconstruct(&mock, &input, &out, &[]));
+    assert_single_run(&mock, 30);
+    let puts = storage_requests(&mock, "PUT");
+    for name in &journaled {
+        assert_eq!(
+            puts.get(name),
+            Some(&1),
+            "{name} was uploaded before the crash and not again"
+        );
+    }
+    assert!(
+        puts.values().filter(|n| **n > 1).count() <= 2,
+        "only the uploads in flight at the kill were repeated: {puts:?}"
+    );
+    tests::assert_outputs_complete(&mock, &out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_the_job_wait_then_resumed() {
+    let mock = tests::mock(|b| b.timing(JobTiming::lasting(Duration::from_secs(4)))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("in"), dir.path().join("out"));
+    write_flight(
+        &input,
+        &FlightPlan {
+            images: 12,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut child = spawn(reconstruct(&mock, &input, &out, &[]));
+    wait_until("a started job", || {
+        mock.jobs(mock.app_key())
+            .iter()
+            .any(|j| j.status.is_running())
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    finish(reconstruct(&mock, &input, &out, &[]));
+    assert_single_run(&mock, 12);
+    assert_eq!(
+        storage_requests(&mock, "PUT").values().sum::<usize>(),
+        12,
+        "nothing uploaded again"
+    );
+    tests::assert_outputs_complete(&mock, &out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_download_then_resumed() {
+    let mock = tests::mock(|b| b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("in"), dir.path().join("out"));
+    write_flight(
+        &input,
+        &FlightPlan {
+            images: 12,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    mock.inject(
+        FaultRule::on("GET", "/terra-mock-s3/**")
+            .scope(FaultScope::Storage)
+            .fault(Fault::Delay(Duration::from_millis(400))),
+    );
+    let mut child = spawn(reconstruct(&mock, &input, &out, &["--downloads", "1"]));
+    wait_until("two downloads", || {
+        journal_names(&out, "downloaded").len() >= 2
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = journal_names(&out, "downloaded");
+    mock.clear_faults();
+    finish(reconstruct(&mock, &input, &out, &[]));
+    assert_single_run(&mock, 12);
+    let gets = storage_requests(&mock, "GET");
+    for name in &before {
+        let file = name.rsplit('/').next().unwrap();
+        assert_eq!(
+            gets.get(file),
+            Some(&1),
+            "{name} was complete before the crash and not fetched again"
+        );
+    }
+    tests::assert_outputs_complete(&mock, &out);
+}
+
+fn failing(mut c: Command) -> (i32, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_error_and_exit_code() {
+    let mock = tests::mock(|b| b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let p = |name: &str| dir.path().join(name);
+
+    let (code, err) = failing(reconstruct(&mock, &p("missing"), &out, &[]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+
+    std::fs::create_dir(p("empty")).unwrap();
+    let (code, err) = failing(reconstruct(&mock, &p("empty"), &out, &[]));
+    assert_eq!(code, 3);
+    assert!(err.contains("no photos"), "{err}");
+
+    write_flight(
+        &p("nine"),
+        &FlightPlan {
+            images: 9,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (code, err) = failing(reconstruct(&mock, &p("nine"), &out, &[]));
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("holds 9 photos") && err.contains("at least 10"),
+        "{err}"
+    );
+
+    write_flight(
+        &p("ok"),
+        &FlightPlan {
+            images: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (code, err) = failing(reconstruct(
+        &mock,
+        &p("ok"),
+        &out,
+        &["--param", "model_simplify=3"],
+    ));
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("parameter.model_simplify") && err.contains("[0.05, 1]"),
+        "{err}"
+    );
+
+    let mut wrong = reconstruct(&mock, &p("ok"), &out, &[]);
+    wrong.env("DJI_SECRET_KEY", "not-the-secret");
+    let (code, err) = failing(wrong);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("HMAC signature does not match") && err.contains("DJI_SECRET_KEY"),
+        "{err}"
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let mut unreachable = Command::new(env!("CARGO_BIN_EXE_terra"));
+    unreachable
+        .args([
+            "reconstruct",
+            p("ok").to_str().unwrap(),
+            "--type",
+            "3d",
+            "--out",
+            out.to_str().unwrap(),
+            "--endpoint",
+            &dead,
+        ])
+        .env("DJI_APP_KEY", "ak")
+        .env("DJI_SECRET_KEY", "sk");
+    let (code, err) = failing(unreachable);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot connect"), "{err}");
+
+    let mut no_creds = Command::new(env!("CARGO_BIN_EXE_terra"));
+    no_creds
+        .args(["jobs", "list", "--endpoint", &mock.base_url()])
+        .env_remove("DJI_APP_KEY")
+        .env_remove("DJI_SECRET_KEY");
+    let (code, err) = failing(no_creds);
+    assert_eq!(code, 3);
+    assert!(err.contains("DJI_APP_KEY"), "{err}");
+    assert_eq!(
+        mock.object_count(),
+        0,
+        "nothing was uploaded by the refused runs"
+    );
+}
+
+#[test]
+fn every_command_has_complete_help() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["reconstruct"],
+        &["token"],
+        &["resources"],
+        &["resources", "list"],
+        &["resources", "show"],
+        &["resources", "create"],
+        &["resources", "delete"],
+        &["files"],
+        &["files", "list"],
+        &["files", "show"],
+        &["files", "download"],
+        &["jobs"],
+        &["jobs", "list"],
+        &["jobs", "show"],
+        &["jobs", "create"],
+        &["jobs", "start"],
+        &["jobs", "stop"],
+        &["jobs", "delete"],
+        &["jobs", "wait"],
+        &["upload"],
+        &["sign"],
+        &["mock"],
+        &["mock", "serve"],
+        &["demo"],
+    ];
+    for c in commands {
+        let out = Command::new(env!("CARGO_BIN_EXE_terra"))
+            .args(*c)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("Usage:"),
+            "terra {c:?} --help"
+        );
+        assert!(
+            text.contains("--json") && text.contains("--endpoint"),
+            "global options listed for {c:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parts_of_the_flow_as_commands() {
+    let mock = tests::mock(|b| b).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_flight(
+        &dir.path().join("in"),
+        &FlightPlan {
+            images: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut c = terra(&mock, args);
+        c.arg("--json");
+        serde_json::from_slice(&finish(c).stdout).unwrap()
+    };
+    let up = json(&[
+        "upload",
+        dir.path().join("in").to_str().unwrap(),
+        "--name",
+        "cli flight",
+    ]);
+    assert_eq!(up["files"], 10);
+    let resource = up["resource"].as_str().unwrap().to_owned();
+    let job = json(&["jobs", "create", "cli job"]);
+    let job = job["uuid"].as_str().unwrap().to_owned();
+    let started = json(&[
+        "jobs",
+        "start",
+        &job,
+        "--resource",
+        &resource,
+        "--type",
+        "2d",
+        "--param",
+        "map_mode=0",
+    ]);
+    assert_eq!(started["status"], 1);
+    let done = json(&["jobs", "wait", &job]);
+    assert_eq!(done["status"], 6);
+    let files = json(&[
+        "files",
+        "list",
+        "--resource",
+        done["outputResourceUuid"].as_str().unwrap(),
+        "--all",
+    ]);
+    let tif = files["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "map/result.tif")
+        .unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let target = dir.path().join("result.tif");
+    finish(terra(
+        &mock,
+        &["files", "download", &tif, "--out", target.to_str().unwrap()],
+    ));
+    assert_eq!(&std::fs::read(&target).unwrap()[..4], b"II*\0");
+    let token = json(&["token"]);
+    assert!(
+        token["sessionToken"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let text = String::from_utf8(finish(terra(&mock, &["token"])).stdout).unwrap();
+    assert!(
+        !text.contains(token["sessionToken"].as_str().unwrap()),
+        "secrets hidden in text output"
+    );
+    let signed = String::from_utf8(
+        finish(terra(
+            &mock,
+            &[
+                "sign",
+                "--method",
+                "POST",
+                "--target",
+                "/terra-rescon-be/v2/resources",
+                "--body",
+                r#"{"name":"test-resource","type":"map"}"#,
+                "--date",
+                "Wed, 25 Nov 2026 10:00:00 GMT",
+                "--app-key",
+                "test-ak",
+                "--secret",
+                "test-sk",
+            ],
+        ))
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        signed.contains(r#"signature="LeAE5bVrstlJ6ZBbcD1fK5jMI2UCTumgEDq0UpDmOSg=""#),
+        "{signed}"
+    );
+}
+
+#[test]
+fn the_demo_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_terra"))
+        .args(["demo", "--out"])
+        .arg(dir.path().join("demo"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            summary["uploadedFiles"].as_u64(),
+            summary["status"].as_i64()
+        ),
+        (Some(24), Some(6))
+    );
+    assert!(dir.path().join("demo/models/mesh/obj/Block.obj").exists());
+}
