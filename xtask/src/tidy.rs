@@ -69,6 +69,7 @@ fn dependency_arrows_point_down() {
         ("terra-store", &["terra-client", "terra-mock", "terra-cli"]),
         ("terra-client", &["terra-mock", "terra-cli"]),
         ("terra-mock", &["terra-client", "terra-store", "terra-cli"]),
+        ("tests", &["terra-cli"]),
     ];
     for (krate, bad) in forbidden {
         if !Path::new(&super::root().join(krate)).exists() {

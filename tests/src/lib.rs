@@ -1,0 +1,125 @@
+//! Helpers shared by the integration tests in `tests/tests/`: a running emulator with a
+//! client pointed at it, and checks of a finished workflow's output folder.
+
+use std::path::Path;
+use std::time::Duration;
+
+use terra_client::TerraClient;
+use terra_client::workflow::{JobSpec, Reconstruct};
+use terra_mock::{JobTiming, TerraMock, TerraMockBuilder};
+use terra_store::BackendOptions;
+use terra_types::ResourceType;
+
+/// Job stages short enough for tests (about 2 s in all).
+pub fn fast_jobs() -> JobTiming {
+    JobTiming {
+        waiting: 0.2,
+        preparing: 0.2,
+        executing: 1.0,
+        executing_per_input: 0.01,
+        result_processing: 0.3,
+    }
+}
+
+/// A started emulator with fast jobs, customised by `f`.
+pub async fn mock(f: impl FnOnce(TerraMockBuilder) -> TerraMockBuilder) -> TerraMock {
+    f(TerraMock::builder().timing(fast_jobs()))
+        .start()
+        .await
+        .expect("the emulator starts")
+}
+
+/// A client of `mock` with quick retries.
+pub fn client(mock: &TerraMock) -> TerraClient {
+    TerraClient::builder()
+        .endpoint(mock.base_url())
+        .credentials(mock.app_key(), mock.secret())
+        .retry(terra_client::RetryConfig {
+            backoff: terra_client::BackoffConfig {
+                initial: Duration::from_millis(20),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .build()
+        .expect("client")
+}
+
+/// A workflow against `mock`, polling quickly.
+pub fn workflow(
+    mock: &TerraMock,
+    client: &TerraClient,
+    input: &Path,
+    output: &Path,
+    spec: JobSpec,
+) -> Reconstruct {
+    client
+        .reconstruct()
+        .input(input)
+        .output(output)
+        .job(spec)
+        .storage(BackendOptions {
+            endpoint: Some(mock.base_url()),
+            ..Default::default()
+        })
+        .polling(terra_client::PollingPolicy {
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(500),
+            ..Default::default()
+        })
+}
+
+/// Checks that every file of the job's output resource is on disk with its size, and
+/// returns their names.
+pub fn assert_outputs_complete(mock: &TerraMock, output_dir: &Path) -> Vec<String> {
+    let app_key = mock.app_key();
+    let outputs: Vec<_> = mock
+        .resources(app_key)
+        .into_iter()
+        .filter(|r| r.resource_type == ResourceType::JobOutput)
+        .collect();
+    assert_eq!(outputs.len(), 1, "one output resource");
+    let files = mock.files(app_key);
+    let mut names = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| mock_file_in(mock, &outputs[0].uuid, &f.uuid))
+    {
+        let path = output_dir.join(&f.name);
+        let len = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{} missing: {e}", path.display()))
+            .len();
+        assert_eq!(len, f.size, "{} has the listed size", f.name);
+        names.push(f.name.clone());
+    }
+    assert!(!names.is_empty());
+    let leftovers: Vec<_> = walk(output_dir)
+        .into_iter()
+        .filter(|p| p.ends_with(".part"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no partial downloads left: {leftovers:?}"
+    );
+    names.sort();
+    names
+}
+
+fn mock_file_in(mock: &TerraMock, resource: &str, file: &str) -> bool {
+    mock.resource_files(mock.app_key(), resource)
+        .iter()
+        .any(|f| f == file)
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.to_string_lossy().into_owned());
+        }
+    }
+    out
+}
