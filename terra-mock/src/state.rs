@@ -3,11 +3,12 @@
 //! jobs through their states.
 //!
 //! Layout, sized for 100 000 jobs and 1 000 000 files in well under 1 GiB: each table keeps
-//! rows in creation order (`BTreeMap<seq, row>`, which is also the list order) and a
-//! `HashMap<Uuid, seq>` index; strings are boxed slices; counts and sizes of a resource are
+//! rows in creation order (chunks of 4 096 rows, which is also the list order) and a
+//! `HashMap<Uuid, position>` index; strings are boxed slices; counts and sizes of a resource are
 //! derived from its files when read, never stored twice.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use terra_types::time::format_rfc3339;
@@ -24,46 +25,88 @@ use crate::error::{ApiError, ApiResult};
 use crate::outputs;
 use crate::storage::{BlobStore, etag_eq};
 
-/// Rows in creation order plus a uuid index.
+/// Rows in creation order plus a uuid index. Rows live in fixed-size chunks (no
+/// reallocation spikes, no half-empty tree nodes); a removed row leaves a `None` behind.
 #[derive(Debug)]
 pub(crate) struct Table<T> {
-    rows: BTreeMap<u64, T>,
-    index: HashMap<Uuid, u64>,
+    chunks: Vec<Vec<Option<T>>>,
+    index: HashMap<Uuid, u32>,
+    live: usize,
 }
+
+/// Rows per chunk.
+const CHUNK: usize = 4096;
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Self {
-            rows: BTreeMap::new(),
+            chunks: Vec::new(),
             index: HashMap::new(),
+            live: 0,
         }
     }
 }
 
 impl<T> Table<T> {
-    fn insert(&mut self, seq: u64, uuid: Uuid, row: T) {
-        self.index.insert(uuid, seq);
-        self.rows.insert(seq, row);
+    fn insert(&mut self, uuid: Uuid, row: T) {
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let at = (self.chunks.len() - 1) * CHUNK + self.chunks.last().map_or(0, Vec::len);
+        self.chunks
+            .last_mut()
+            .expect("a chunk with room")
+            .push(Some(row));
+        self.index.insert(uuid, at as u32);
+        self.live += 1;
+    }
+
+    fn slot(&self, at: u32) -> Option<&T> {
+        let at = at as usize;
+        self.chunks
+            .get(at / CHUNK)
+            .and_then(|c| c.get(at % CHUNK))
+            .and_then(Option::as_ref)
+    }
+
+    /// Creation order of a row (smaller is older).
+    pub(crate) fn position(&self, uuid: &Uuid) -> Option<u32> {
+        self.index.get(uuid).copied()
     }
 
     pub(crate) fn get(&self, uuid: &Uuid) -> Option<&T> {
-        self.index.get(uuid).and_then(|s| self.rows.get(s))
+        self.index.get(uuid).and_then(|at| self.slot(*at))
     }
 
     fn get_mut(&mut self, uuid: &Uuid) -> Option<&mut T> {
-        self.index.get(uuid).and_then(|s| self.rows.get_mut(s))
+        let at = *self.index.get(uuid)? as usize;
+        self.chunks
+            .get_mut(at / CHUNK)
+            .and_then(|c| c.get_mut(at % CHUNK))
+            .and_then(Option::as_mut)
     }
 
     fn remove(&mut self, uuid: &Uuid) -> Option<T> {
-        self.index.remove(uuid).and_then(|s| self.rows.remove(&s))
+        let at = self.index.remove(uuid)? as usize;
+        let row = self
+            .chunks
+            .get_mut(at / CHUNK)
+            .and_then(|c| c.get_mut(at % CHUNK))
+            .and_then(Option::take);
+        self.live -= usize::from(row.is_some());
+        row
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.rows.len()
+        self.live
     }
 
+    /// Rows oldest first (`.rev()` for newest first).
     pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &T> {
-        self.rows.values()
+        self.chunks
+            .iter()
+            .flat_map(|c| c.iter())
+            .filter_map(Option::as_ref)
     }
 }
 
@@ -82,18 +125,37 @@ pub(crate) struct ResourceRec {
     pub output_jobs: Vec<Uuid>,
 }
 
+/// Where a file's object lives: a prefix shared by every object of a token (or of a job's
+/// outputs) and the name it was stored under (shared with [`FileRec::name`] until a rename).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ObjectKey {
+    prefix: Arc<str>,
+    name: Arc<str>,
+}
+
+impl ObjectKey {
+    pub(crate) fn new(prefix: Arc<str>, name: Arc<str>) -> Self {
+        Self { prefix, name }
+    }
+
+    /// The object key.
+    pub(crate) fn full(&self) -> String {
+        format!("{}{}", self.prefix, self.name)
+    }
+}
+
 /// A file row. The object lives in the account's bucket under `key`.
 #[derive(Debug)]
 pub(crate) struct FileRec {
     pub uuid: Uuid,
-    pub name: Box<str>,
+    pub name: Arc<str>,
     pub size: u64,
     pub checksum: Box<str>,
     pub meta: Box<str>,
     pub position: Option<Position>,
     pub created: SystemTime,
     pub updated: SystemTime,
-    pub key: Box<str>,
+    pub key: ObjectKey,
     pub resources: Vec<Uuid>,
 }
 
@@ -162,7 +224,7 @@ pub(crate) struct Account {
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
     pub app_key: String,
-    pub prefix: String,
+    pub prefix: Arc<str>,
     pub issued: SystemTime,
 }
 
@@ -190,6 +252,7 @@ pub(crate) struct State {
     pub grants: HashMap<String, Grant>,
     pub sessions: HashMap<String, StsSession>,
     timers: BTreeMap<(SystemTime, u64), (String, Uuid)>,
+    /// Tie-breaker of the timer queue.
     seq: u64,
     pub failures: VecDeque<JobFailure>,
 }
@@ -361,7 +424,7 @@ impl State {
             callback_param.clone(),
             Grant {
                 app_key: app_key.to_owned(),
-                prefix: prefix.clone(),
+                prefix: prefix.as_str().into(),
                 issued: now,
             },
         );
@@ -425,7 +488,6 @@ impl State {
                 req.files.len()
             )));
         }
-        let seq_base = self.seq;
         let account = self.account_mut(app_key)?;
         let bucket = match account.provider {
             Provider::S3 => cfg.s3.bucket.as_str(),
@@ -471,9 +533,7 @@ impl State {
             found.push((key, meta.size));
         }
         let mut out = Vec::with_capacity(found.len());
-        let mut seq = seq_base;
-        for (f, (key, size)) in req.files.into_iter().zip(found) {
-            seq += 1;
+        for (f, (_, size)) in req.files.into_iter().zip(found) {
             let CallbackFile {
                 name,
                 checksum,
@@ -482,20 +542,21 @@ impl State {
                 ..
             } = f;
             let uuid = Uuid::new_v4();
+            let name: Arc<str> = name.into();
             let rec = FileRec {
                 uuid,
-                name: name.into(),
+                key: ObjectKey::new(grant.prefix.clone(), name.clone()),
+                name,
                 size,
                 checksum: checksum.into(),
                 meta: meta.unwrap_or_default().into(),
                 position,
                 created: now,
                 updated: now,
-                key: key.into(),
                 resources: vec![rid],
             };
             out.push(file_view(&rec, None));
-            account.files.insert(seq, uuid, rec);
+            account.files.insert(uuid, rec);
             account
                 .resources
                 .get_mut(&rid)
@@ -505,7 +566,6 @@ impl State {
         }
         let res = account.resources.get_mut(&rid).expect("checked above");
         res.updated = now;
-        self.seq = seq;
         Ok(out)
     }
 
@@ -533,7 +593,6 @@ impl State {
                 )));
             }
         }
-        let seq = self.next_seq();
         let account = self.account_mut(app_key)?;
         let mut files = Vec::new();
         for f in req.files.unwrap_or_default() {
@@ -565,7 +624,7 @@ impl State {
             output_jobs: Vec::new(),
         };
         let view = resource_view(account, &rec);
-        account.resources.insert(seq, uuid, rec);
+        account.resources.insert(uuid, rec);
         Ok(view)
     }
 
@@ -689,7 +748,6 @@ impl State {
         req: UpdateRequest,
         now: SystemTime,
     ) -> ApiResult<Resource> {
-        let base = self.seq;
         let account = self.account_mut(app_key)?;
         let id = parse_uuid(uuid, ApiError::no_resource)?;
         let src = account
@@ -700,7 +758,6 @@ impl State {
         let name = req.name.unwrap_or_else(|| format!("copy of {}", src.name));
         let meta = req.meta.unwrap_or_else(|| src.meta.to_string());
         let sources: Vec<Uuid> = src.files.clone();
-        let mut seq = base;
         let mut files = Vec::with_capacity(sources.len());
         for f in sources {
             let Some(orig) = account.files.get(&f) else {
@@ -719,10 +776,8 @@ impl State {
                 resources: vec![new_id],
             };
             files.push(copy.uuid);
-            seq += 1;
-            account.files.insert(seq, copy.uuid, copy);
+            account.files.insert(copy.uuid, copy);
         }
-        seq += 1;
         let rec = ResourceRec {
             uuid: new_id,
             name: name.into(),
@@ -736,8 +791,7 @@ impl State {
             output_jobs: Vec::new(),
         };
         let view = resource_view(account, &rec);
-        account.resources.insert(seq, new_id, rec);
-        self.seq = seq;
+        account.resources.insert(new_id, rec);
         Ok(view)
     }
 
@@ -822,7 +876,8 @@ impl State {
         let account = self.account(app_key)?;
         let only = uuid_filter(&q.uuids)?;
         let need_url = q.need_url.unwrap_or(false);
-        let view = |f: &FileRec| file_view(f, need_url.then(|| url(account.provider, &f.key)));
+        let view =
+            |f: &FileRec| file_view(f, need_url.then(|| url(account.provider, &f.key.full())));
         let keep = |f: &&FileRec| {
             only.as_ref().is_none_or(|s| s.contains(&f.uuid))
                 && q.name.as_ref().is_none_or(|n| *n == *f.name)
@@ -840,7 +895,7 @@ impl State {
                 .filter_map(|f| account.files.get(f))
                 .filter(keep)
                 .collect();
-            files.sort_by_key(|f| account.files.index[&f.uuid]);
+            files.sort_by_key(|f| account.files.position(&f.uuid));
             if !q.order_asc.unwrap_or(false) {
                 files.reverse();
             }
@@ -869,7 +924,7 @@ impl State {
             .files
             .get(&parse_uuid(uuid, ApiError::no_file)?)
             .ok_or_else(|| ApiError::no_file(uuid))?;
-        Ok(file_view(f, Some(url(account.provider, &f.key))))
+        Ok(file_view(f, Some(url(account.provider, &f.key.full()))))
     }
 
     pub(crate) fn update_file(
@@ -957,7 +1012,6 @@ impl State {
         if name.trim().is_empty() {
             return Err(ApiError::invalid("parameter `name` is required"));
         }
-        let seq = self.next_seq();
         let account = self.account_mut(app_key)?;
         let rec = JobRec {
             uuid: Uuid::new_v4(),
@@ -970,7 +1024,7 @@ impl State {
             run: None,
         };
         let view = job_view(&rec, now, true);
-        account.jobs.insert(seq, rec.uuid, rec);
+        account.jobs.insert(rec.uuid, rec);
         Ok(view)
     }
 
@@ -1047,7 +1101,6 @@ impl State {
         req: UpdateRequest,
         now: SystemTime,
     ) -> ApiResult<Job> {
-        let seq = self.next_seq();
         let account = self.account_mut(app_key)?;
         let src = account
             .jobs
@@ -1067,7 +1120,7 @@ impl State {
             run: None,
         };
         let view = job_view(&rec, now, true);
-        account.jobs.insert(seq, rec.uuid, rec);
+        account.jobs.insert(rec.uuid, rec);
         Ok(view)
     }
 
@@ -1389,7 +1442,6 @@ impl State {
         storage: &BlobStore,
         cfg: &MockConfig,
     ) {
-        let mut seq = self.seq;
         let Some(account) = self.accounts.get_mut(app_key) else {
             return;
         };
@@ -1422,8 +1474,9 @@ impl State {
         let out_id = merge_into.unwrap_or_else(Uuid::new_v4);
         let files = outputs::generate(job_type, &params, &id.to_string(), &inputs);
         let mut file_ids = Vec::with_capacity(files.len());
+        let prefix: Arc<str> = format!("{}/outputs/{id}/", account.id).into();
         for f in files {
-            let key = format!("{}/outputs/{id}/{}", account.id, f.name);
+            let key = format!("{prefix}{}", f.name);
             let meta = match storage.put_bytes(&bucket, &key, &f.body, Some(f.content_type), now) {
                 Ok(m) => m,
                 Err(e) => {
@@ -1431,13 +1484,12 @@ impl State {
                     continue;
                 }
             };
-            seq += 1;
             let uuid = Uuid::new_v4();
             account.files.insert(
-                seq,
                 uuid,
                 FileRec {
                     uuid,
+                    key: ObjectKey::new(prefix.clone(), f.name.as_str().into()),
                     name: f.name.into(),
                     size: meta.size,
                     checksum: meta.quoted_etag().into(),
@@ -1445,13 +1497,11 @@ impl State {
                     position: None,
                     created: now,
                     updated: now,
-                    key: key.into(),
                     resources: vec![out_id],
                 },
             );
             file_ids.push(uuid);
         }
-        seq += 1;
         match account.resources.get_mut(&out_id) {
             Some(existing) => {
                 existing.files.extend(file_ids);
@@ -1460,7 +1510,6 @@ impl State {
             }
             None => {
                 account.resources.insert(
-                    seq,
                     out_id,
                     ResourceRec {
                         uuid: out_id,
@@ -1480,24 +1529,22 @@ impl State {
         if let Some(run) = account.jobs.get_mut(&id).and_then(|j| j.run.as_mut()) {
             run.output = Some(out_id);
         }
-        self.seq = seq;
     }
 
     /// Inserts rows directly, for the memory benchmark: `jobs` started-and-finished jobs
     /// and `files` files spread over resources of 1 000 files.
     #[doc(hidden)]
     pub(crate) fn populate(&mut self, app_key: &str, jobs: usize, files: usize, now: SystemTime) {
-        let mut seq = self.seq;
         let Some(account) = self.accounts.get_mut(app_key) else {
             return;
         };
         let mut resource = Uuid::nil();
+        let mut prefix: Arc<str> = "".into();
         for i in 0..files {
             if i % 1000 == 0 {
                 resource = Uuid::new_v4();
-                seq += 1;
+                prefix = format!("{}/tmp/{}/", account.id, resource.simple()).into();
                 account.resources.insert(
-                    seq,
                     resource,
                     ResourceRec {
                         uuid: resource,
@@ -1514,13 +1561,12 @@ impl State {
                 );
             }
             let uuid = Uuid::new_v4();
-            seq += 1;
+            let name: Arc<str> = format!("DJI_20261125_{i:06}.JPG").into();
             account.files.insert(
-                seq,
                 uuid,
                 FileRec {
                     uuid,
-                    name: format!("DJI_20261125_{i:06}.JPG").into(),
+                    name: name.clone(),
                     size: 12_582_912,
                     checksum: "\"9b2cf535f27731c974343645a3985328\"".into(),
                     meta: "".into(),
@@ -1531,11 +1577,7 @@ impl State {
                     }),
                     created: now,
                     updated: now,
-                    key: format!(
-                        "{}/tmp/0123456789abcdef0123456789abcdef/DJI_20261125_{i:06}.JPG",
-                        account.id
-                    )
-                    .into(),
+                    key: ObjectKey::new(prefix.clone(), name),
                     resources: vec![resource],
                 },
             );
@@ -1548,9 +1590,7 @@ impl State {
         }
         for i in 0..jobs {
             let uuid = Uuid::new_v4();
-            seq += 1;
             account.jobs.insert(
-                seq,
                 uuid,
                 JobRec {
                     uuid,
@@ -1577,14 +1617,13 @@ impl State {
                 },
             );
         }
-        self.seq = seq;
     }
 }
 
 /// Deletes a removed file's object unless another file (a copy) still points at it.
-fn release_object(account: &Account, key: &str, storage: &BlobStore, bucket: &str) {
-    if !account.files.values().any(|other| &*other.key == key) {
-        storage.delete(bucket, key);
+fn release_object(account: &Account, key: &ObjectKey, storage: &BlobStore, bucket: &str) {
+    if !account.files.values().any(|other| other.key == *key) {
+        storage.delete(bucket, &key.full());
     }
 }
 
