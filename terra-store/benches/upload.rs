@@ -26,7 +26,7 @@ fn num(name: &str, default: usize) -> usize {
 }
 
 /// The terra-store side, run as a child: uploads every file of `dir` under `prefix`.
-async fn child(dir: &Path, endpoint: &str, token: StsToken, prefix: &str) {
+async fn child(dir: &Path, endpoint: &str, token: StsToken, prefix: &str, sign_payload: bool) {
     let mut token = token;
     token.store_path = format!("{prefix}{{fileName}}");
     let provider = FnTokenProvider::new(move || {
@@ -42,6 +42,7 @@ async fn child(dir: &Path, endpoint: &str, token: StsToken, prefix: &str) {
     let opts = UploadOptions {
         backend: BackendOptions {
             endpoint: Some(endpoint.to_owned()),
+            sign_payload,
             ..Default::default()
         },
         ..Default::default()
@@ -107,14 +108,20 @@ fn measure(python: &str, cmd: &[String], envs: &[(&str, String)]) -> (f64, f64) 
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
+    if let Some(mode @ ("--child" | "--child-signed")) = args.get(1).map(String::as_str) {
         let token: StsToken =
             serde_json::from_str(&std::fs::read_to_string(&args[4]).unwrap()).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(child(Path::new(&args[2]), &args[3], token, &args[5]));
+        rt.block_on(child(
+            Path::new(&args[2]),
+            &args[3],
+            token,
+            &args[5],
+            mode == "--child-signed",
+        ));
         return;
     }
     let Some(mock_bin) = env("TERRA_MOCK_BIN") else {
@@ -221,6 +228,20 @@ fn main() {
             "{prefix}",
         ]),
     )];
+    // The same with payload signing (a SHA-256 pass over every body), like for like with
+    // peers that sign payloads.
+    let signed = tools[0]
+        .1
+        .iter()
+        .map(|a| {
+            if a == "--child" {
+                "--child-signed".to_owned()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    tools.push(("terra-store-signed", signed));
     if let Some(s5) = env("BENCH_S5CMD") {
         tools.push((
             "s5cmd",
@@ -338,7 +359,10 @@ fn main() {
         medians.push((name.clone(), total_mib / med));
     }
     let ours = medians[0].1;
-    if let Some((peer, best)) = medians[1..].iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+    let peers = medians
+        .iter()
+        .filter(|(name, _)| !name.starts_with("terra-store"));
+    if let Some((peer, best)) = peers.max_by(|a, b| a.1.total_cmp(&b.1)) {
         println!("terra-store / fastest peer ({peer}): {:.2}", ours / best);
     }
 }

@@ -1,12 +1,17 @@
 //! The S3 backend, on `aws-sdk-s3` without `aws-config` (the credentials come from the
 //! token). Bodies are streamed from the file; CRC32 request checksums only when required;
 //! payload signing off by default (`UNSIGNED-PAYLOAD`; TLS protects the bytes), which saves
-//! a full SHA-256 pass over every file.
+//! a full SHA-256 pass over every file. With signing on, each body is hashed from disk
+//! before it is sent and the digest signed (`x-amz-content-sha256`).
 
+use aws_runtime::auth::PayloadSigningOverride;
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_s3::config::{
     Builder, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
     StalledStreamProtectionConfig,
 };
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -57,6 +62,7 @@ impl S3Backend {
         }
     }
 
+    /// The request body: a stream from disk reporting progress chunk by chunk, signed or not.
     fn body(source: &Source) -> ByteStream {
         let s = source.clone();
         ByteStream::new(SdkBody::retryable(move || {
@@ -64,6 +70,77 @@ impl S3Backend {
                 s.stream().map_ok(http_body::Frame::data),
             ))
         }))
+    }
+
+    /// How the payload is signed. The SDK only hashes bodies that are in memory and sends a
+    /// stream as `UNSIGNED-PAYLOAD`, so a signed payload is hashed here in one pass over the
+    /// byte range (bounded memory) and handed to the signer as a precomputed digest.
+    async fn payload(&self, source: &Source) -> Result<PayloadSha256> {
+        if !self.sign_payload {
+            return Ok(PayloadSha256(None));
+        }
+        let s = source.clone();
+        let digest = tokio::task::spawn_blocking(move || sha256_of(&s))
+            .await
+            .map_err(|e| StoreError::new(StoreErrorKind::Other, "hash a body", e.to_string()))?
+            .map_err(|e| {
+                StoreError::new(
+                    StoreErrorKind::Io,
+                    format!("read {} to hash it", source.path.display()),
+                    e.to_string(),
+                )
+            })?;
+        Ok(PayloadSha256(Some(digest)))
+    }
+}
+
+/// Hex SHA-256 of a source's byte range, read in [`crate::backend::CHUNK`] pieces.
+fn sha256_of(source: &Source) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::{Read, Seek};
+    let mut f = std::fs::File::open(&source.path)?;
+    f.seek(std::io::SeekFrom::Start(source.offset))?;
+    let mut f = f.take(source.len);
+    let mut buf = vec![0u8; crate::backend::CHUNK];
+    let mut hasher = sha2::Sha256::new();
+    let mut read = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        read += n as u64;
+    }
+    if read != source.len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("expected {} bytes, the file has {read}", source.len),
+        ));
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Sets the payload signing of one request: a precomputed SHA-256, or `UNSIGNED-PAYLOAD`.
+#[derive(Debug)]
+struct PayloadSha256(Option<String>);
+
+impl Intercept for PayloadSha256 {
+    fn name(&self) -> &'static str {
+        "terra-store payload signing"
+    }
+
+    fn modify_before_signing(
+        &self,
+        _context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        cfg.interceptor_state().store_put(match &self.0 {
+            Some(sha) => PayloadSigningOverride::Precomputed(sha.clone()),
+            None => PayloadSigningOverride::UnsignedPayload,
+        });
+        Ok(())
     }
 }
 
@@ -99,12 +176,12 @@ impl ObjectBackend for S3Backend {
             .key(key)
             .content_length(source.len as i64)
             .body(Self::body(source));
-        let out = if self.sign_payload {
-            req.send().await
-        } else {
-            req.customize().disable_payload_signing().send().await
-        };
-        let out = out.map_err(|e| map(format!("S3 PutObject {key}"), e))?;
+        let out = req
+            .customize()
+            .interceptor(self.payload(source).await?)
+            .send()
+            .await
+            .map_err(|e| map(format!("S3 PutObject {key}"), e))?;
         Ok(out.e_tag().unwrap_or_default().to_owned())
     }
 
@@ -142,12 +219,12 @@ impl ObjectBackend for S3Backend {
             .part_number(number as i32)
             .content_length(source.len as i64)
             .body(Self::body(source));
-        let out = if self.sign_payload {
-            req.send().await
-        } else {
-            req.customize().disable_payload_signing().send().await
-        };
-        let out = out.map_err(|e| map(format!("S3 UploadPart {key} #{number}"), e))?;
+        let out = req
+            .customize()
+            .interceptor(self.payload(source).await?)
+            .send()
+            .await
+            .map_err(|e| map(format!("S3 UploadPart {key} #{number}"), e))?;
         Ok(out.e_tag().unwrap_or_default().to_owned())
     }
 
