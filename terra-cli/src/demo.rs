@@ -69,15 +69,6 @@ fn io(what: &str, e: impl std::fmt::Display) -> Failure {
     }
 }
 
-/// GETs a URL into memory (for single-file downloads).
-pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, String> {
-    let resp = reqwest::get(url).await.map_err(|e| e.to_string())?;
-    if !resp.status().is_success() {
-        return Err(format!("HTTP {}", resp.status()));
-    }
-    Ok(resp.bytes().await.map_err(|e| e.to_string())?.to_vec())
-}
-
 pub(crate) async fn serve(
     a: &ServeArgs,
     app_key: Option<String>,

@@ -645,31 +645,9 @@ async fn run(cli: Cli) -> Outcome {
                     let path = out.clone().unwrap_or_else(|| {
                         PathBuf::from(file.name.rsplit('/').next().unwrap_or("download"))
                     });
-                    let url = file.url.ok_or_else(|| Failure {
-                        code: 1,
-                        message: format!("file {uuid} has no download url"),
-                    })?;
-                    let bytes = demo::fetch(&url).await.map_err(|e| Failure {
-                        code: 1,
-                        message: format!("downloading {}: {e}", file.name),
-                    })?;
-                    if bytes.len() as u64 != file.size {
-                        return Err(Failure {
-                            code: 1,
-                            message: format!(
-                                "downloading {}: got {} bytes, the service lists {}",
-                                file.name,
-                                bytes.len(),
-                                file.size
-                            ),
-                        });
-                    }
-                    std::fs::write(&path, &bytes).map_err(|e| Failure {
-                        code: 3,
-                        message: format!("cannot write {}: {e}", path.display()),
-                    })?;
+                    let bytes = c.download_file(uuid, &path).await?;
                     if !cli.json {
-                        println!("{} bytes -> {}", bytes.len(), path.display());
+                        println!("{bytes} bytes -> {}", path.display());
                     }
                     Ok(())
                 }

@@ -55,6 +55,28 @@ async fn map_2d_flow() {
     );
     let resource = &mock.resources(mock.app_key())[0];
     assert!(resource.scope.is_some() && !resource.revisable);
+
+    // One file on its own, into a folder that does not exist yet.
+    let c = client(&mock);
+    let page = c
+        .list_files(&ListFilesQuery {
+            resource_uuid: Some(s.output_resource_uuid.clone()),
+            name: Some("map/dsm.tif".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let target = dir.path().join("single/nested/dsm.tif");
+    let n = c.download_file(&page.list[0].uuid, &target).await.unwrap();
+    let bytes = std::fs::read(&target).unwrap();
+    assert_eq!(n, bytes.len() as u64);
+    assert_eq!(bytes, std::fs::read(out.join("map/dsm.tif")).unwrap());
+    let left: Vec<_> = std::fs::read_dir(target.parent().unwrap())
+        .unwrap()
+        .collect();
+    assert_eq!(left.len(), 1, "no .part file left behind");
+    let missing = c.download_file("no-such-file", &target).await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound, "{missing}");
 }
 
 #[tokio::test]

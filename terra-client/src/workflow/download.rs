@@ -84,6 +84,23 @@ pub(crate) async fn all(
     Ok((n, bytes, files.len()))
 }
 
+impl TerraClient {
+    /// Downloads one file to `path`, streaming to disk: a fresh link is fetched for every
+    /// attempt (again after a 403), the size is checked, and the file appears under its
+    /// name only when complete (`<name>.part` until then). Parent folders are created.
+    /// Returns the bytes written. Feature `workflow`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: terra_client::TerraClient) -> Result<(), terra_client::Error> {
+    /// let bytes = client.download_file("<file uuid>", std::path::Path::new("Block.obj")).await?;
+    /// # let _ = bytes; Ok(()) }
+    /// ```
+    pub async fn download_file(&self, uuid: &str, path: &Path) -> Result<u64> {
+        let f = self.get_file(uuid).await?;
+        one(self, &f, path, &|_| {}).await
+    }
+}
+
 async fn one(
     client: &TerraClient,
     f: &File,
