@@ -129,6 +129,20 @@ impl TerraClient {
 
     /// `POST /v2/store/obtain_token`: temporary credentials for DJI's bucket. Each call
     /// issues a new session with its own `storePath` and `callbackParam`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// let token = client.obtain_token().await?;
+    /// // Objects go under `store_path` with `{fileName}` replaced, then `upload_callback`.
+    /// assert!(token.object_key("DJI_0001.JPG").ends_with("DJI_0001.JPG"));
+    /// # Ok(()) }
+    /// ```
     pub async fn obtain_token(&self) -> Result<StsToken> {
         let make = || Ok(Call::new(Method::POST, "/v2/store/obtain_token"));
         self.inner
@@ -142,6 +156,30 @@ impl TerraClient {
     /// [`terra_types::limits::CALLBACK_BATCH`]). After an ambiguous failure the resource's
     /// files are checked and only the files not yet registered are sent again, so no file
     /// is registered twice.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// use terra_types::{CallbackFile, CreateResourceRequest, UploadCallbackRequest};
+    /// let token = client.obtain_token().await?;
+    /// // ... upload DJI_0001.JPG with the token (terra-store does this), keeping its ETag ...
+    /// # let etag = mock.put_object(&token, "DJI_0001.JPG", b"photo bytes")?.etag;
+    /// let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// let files = client
+    ///     .upload_callback(&UploadCallbackRequest {
+    ///         callback_param: token.callback_param.clone(),
+    ///         resource_uuid: resource.uuid.clone(),
+    ///         files: vec![CallbackFile::new("DJI_0001.JPG", etag)],
+    ///     })
+    ///     .await?;
+    /// assert_eq!(files[0].name, "DJI_0001.JPG");
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_callback(&self, req: &UploadCallbackRequest) -> Result<Vec<File>> {
         let state = Mutex::new((req.files.clone(), Vec::<File>::new()));
         let make = || {
@@ -194,6 +232,20 @@ impl TerraClient {
 
     /// `POST /v2/resources` with `Return-Detail: true`. Never duplicated by a retry: see
     /// "Retries" in the crate documentation.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// use terra_types::CreateResourceRequest;
+    /// let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// assert_eq!(resource.name, "survey");
+    /// # Ok(()) }
+    /// ```
     pub async fn create_resource(&self, req: &CreateResourceRequest) -> Result<Resource> {
         let (meta, marker) = if self.inner.create_markers {
             mark(req.meta.clone())
@@ -248,6 +300,22 @@ impl TerraClient {
     }
 
     /// `GET /v2/resources`: one page.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// use terra_types::ListResourcesQuery;
+    /// let page = client.list_resources(&ListResourcesQuery::default()).await?;
+    /// assert!(page.list.iter().any(|r| r.name == "survey"));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_resources(&self, q: &ListResourcesQuery) -> Result<Page<Resource>> {
         self.list("/v2/resources", q).await
     }
@@ -268,12 +336,46 @@ impl TerraClient {
     }
 
     /// `GET /v2/resources/{uuid}`: the summary plus `fileUuids` and the job links.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// let detail = client.get_resource(&resource.uuid).await?;
+    /// assert_eq!(detail.summary.uuid, resource.uuid);
+    /// assert!(detail.file_uuids.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn get_resource(&self, uuid: &str) -> Result<ResourceDetail> {
         self.get(format!("/v2/resources/{}", id(uuid)?), "a resource detail")
             .await
     }
 
     /// `PUT /v2/resources/{uuid}` (**unconfirmed body**: name and meta).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// use terra_types::UpdateRequest;
+    /// let renamed = client
+    ///     .update_resource(&resource.uuid, &UpdateRequest { name: Some("survey, day 2".into()), meta: None })
+    ///     .await?;
+    /// assert_eq!(renamed.name, "survey, day 2");
+    /// # Ok(()) }
+    /// ```
     pub async fn update_resource(&self, uuid: &str, req: &UpdateRequest) -> Result<Resource> {
         let v = self
             .update(format!("/v2/resources/{}", id(uuid)?), req, "a resource")
@@ -282,6 +384,22 @@ impl TerraClient {
     }
 
     /// `DELETE /v2/resources/{uuid}?deleteMode=0|1`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// use terra_types::DeleteMode;
+    /// client.delete_resource(&resource.uuid, DeleteMode::ResourceOnly).await?;
+    /// assert!(client.get_resource(&resource.uuid).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_resource(&self, uuid: &str, mode: DeleteMode) -> Result<()> {
         self.delete(
             format!("/v2/resources/{}", id(uuid)?),
@@ -292,6 +410,24 @@ impl TerraClient {
 
     /// `POST /v2/resources/{uuid}/copy` (**unconfirmed body**). Retried only when the
     /// request surely did not reach the service.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// use terra_types::UpdateRequest;
+    /// let copy = client
+    ///     .copy_resource(&resource.uuid, &UpdateRequest { name: Some("copy".into()), meta: None })
+    ///     .await?;
+    /// assert_ne!(copy.uuid, resource.uuid);
+    /// # Ok(()) }
+    /// ```
     pub async fn copy_resource(&self, uuid: &str, req: &UpdateRequest) -> Result<Resource> {
         let path = format!("/v2/resources/{}/copy", id(uuid)?);
         let make = || Call::new(Method::POST, path.clone()).detail().json(req);
@@ -305,6 +441,31 @@ impl TerraClient {
 
     /// `POST /v2/resources/{uuid}/file_operation` (**unconfirmed body**). Retried only
     /// when the request surely did not reach the service.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let put = mock.put_object(&token, "DJI_0001.JPG", b"photo bytes")?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let file = client.upload_callback(&UploadCallbackRequest {
+    /// #     callback_param: token.callback_param.clone(),
+    /// #     resource_uuid: resource.uuid.clone(),
+    /// #     files: vec![CallbackFile::new("DJI_0001.JPG", put.etag)],
+    /// # }).await?.remove(0);
+    /// use terra_types::FileOperationRequest;
+    /// let other = client.create_resource(&CreateResourceRequest::map("subset")).await?;
+    /// let op = FileOperationRequest { add_file_uuids: vec![file.uuid.clone()], ..Default::default() };
+    /// let other = client.file_operation(&other.uuid, &op).await?;
+    /// assert_eq!(other.file_count, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn file_operation(&self, uuid: &str, req: &FileOperationRequest) -> Result<Resource> {
         let path = format!("/v2/resources/{}/file_operation", id(uuid)?);
         let make = || Call::new(Method::POST, path.clone()).json(req);
@@ -319,21 +480,116 @@ impl TerraClient {
     // ---- files ----------------------------------------------------------------------------
 
     /// `GET /v2/files`: one page.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let put = mock.put_object(&token, "DJI_0001.JPG", b"photo bytes")?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let file = client.upload_callback(&UploadCallbackRequest {
+    /// #     callback_param: token.callback_param.clone(),
+    /// #     resource_uuid: resource.uuid.clone(),
+    /// #     files: vec![CallbackFile::new("DJI_0001.JPG", put.etag)],
+    /// # }).await?.remove(0);
+    /// use terra_types::ListFilesQuery;
+    /// let q = ListFilesQuery { resource_uuid: Some(resource.uuid.clone()), ..Default::default() };
+    /// let page = client.list_files(&q).await?;
+    /// assert_eq!(page.list[0].name, "DJI_0001.JPG");
+    /// # Ok(()) }
+    /// ```
     pub async fn list_files(&self, q: &ListFilesQuery) -> Result<Page<File>> {
         self.list("/v2/files", q).await
     }
 
     /// Every file matching `q` as a stream (e.g. all files of a resource).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let put = mock.put_object(&token, "DJI_0001.JPG", b"photo bytes")?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let file = client.upload_callback(&UploadCallbackRequest {
+    /// #     callback_param: token.callback_param.clone(),
+    /// #     resource_uuid: resource.uuid.clone(),
+    /// #     files: vec![CallbackFile::new("DJI_0001.JPG", put.etag)],
+    /// # }).await?.remove(0);
+    /// use futures::TryStreamExt;
+    /// use terra_types::ListFilesQuery;
+    /// let q = ListFilesQuery { resource_uuid: Some(resource.uuid.clone()), ..Default::default() };
+    /// let all: Vec<_> = client.files(q).try_collect().await?;
+    /// assert_eq!(all.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn files(&self, q: ListFilesQuery) -> impl Stream<Item = Result<File>> + Send + 'static {
         self.stream("/v2/files", q)
     }
 
     /// `GET /v2/files/{uuid}`: with a fresh download `url`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let put = mock.put_object(&token, "DJI_0001.JPG", b"photo bytes")?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let file = client.upload_callback(&UploadCallbackRequest {
+    /// #     callback_param: token.callback_param.clone(),
+    /// #     resource_uuid: resource.uuid.clone(),
+    /// #     files: vec![CallbackFile::new("DJI_0001.JPG", put.etag)],
+    /// # }).await?.remove(0);
+    /// let file = client.get_file(&file.uuid).await?;
+    /// assert!(file.url.is_some(), "a presigned download link");
+    /// # Ok(()) }
+    /// ```
     pub async fn get_file(&self, uuid: &str) -> Result<File> {
         self.get(format!("/v2/files/{}", id(uuid)?), "a file").await
     }
 
     /// `PUT /v2/files/{uuid}` (**unconfirmed body**: name, meta, position).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let put = mock.put_object(&token, "DJI_0001.JPG", b"photo bytes")?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let file = client.upload_callback(&UploadCallbackRequest {
+    /// #     callback_param: token.callback_param.clone(),
+    /// #     resource_uuid: resource.uuid.clone(),
+    /// #     files: vec![CallbackFile::new("DJI_0001.JPG", put.etag)],
+    /// # }).await?.remove(0);
+    /// use terra_types::UpdateFileRequest;
+    /// let req = UpdateFileRequest { meta: Some("checked".into()), ..Default::default() };
+    /// let file = client.update_file(&file.uuid, &req).await?;
+    /// assert_eq!(file.meta, "checked");
+    /// # Ok(()) }
+    /// ```
     pub async fn update_file(&self, uuid: &str, req: &UpdateFileRequest) -> Result<File> {
         let v = self
             .update(format!("/v2/files/{}", id(uuid)?), req, "a file")
@@ -346,6 +602,28 @@ impl TerraClient {
     }
 
     /// `DELETE /v2/files/{uuid}`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let put = mock.put_object(&token, "DJI_0001.JPG", b"photo bytes")?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let file = client.upload_callback(&UploadCallbackRequest {
+    /// #     callback_param: token.callback_param.clone(),
+    /// #     resource_uuid: resource.uuid.clone(),
+    /// #     files: vec![CallbackFile::new("DJI_0001.JPG", put.etag)],
+    /// # }).await?.remove(0);
+    /// client.delete_file(&file.uuid).await?;
+    /// assert!(client.get_file(&file.uuid).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_file(&self, uuid: &str) -> Result<()> {
         self.delete(format!("/v2/files/{}", id(uuid)?), None).await
     }
@@ -353,6 +631,20 @@ impl TerraClient {
     // ---- jobs -----------------------------------------------------------------------------
 
     /// `POST /v2/jobs` with `Return-Detail: true`. Never duplicated by a retry.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// use terra_types::CreateJobRequest;
+    /// let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// assert_eq!(job.name, "survey 2D");
+    /// # Ok(()) }
+    /// ```
     pub async fn create_job(&self, req: &CreateJobRequest) -> Result<Job> {
         let (meta, marker) = if self.inner.create_markers {
             mark(req.meta.clone())
@@ -400,21 +692,85 @@ impl TerraClient {
     }
 
     /// `GET /v2/jobs`: one page.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// use terra_types::ListJobsQuery;
+    /// let page = client.list_jobs(&ListJobsQuery::default()).await?;
+    /// assert_eq!(page.list[0].uuid, job.uuid);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_jobs(&self, q: &ListJobsQuery) -> Result<Page<Job>> {
         self.list("/v2/jobs", q).await
     }
 
     /// Every job matching `q` as a stream.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// use futures::TryStreamExt;
+    /// let all: Vec<_> = client.jobs(Default::default()).try_collect().await?;
+    /// assert_eq!(all.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn jobs(&self, q: ListJobsQuery) -> impl Stream<Item = Result<Job>> + Send + 'static {
         self.stream("/v2/jobs", q)
     }
 
     /// `GET /v2/jobs/{uuid}`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// let job = client.get_job(&job.uuid).await?;
+    /// assert_eq!(job.status, terra_types::JobStatus::Created);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_job(&self, uuid: &str) -> Result<Job> {
         self.get(format!("/v2/jobs/{}", id(uuid)?), "a job").await
     }
 
     /// `PUT /v2/jobs/{uuid}` (**unconfirmed body**: name and meta).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// use terra_types::UpdateRequest;
+    /// let req = UpdateRequest { name: Some("survey 2D, north".into()), meta: None };
+    /// let job = client.update_job(&job.uuid, &req).await?;
+    /// assert_eq!(job.name, "survey 2D, north");
+    /// # Ok(()) }
+    /// ```
     pub async fn update_job(&self, uuid: &str, req: &UpdateRequest) -> Result<Job> {
         let v = self
             .update(format!("/v2/jobs/{}", id(uuid)?), req, "a job")
@@ -423,6 +779,21 @@ impl TerraClient {
     }
 
     /// `DELETE /v2/jobs/{uuid}` (refused while the job runs).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// client.delete_job(&job.uuid).await?;
+    /// assert!(client.get_job(&job.uuid).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_job(&self, uuid: &str) -> Result<()> {
         self.delete(format!("/v2/jobs/{}", id(uuid)?), None).await
     }
@@ -432,6 +803,34 @@ impl TerraClient {
     /// it has started with these parameters, that counts as done.
     ///
     /// Build `req` with [`StartJobRequest::new`], which validates the parameters first.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let mut files = Vec::new();
+    /// # for i in 0..10 {
+    /// #     let name = format!("DJI_{i:04}.JPG");
+    /// #     let put = mock.put_object(&token, &name, b"photo bytes")?;
+    /// #     files.push(CallbackFile::new(name, put.etag));
+    /// # }
+    /// # let callback_param = token.callback_param.clone();
+    /// # let resource_uuid = resource.uuid.clone();
+    /// # client.upload_callback(&UploadCallbackRequest { callback_param, resource_uuid, files }).await?;
+    /// # let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// use terra_types::{JobParameters, Map2dParams, StartJobRequest};
+    /// let params = JobParameters::new(Map2dParams::default());
+    /// let job = client.start_job(&job.uuid, &StartJobRequest::new(&resource.uuid, &params)?).await?;
+    /// assert_ne!(job.status, terra_types::JobStatus::Created);
+    /// # Ok(()) }
+    /// ```
     pub async fn start_job(&self, uuid: &str, req: &StartJobRequest) -> Result<Job> {
         let path = format!("/v2/jobs/{}/start", id(uuid)?);
         let make = || Call::new(Method::POST, path.clone()).json(req);
@@ -450,6 +849,35 @@ impl TerraClient {
     }
 
     /// `POST /v2/jobs/{uuid}/stop` (only while status < 4), then `GET` of the job.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let mut files = Vec::new();
+    /// # for i in 0..10 {
+    /// #     let name = format!("DJI_{i:04}.JPG");
+    /// #     let put = mock.put_object(&token, &name, b"photo bytes")?;
+    /// #     files.push(CallbackFile::new(name, put.etag));
+    /// # }
+    /// # let callback_param = token.callback_param.clone();
+    /// # let resource_uuid = resource.uuid.clone();
+    /// # client.upload_callback(&UploadCallbackRequest { callback_param, resource_uuid, files }).await?;
+    /// # let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// use terra_types::{JobParameters, JobStatus, Map2dParams, StartJobRequest};
+    /// let start = StartJobRequest::new(&resource.uuid, &JobParameters::new(Map2dParams::default()))?;
+    /// client.start_job(&job.uuid, &start).await?;
+    /// let job = client.stop_job(&job.uuid).await?;
+    /// assert_eq!(job.status, JobStatus::Stopped);
+    /// # Ok(()) }
+    /// ```
     pub async fn stop_job(&self, uuid: &str) -> Result<Job> {
         let path = format!("/v2/jobs/{}/stop", id(uuid)?);
         let make = || Ok(Call::new(Method::POST, path.clone()));
@@ -467,6 +895,22 @@ impl TerraClient {
 
     /// `POST /v2/jobs/{uuid}/copy` (**unconfirmed body**). Retried only when the request
     /// surely did not reach the service.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateJobRequest, CreateResourceRequest, UploadCallbackRequest};
+    /// # let job = client.create_job(&CreateJobRequest::named("survey 2D")).await?;
+    /// use terra_types::UpdateRequest;
+    /// let copy = client.copy_job(&job.uuid, &UpdateRequest { name: Some("again".into()), meta: None }).await?;
+    /// assert_ne!(copy.uuid, job.uuid);
+    /// # Ok(()) }
+    /// ```
     pub async fn copy_job(&self, uuid: &str, req: &UpdateRequest) -> Result<Job> {
         let path = format!("/v2/jobs/{}/copy", id(uuid)?);
         let make = || Call::new(Method::POST, path.clone()).detail().json(req);
@@ -485,6 +929,13 @@ fn same_tag(a: &str, b: &str) -> bool {
 }
 
 /// Splits files into callback batches of at most `batch` files.
+///
+/// ```
+/// use terra_types::CallbackFile;
+/// let files: Vec<_> = (0..120).map(|i| CallbackFile::new(format!("DJI_{i:04}.JPG"), "etag")).collect();
+/// let batches = terra_client::callback_batches(files, 50);
+/// assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 20]);
+/// ```
 pub fn callback_batches(files: Vec<CallbackFile>, batch: usize) -> Vec<Vec<CallbackFile>> {
     let mut out = Vec::new();
     let mut it = files.into_iter().peekable();

@@ -55,6 +55,20 @@ pub(crate) struct Inner {
 }
 
 /// Configures a [`TerraClient`].
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use terra_client::{Region, RetryConfig, TerraClient};
+/// let client = TerraClient::builder()
+///     .region(Region::Us)
+///     .credentials("app key", "secret")
+///     .retry(RetryConfig { max_attempts: 5, ..Default::default() })
+///     .attempt_timeout(Some(Duration::from_secs(30)))
+///     .build()?;
+/// assert_eq!(client.endpoint(), "https://openapi-us.dji.com");
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct TerraClientBuilder {
     endpoint: Option<String>,
@@ -92,6 +106,14 @@ impl Default for TerraClientBuilder {
 
 impl TerraClientBuilder {
     /// Talks to one of DJI's hosts.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_client::{Region, TerraClient};
+    /// let client = TerraClient::builder().region(Region::Cn).credentials("k", "s").build()?;
+    /// assert_eq!(client.endpoint(), Region::Cn.base_url());
+    /// # Ok(()) }
+    /// ```
     pub fn region(mut self, region: Region) -> Self {
         self.endpoint = Some(region.base_url().to_owned());
         self
@@ -99,12 +121,31 @@ impl TerraClientBuilder {
 
     /// Talks to another host, e.g. terra-mock's `http://127.0.0.1:8080` (scheme and
     /// authority; `/terra-rescon-be` is added to every path).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = terra_client::TerraClient::builder()
+    ///     .endpoint("http://127.0.0.1:8080/")
+    ///     .credentials("k", "s")
+    ///     .build()?;
+    /// assert_eq!(client.endpoint(), "http://127.0.0.1:8080");
+    /// # Ok(()) }
+    /// ```
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());
         self
     }
 
     /// The app key and secret of the TerraAPI console.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_client::{Region, TerraClient};
+    /// let client = TerraClient::builder().region(Region::Us).credentials("my-app-key", "s3cr3t").build()?;
+    /// assert_eq!(client.app_key(), "my-app-key");
+    /// assert!(!format!("{client:?}").contains("s3cr3t"), "the secret never shows");
+    /// # Ok(()) }
+    /// ```
     pub fn credentials(mut self, app_key: impl Into<String>, secret: impl Into<String>) -> Self {
         self.creds = Some(Credentials::new(app_key, secret));
         self
@@ -112,6 +153,15 @@ impl TerraClientBuilder {
 
     /// Reads the credentials from `DJI_APP_KEY` and `DJI_SECRET_KEY` at `build()` (also the
     /// fallback when no credentials are given).
+    ///
+    /// ```
+    /// use terra_client::{ErrorKind, Region, TerraClient};
+    /// match TerraClient::builder().region(Region::Us).credentials_from_env().build() {
+    ///     Ok(client) => println!("using app key {}", client.app_key()),
+    ///     // Neither DJI_APP_KEY nor DJI_SECRET_KEY set: the error names them.
+    ///     Err(e) => assert_eq!(e.kind(), ErrorKind::Config, "{e}"),
+    /// }
+    /// ```
     pub fn credentials_from_env(mut self) -> Self {
         self.from_env = true;
         self
@@ -119,30 +169,118 @@ impl TerraClientBuilder {
 
     /// The HTTP client to use (its own TLS, proxy and timeout settings apply; the connect
     /// timeout of this builder then does not).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let http = reqwest::Client::builder().pool_max_idle_per_host(4).build()?;
+    /// let client = terra_client::TerraClient::builder()
+    ///     .region(terra_client::Region::Us)
+    ///     .credentials("k", "s")
+    ///     .http_client(http)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
     }
 
     /// The source of signing time and of waits (tests inject an emulator's clock).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, SystemTime};
+    /// use terra_client::{Clock, TerraClient};
+    ///
+    /// /// Signs every request with the same date and never waits (a test double).
+    /// #[derive(Debug)]
+    /// struct Frozen(SystemTime);
+    /// impl Clock for Frozen {
+    ///     fn now(&self) -> SystemTime {
+    ///         self.0
+    ///     }
+    ///     fn sleep(&self, _: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    ///         Box::pin(std::future::ready(()))
+    ///     }
+    /// }
+    /// let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let client = TerraClient::builder()
+    ///     .endpoint("http://127.0.0.1:8080")
+    ///     .credentials("k", "s")
+    ///     .clock(Arc::new(Frozen(at)))
+    ///     .build()?;
+    /// assert_eq!(client.clock().now(), at);
+    /// # Ok(()) }
+    /// ```
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
     /// Retry settings (see the crate documentation for which calls are retried).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// use terra_client::{BackoffConfig, RetryConfig, TerraClient};
+    /// use terra_mock::{Fault, FaultRule};
+    /// // The next two token requests get a 503; the third attempt succeeds.
+    /// mock.inject(FaultRule::on("POST", "/terra-rescon-be/v2/store/obtain_token").times(2).fault(Fault::Status { status: 503, retry_after: None }));
+    /// let client = TerraClient::builder()
+    ///     .endpoint(mock.base_url())
+    ///     .credentials(mock.app_key(), mock.secret())
+    ///     .retry(RetryConfig { max_attempts: 3, backoff: BackoffConfig::none(), ..Default::default() })
+    ///     .build()?;
+    /// client.obtain_token().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
     }
 
     /// Timeout of establishing a connection (default 10 s).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = terra_client::TerraClient::builder()
+    ///     .region(terra_client::Region::Cn)
+    ///     .credentials("k", "s")
+    ///     .connect_timeout(std::time::Duration::from_secs(3))
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
         self
     }
 
     /// Timeout of one attempt, from sending to the end of the response (default 60 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// use std::time::Duration;
+    /// use terra_client::{ErrorKind, RetryConfig, TerraClient};
+    /// use terra_mock::{Fault, FaultRule};
+    /// mock.inject(FaultRule::any().fault(Fault::Delay(Duration::from_secs(2))));
+    /// let client = TerraClient::builder()
+    ///     .endpoint(mock.base_url())
+    ///     .credentials(mock.app_key(), mock.secret())
+    ///     .retry(RetryConfig::disabled())
+    ///     .attempt_timeout(Some(Duration::from_millis(100)))
+    ///     .build()?;
+    /// let err = client.obtain_token().await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Timeout);
+    /// # Ok(()) }
+    /// ```
     pub fn attempt_timeout(mut self, d: Option<Duration>) -> Self {
         self.attempt_timeout = d;
         self
@@ -150,12 +288,45 @@ impl TerraClientBuilder {
 
     /// Timeout of a whole call, retries and waits included (default none; retries are
     /// bounded by [`RetryConfig::max_elapsed`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// use std::time::Duration;
+    /// use terra_client::{ErrorKind, TerraClient};
+    /// use terra_mock::{Fault, FaultRule};
+    /// // Every attempt fails with a 503: the retries stop when the budget is spent.
+    /// mock.inject(FaultRule::any().fault(Fault::Status { status: 503, retry_after: None }));
+    /// let client = TerraClient::builder()
+    ///     .endpoint(mock.base_url())
+    ///     .credentials(mock.app_key(), mock.secret())
+    ///     .total_timeout(Some(Duration::from_millis(300)))
+    ///     .build()?;
+    /// let err = client.obtain_token().await.unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Timeout | ErrorKind::HttpStatus), "{err}");
+    /// # Ok(()) }
+    /// ```
     pub fn total_timeout(mut self, d: Option<Duration>) -> Self {
         self.total_timeout = d;
         self
     }
 
     /// The `User-Agent` (default `terra-rs/<version>`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// let client = terra_client::TerraClient::builder()
+    ///     .endpoint(mock.base_url())
+    ///     .credentials(mock.app_key(), mock.secret())
+    ///     .user_agent("survey-office/2.1")
+    ///     .build()?;
+    /// client.obtain_token().await?;
+    /// assert_eq!(mock.requests()[0].header("user-agent"), Some("survey-office/2.1"));
+    /// # Ok(()) }
+    /// ```
     pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
         self.user_agent = ua.into();
         self
@@ -163,6 +334,22 @@ impl TerraClientBuilder {
 
     /// Sign with `X-Date` instead of `Date` (the browser-client variant; the gateway
     /// accepts both).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// use terra_client::{DateHeader, TerraClient};
+    /// let client = TerraClient::builder()
+    ///     .endpoint(mock.base_url())
+    ///     .credentials(mock.app_key(), mock.secret())
+    ///     .date_header(DateHeader::XDate)
+    ///     .build()?;
+    /// client.obtain_token().await?;
+    /// let sent = &mock.requests()[0];
+    /// assert!(sent.header("x-date").is_some() && sent.header("date").is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn date_header(mut self, h: DateHeader) -> Self {
         self.date_header = h;
         self
@@ -172,12 +359,34 @@ impl TerraClientBuilder {
     /// ambiguous failure can tell whether the first attempt took effect (default on; see
     /// "Retries" in the crate documentation). When off, creates are retried only when
     /// the request surely did not reach the service.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// use terra_types::CreateResourceRequest;
+    /// let client = terra_client::TerraClient::builder()
+    ///     .endpoint(mock.base_url())
+    ///     .credentials(mock.app_key(), mock.secret())
+    ///     .create_markers(false)
+    ///     .build()?;
+    /// let r = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// assert!(!r.meta.contains(terra_client::MARKER_KEY));
+    /// # Ok(()) }
+    /// ```
     pub fn create_markers(mut self, on: bool) -> Self {
         self.create_markers = on;
         self
     }
 
     /// Builds the client.
+    ///
+    /// ```
+    /// use terra_client::{ErrorKind, TerraClient};
+    /// let err = TerraClient::builder().credentials("k", "s").build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// assert!(err.to_string().contains("no endpoint"));
+    /// ```
     pub fn build(self) -> Result<TerraClient> {
         let endpoint = self.endpoint.ok_or_else(|| {
             Error::config("no endpoint: call .region(Region::Us | Region::Cn) or .endpoint(url)")
@@ -538,21 +747,62 @@ fn transport(e: reqwest::Error) -> Error {
 
 impl TerraClient {
     /// A builder (no endpoint and no credentials yet).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = terra_client::TerraClient::builder()
+    ///     .region(terra_client::Region::Us)
+    ///     .credentials("k", "s")
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> TerraClientBuilder {
         TerraClientBuilder::default()
     }
 
     /// The base URL requests go to.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = terra_client::TerraClient::builder()
+    ///     .region(terra_client::Region::Cn)
+    ///     .credentials("k", "s")
+    ///     .build()?;
+    /// assert_eq!(client.endpoint(), "https://openapi-cn.dji.com");
+    /// # Ok(()) }
+    /// ```
     pub fn endpoint(&self) -> &str {
         self.inner.base.as_str().trim_end_matches('/')
     }
 
     /// The app key in use.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = terra_client::TerraClient::builder()
+    ///     .region(terra_client::Region::Us)
+    ///     .credentials("my-app-key", "s")
+    ///     .build()?;
+    /// assert_eq!(client.app_key(), "my-app-key");
+    /// # Ok(()) }
+    /// ```
     pub fn app_key(&self) -> &str {
         self.inner.creds.app_key()
     }
 
     /// The clock in use.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = terra_client::TerraClient::builder()
+    ///     .region(terra_client::Region::Us)
+    ///     .credentials("k", "s")
+    ///     .build()?;
+    /// let now = client.clock().now(); // the system clock unless one was set
+    /// assert!(now > std::time::SystemTime::UNIX_EPOCH);
+    /// # Ok(()) }
+    /// ```
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
     }

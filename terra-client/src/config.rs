@@ -3,6 +3,12 @@
 use std::time::Duration;
 
 /// The two TerraAPI hosts (reference §1.1). A key works with the host it was issued for.
+///
+/// ```
+/// use terra_client::Region;
+/// assert_eq!(Region::Us.base_url(), "https://openapi-us.dji.com");
+/// assert_eq!(Region::Cn.base_url(), "https://openapi-cn.dji.com");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Region {
     /// `https://openapi-us.dji.com`: international accounts, storage on AWS S3.
@@ -13,6 +19,10 @@ pub enum Region {
 
 impl Region {
     /// The host URL.
+    ///
+    /// ```
+    /// assert_eq!(terra_client::Region::Us.base_url(), "https://openapi-us.dji.com");
+    /// ```
     pub const fn base_url(self) -> &'static str {
         match self {
             Self::Us => "https://openapi-us.dji.com",
@@ -35,6 +45,15 @@ impl std::str::FromStr for Region {
 
 /// Decorrelated-jitter backoff: each delay is drawn uniformly from
 /// `[initial, previous × multiplier]`, capped at `max`.
+///
+/// ```
+/// use std::time::Duration;
+/// use terra_client::BackoffConfig;
+/// let b = BackoffConfig { initial: Duration::from_millis(100), max: Duration::from_secs(5), multiplier: 3.0 };
+/// let first = b.next_delay(None, 0.5);
+/// let second = b.next_delay(Some(first), 0.99);
+/// assert!(second <= Duration::from_secs(5));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackoffConfig {
     /// The first delay's lower bound.
@@ -57,6 +76,12 @@ impl Default for BackoffConfig {
 
 impl BackoffConfig {
     /// No waiting between attempts (for tests).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = terra_client::BackoffConfig::none();
+    /// assert_eq!(b.next_delay(Some(Duration::from_secs(3)), 0.7), Duration::ZERO);
+    /// ```
     pub const fn none() -> Self {
         Self {
             initial: Duration::ZERO,
@@ -67,6 +92,15 @@ impl BackoffConfig {
 
     /// The next delay after `previous` (`None` for the first retry), from a uniform draw
     /// `u` in `[0, 1)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use terra_client::BackoffConfig;
+    /// let b = BackoffConfig { initial: Duration::from_millis(100), max: Duration::from_secs(2), multiplier: 3.0 };
+    /// // From [initial, previous * multiplier], capped at max.
+    /// assert_eq!(b.next_delay(Some(Duration::from_secs(1)), 0.0), Duration::from_millis(100));
+    /// assert_eq!(b.next_delay(Some(Duration::from_secs(10)), 0.99), Duration::from_secs(2));
+    /// ```
     pub fn next_delay(&self, previous: Option<Duration>, u: f64) -> Duration {
         let lo = self.initial.as_secs_f64();
         let hi = previous
@@ -81,6 +115,14 @@ impl BackoffConfig {
 /// `max_elapsed`).
 ///
 /// Which calls are retried, and when, is the rule of the crate documentation ("Retries").
+///
+/// ```
+/// use std::time::Duration;
+/// use terra_client::RetryConfig;
+/// // Patient retries for a flaky uplink: up to 10 attempts within 5 minutes.
+/// let retry = RetryConfig { max_attempts: 10, max_elapsed: Duration::from_secs(300), ..Default::default() };
+/// # let _ = retry;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryConfig {
     /// Attempts in all, the first included (1 disables retries).
@@ -103,6 +145,11 @@ impl Default for RetryConfig {
 
 impl RetryConfig {
     /// A single attempt.
+    ///
+    /// ```
+    /// let once = terra_client::RetryConfig::disabled();
+    /// assert_eq!(once.max_attempts, 1);
+    /// ```
     pub fn disabled() -> Self {
         Self {
             max_attempts: 1,
@@ -114,6 +161,19 @@ impl RetryConfig {
 /// How a job is polled: the interval starts at `initial` and grows by `multiplier` up to
 /// `max`; when the job reports `remainSeconds`, the next poll comes at about half the
 /// remaining time (never sooner than `initial`, never later than `max`).
+///
+/// ```
+/// use std::time::Duration;
+/// use terra_client::PollingPolicy;
+/// // Poll a long 3D job no more than once a minute, and give up after a day.
+/// let policy = PollingPolicy {
+///     initial: Duration::from_secs(30),
+///     max: Duration::from_secs(60),
+///     max_wait: Some(Duration::from_secs(24 * 3600)),
+///     ..Default::default()
+/// };
+/// # let _ = policy;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollingPolicy {
     /// First interval and lower bound.
@@ -142,6 +202,18 @@ impl Default for PollingPolicy {
 
 impl PollingPolicy {
     /// The wait after a poll that saw `remain_seconds`, given the previous interval.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use terra_client::PollingPolicy;
+    /// let s = Duration::from_secs;
+    /// let p = PollingPolicy { initial: s(5), max: s(60), multiplier: 2.0, ..Default::default() };
+    /// assert_eq!(p.next_interval(None, None), s(5));
+    /// assert_eq!(p.next_interval(Some(s(5)), None), s(10)); // grows
+    /// assert_eq!(p.next_interval(Some(s(10)), Some(40)), s(20)); // half the time left
+    /// assert_eq!(p.next_interval(Some(s(10)), Some(1000)), s(60)); // capped
+    /// assert_eq!(p.next_interval(Some(s(40)), Some(2)), s(5)); // never below initial
+    /// ```
     pub fn next_interval(
         &self,
         previous: Option<Duration>,

@@ -5,6 +5,19 @@ use std::time::Duration;
 use terra_types::{ApiCode, ApiResult};
 
 /// What kind of failure an [`Error`] is. New kinds may be added.
+///
+/// ```
+/// use terra_client::{Error, ErrorKind};
+/// fn advice(e: &Error) -> &'static str {
+///     match e.kind() {
+///         ErrorKind::Authentication => "check DJI_APP_KEY / DJI_SECRET_KEY and the clock",
+///         ErrorKind::JobLimit => "wait for a running job to end",
+///         _ if e.is_retryable() => "try again later",
+///         _ => "see the message",
+///     }
+/// }
+/// # let _ = advice;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -142,37 +155,157 @@ impl Error {
     }
 
     /// The kind of failure.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_client::ErrorKind;
+    /// # use terra_types::ApiCode;
+    /// // Starting a job that does not exist.
+    /// # let start = terra_types::StartJobRequest::new("no-such-resource", &terra_types::JobParameters::new(terra_types::Map2dParams::default()))?;
+    /// let err = client.start_job("no-such-job", &start).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
     }
 
     /// The HTTP status, when a response arrived.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_client::ErrorKind;
+    /// # use terra_types::ApiCode;
+    /// // Starting a job that does not exist.
+    /// # let start = terra_types::StartJobRequest::new("no-such-resource", &terra_types::JobParameters::new(terra_types::Map2dParams::default()))?;
+    /// let err = client.start_job("no-such-job", &start).await.unwrap_err();
+    /// assert_eq!(err.status(), Some(200)); // TerraAPI errors arrive with HTTP 200
+    /// # Ok(()) }
+    /// ```
     pub fn status(&self) -> Option<u16> {
         self.0.status
     }
 
     /// The API code (`result.code`), when the service sent an envelope.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_client::ErrorKind;
+    /// # use terra_types::ApiCode;
+    /// // Starting a job that does not exist.
+    /// # let start = terra_types::StartJobRequest::new("no-such-resource", &terra_types::JobParameters::new(terra_types::Map2dParams::default()))?;
+    /// let err = client.start_job("no-such-job", &start).await.unwrap_err();
+    /// assert_eq!(err.api_code(), Some(ApiCode::JobNotFound)); // 102114
+    /// # Ok(()) }
+    /// ```
     pub fn api_code(&self) -> Option<ApiCode> {
         self.0.api.as_ref().map(|r| r.code)
     }
 
     /// The envelope's `result` (code, msg, desc), when the service sent one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_client::ErrorKind;
+    /// # use terra_types::ApiCode;
+    /// // Starting a job that does not exist.
+    /// # let start = terra_types::StartJobRequest::new("no-such-resource", &terra_types::JobParameters::new(terra_types::Map2dParams::default()))?;
+    /// let err = client.start_job("no-such-job", &start).await.unwrap_err();
+    /// let result = err.api_result().unwrap();
+    /// println!("{} {}: {}", result.code.code(), result.desc, result.msg);
+    /// # Ok(()) }
+    /// ```
     pub fn api_result(&self) -> Option<&ApiResult> {
         self.0.api.as_ref()
     }
 
     /// The message: the API's `msg`, the gateway's `message`, or a description.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_client::ErrorKind;
+    /// # use terra_types::ApiCode;
+    /// // Starting a job that does not exist.
+    /// # let start = terra_types::StartJobRequest::new("no-such-resource", &terra_types::JobParameters::new(terra_types::Map2dParams::default()))?;
+    /// let err = client.start_job("no-such-job", &start).await.unwrap_err();
+    /// assert!(!err.message().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn message(&self) -> &str {
         &self.0.message
     }
 
     /// `Retry-After` of the response, if it had one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_client::ErrorKind;
+    /// # use terra_types::ApiCode;
+    /// // Starting a job that does not exist.
+    /// # let start = terra_types::StartJobRequest::new("no-such-resource", &terra_types::JobParameters::new(terra_types::Map2dParams::default()))?;
+    /// let err = client.start_job("no-such-job", &start).await.unwrap_err();
+    /// assert_eq!(err.retry_after(), None);
+    /// # Ok(()) }
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         self.0.retry_after
     }
 
     /// Whether trying again may succeed: connection failures, timeouts, 429, 5xx and the
     /// internal-failure code 102000.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_client::ErrorKind;
+    /// # use terra_types::ApiCode;
+    /// // Starting a job that does not exist.
+    /// # let start = terra_types::StartJobRequest::new("no-such-resource", &terra_types::JobParameters::new(terra_types::Map2dParams::default()))?;
+    /// let err = client.start_job("no-such-job", &start).await.unwrap_err();
+    /// assert!(!err.is_retryable(), "not found stays not found");
+    /// # Ok(()) }
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self.0.kind {
             ErrorKind::Transport | ErrorKind::Timeout => true,
@@ -187,6 +320,23 @@ impl Error {
 
     /// Whether the request may have reached the service (and taken effect) even though the
     /// answer is an error: a broken connection after sending, a timeout, or a 5xx.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_client::ErrorKind;
+    /// # use terra_types::ApiCode;
+    /// // Starting a job that does not exist.
+    /// # let start = terra_types::StartJobRequest::new("no-such-resource", &terra_types::JobParameters::new(terra_types::Map2dParams::default()))?;
+    /// let err = client.start_job("no-such-job", &start).await.unwrap_err();
+    /// assert!(!err.may_have_taken_effect(), "the service answered: nothing happened");
+    /// # Ok(()) }
+    /// ```
     pub fn may_have_taken_effect(&self) -> bool {
         self.0.maybe_sent
     }

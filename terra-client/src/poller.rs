@@ -111,6 +111,41 @@ impl JobPoller {
 
     /// Polls until the job ends: `Ok` with the job on status 6; a [`ErrorKind::JobFailed`]
     /// error with the job's message on 7; [`ErrorKind::JobStopped`] on 5.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::builder()
+    /// #     .timing(terra_mock::JobTiming::lasting(std::time::Duration::from_millis(300)))
+    /// #     .start()
+    /// #     .await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let mut files = Vec::new();
+    /// # for i in 0..10 {
+    /// #     let name = format!("DJI_{i:04}.JPG");
+    /// #     let put = mock.put_object(&token, &name, b"photo bytes")?;
+    /// #     files.push(CallbackFile::new(name, put.etag));
+    /// # }
+    /// # let callback_param = token.callback_param.clone();
+    /// # let resource_uuid = resource.uuid.clone();
+    /// # client.upload_callback(&UploadCallbackRequest { callback_param, resource_uuid, files }).await?;
+    /// # let job = client.create_job(&terra_types::CreateJobRequest::named("survey 2D")).await?;
+    /// # let params = terra_types::JobParameters::new(terra_types::Map2dParams::default());
+    /// # let start = terra_types::StartJobRequest::new(&resource.uuid, &params)?;
+    /// # client.start_job(&job.uuid, &start).await?;
+    /// use std::time::Duration;
+    /// use terra_client::PollingPolicy;
+    /// let policy = PollingPolicy { initial: Duration::from_millis(50), ..Default::default() };
+    /// let done = client.poll_job_with(&job.uuid, policy).until_done().await?;
+    /// assert_eq!(done.status, terra_types::JobStatus::Succeeded);
+    /// # Ok(()) }
+    /// ```
     pub async fn until_done(mut self) -> Result<Job> {
         use futures::StreamExt;
         let mut last = None;
@@ -154,11 +189,78 @@ impl Stream for JobPoller {
 impl TerraClient {
     /// A poller of a job with the default [`PollingPolicy`] (5 s growing to 60 s, guided by
     /// `remainSeconds`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::start().await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let mut files = Vec::new();
+    /// # for i in 0..10 {
+    /// #     let name = format!("DJI_{i:04}.JPG");
+    /// #     let put = mock.put_object(&token, &name, b"photo bytes")?;
+    /// #     files.push(CallbackFile::new(name, put.etag));
+    /// # }
+    /// # let callback_param = token.callback_param.clone();
+    /// # let resource_uuid = resource.uuid.clone();
+    /// # client.upload_callback(&UploadCallbackRequest { callback_param, resource_uuid, files }).await?;
+    /// # let job = client.create_job(&terra_types::CreateJobRequest::named("survey 2D")).await?;
+    /// # let params = terra_types::JobParameters::new(terra_types::Map2dParams::default());
+    /// # let start = terra_types::StartJobRequest::new(&resource.uuid, &params)?;
+    /// # client.start_job(&job.uuid, &start).await?;
+    /// use futures::StreamExt;
+    /// let mut poller = client.poll_job(&job.uuid);
+    /// let first = poller.next().await.unwrap()?; // the first poll is immediate
+    /// assert!(!first.status.is_terminal());
+    /// # Ok(()) }
+    /// ```
     pub fn poll_job(&self, uuid: &str) -> JobPoller {
         self.poll_job_with(uuid, PollingPolicy::default())
     }
 
     /// A poller with a given policy.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::builder()
+    /// #     .timing(terra_mock::JobTiming::lasting(std::time::Duration::from_millis(300)))
+    /// #     .start()
+    /// #     .await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # use terra_types::{CallbackFile, CreateResourceRequest, UploadCallbackRequest};
+    /// # let token = client.obtain_token().await?;
+    /// # let resource = client.create_resource(&CreateResourceRequest::map("survey")).await?;
+    /// # let mut files = Vec::new();
+    /// # for i in 0..10 {
+    /// #     let name = format!("DJI_{i:04}.JPG");
+    /// #     let put = mock.put_object(&token, &name, b"photo bytes")?;
+    /// #     files.push(CallbackFile::new(name, put.etag));
+    /// # }
+    /// # let callback_param = token.callback_param.clone();
+    /// # let resource_uuid = resource.uuid.clone();
+    /// # client.upload_callback(&UploadCallbackRequest { callback_param, resource_uuid, files }).await?;
+    /// # let job = client.create_job(&terra_types::CreateJobRequest::named("survey 2D")).await?;
+    /// # let params = terra_types::JobParameters::new(terra_types::Map2dParams::default());
+    /// # let start = terra_types::StartJobRequest::new(&resource.uuid, &params)?;
+    /// # client.start_job(&job.uuid, &start).await?;
+    /// use futures::TryStreamExt;
+    /// use std::time::Duration;
+    /// use terra_client::PollingPolicy;
+    /// let policy = PollingPolicy { initial: Duration::from_millis(50), ..Default::default() };
+    /// let snapshots: Vec<_> = client.poll_job_with(&job.uuid, policy).try_collect().await?;
+    /// assert!(snapshots.last().unwrap().status.is_terminal());
+    /// # Ok(()) }
+    /// ```
     pub fn poll_job_with(&self, uuid: &str, policy: PollingPolicy) -> JobPoller {
         JobPoller::new(self.clone(), uuid.to_owned(), policy)
     }

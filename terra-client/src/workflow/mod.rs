@@ -58,6 +58,17 @@ use crate::config::PollingPolicy;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The job to run, with its typed parameters.
+///
+/// ```
+/// use terra_client::workflow::JobSpec;
+/// use terra_types::{JobParameters, JobType, Model3dParams};
+/// let spec = JobSpec::Model3d(JobParameters::new(Model3dParams {
+///     output_mesh: Some(true),
+///     generate_obj: Some(true),
+///     ..Default::default()
+/// }));
+/// assert_eq!(spec.job_type(), JobType::Model3d);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobSpec {
     /// 2D reconstruction (type 14).
@@ -70,6 +81,13 @@ pub enum JobSpec {
 
 impl JobSpec {
     /// The job type.
+    ///
+    /// ```
+    /// use terra_client::workflow::JobSpec;
+    /// use terra_types::{JobParameters, JobType, LidarParams};
+    /// let spec = JobSpec::Lidar(JobParameters::new(LidarParams::default()));
+    /// assert_eq!(spec.job_type(), JobType::Lidar);
+    /// ```
     pub fn job_type(&self) -> JobType {
         match self {
             Self::Map2d(_) => JobType::Map2d,
@@ -79,6 +97,18 @@ impl JobSpec {
     }
 
     /// The validated start request for `resource`.
+    ///
+    /// ```
+    /// use terra_client::workflow::JobSpec;
+    /// use terra_types::{JobParameters, Model3dParams};
+    /// let ok = JobSpec::Model3d(JobParameters::new(Model3dParams::default()));
+    /// assert_eq!(ok.start_request("<resource uuid>").unwrap().resource_uuid, "<resource uuid>");
+    /// let bad = JobSpec::Model3d(JobParameters::new(Model3dParams {
+    ///     model_simplify: Some(2.0),
+    ///     ..Default::default()
+    /// }));
+    /// assert_eq!(bad.start_request("<resource uuid>").unwrap_err().field, "parameter.model_simplify");
+    /// ```
     pub fn start_request(
         &self,
         resource: &str,
@@ -92,6 +122,17 @@ impl JobSpec {
 
     /// Typed parameters from a JSON object (`{"parameter": {...}, ...}`) for a job type;
     /// type errors name the field.
+    ///
+    /// ```
+    /// use terra_client::{ErrorKind, workflow::JobSpec};
+    /// use terra_types::JobType;
+    /// let spec = JobSpec::from_json(JobType::Map2d, serde_json::json!({"parameter": {"map_mode": 0}}))?;
+    /// assert_eq!(spec.job_type(), JobType::Map2d);
+    /// let err = JobSpec::from_json(JobType::Map2d, serde_json::json!({"parameter": {"map_mode": 9}})).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidParameter);
+    /// assert!(err.to_string().contains("map_mode"), "{err}");
+    /// # Ok::<(), terra_client::Error>(())
+    /// ```
     pub fn from_json(job_type: JobType, value: serde_json::Value) -> Result<Self> {
         let text = value.to_string();
         let spec = match job_type {
@@ -111,6 +152,21 @@ impl JobSpec {
 }
 
 /// Progress of a workflow.
+///
+/// ```
+/// use terra_client::workflow::WorkflowEvent;
+/// fn show(e: WorkflowEvent) {
+///     match e {
+///         WorkflowEvent::Scanned { files, bytes, .. } => eprintln!("{files} files, {bytes} bytes"),
+///         WorkflowEvent::JobProgress { status, percentage, .. } => {
+///             eprintln!("{status}: {:.0} %", percentage * 100.0)
+///         }
+///         WorkflowEvent::Downloaded { name, .. } => eprintln!("got {name}"),
+///         _ => {}
+///     }
+/// }
+/// # let _ = show;
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum WorkflowEvent {
@@ -175,6 +231,20 @@ pub enum WorkflowEvent {
 }
 
 /// What a finished workflow did.
+///
+/// ```
+/// fn report(s: &terra_client::workflow::Summary) {
+///     println!(
+///         "job {} done in {:.1?}: {} files up, {} files down into {}",
+///         s.job_uuid,
+///         s.elapsed,
+///         s.uploaded_files,
+///         s.downloaded_files,
+///         s.output_dir.display()
+///     );
+/// }
+/// # let _ = report;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Summary {
     /// The input resource.
@@ -206,6 +276,42 @@ pub struct Summary {
 type EventSink = Arc<dyn Fn(WorkflowEvent) + Send + Sync>;
 
 /// Configures and runs a workflow; see the module documentation.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = terra_mock::TerraMock::builder()
+/// #     .timing(terra_mock::JobTiming::lasting(std::time::Duration::from_millis(300)))
+/// #     .start()
+/// #     .await?;
+/// # let client = terra_client::TerraClient::builder()
+/// #     .endpoint(mock.base_url())
+/// #     .credentials(mock.app_key(), mock.secret())
+/// #     .build()?;
+/// # let dir = tempfile::tempdir()?;
+/// # let (input, output) = (dir.path().join("flight"), dir.path().join("results"));
+/// # let plan = terra_mock::sample::FlightPlan { images: 10, ..Default::default() };
+/// # terra_mock::sample::write_flight(&input, &plan)?;
+/// use std::time::Duration;
+/// use terra_client::PollingPolicy;
+/// use terra_client::workflow::JobSpec;
+/// use terra_types::{JobParameters, Map2dParams};
+/// let flow = || {
+///     client
+///         .reconstruct()
+///         .input(&input)
+///         .output(&output)
+///         .job(JobSpec::Map2d(JobParameters::new(Map2dParams::default())))
+///         // terra-mock's storage instead of DJI's bucket
+///         .storage(terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() })
+///         .polling(PollingPolicy { initial: Duration::from_millis(100), ..Default::default() })
+/// };
+/// let summary = flow().run().await?;
+/// assert_eq!(summary.uploaded_files, 10);
+/// assert_eq!(summary.job.status, terra_types::JobStatus::Succeeded);
+/// assert!(output.join("map/result.tif").exists());
+/// # Ok(()) }
+/// ```
 #[must_use = "call .run().await"]
 pub struct Reconstruct {
     client: TerraClient,
@@ -241,6 +347,17 @@ impl TokenProvider for TerraClient {
 
 impl TerraClient {
     /// A reconstruct workflow with this client (feature `workflow`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// let flow = client.reconstruct().input("flight/").output("results/");
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn reconstruct(&self) -> Reconstruct {
         Reconstruct {
             client: self.clone(),
@@ -259,60 +376,220 @@ impl TerraClient {
 
 impl Reconstruct {
     /// The folder of photos (2D/3D) or the LiDAR mission folder.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// let flow = client.reconstruct().input("/data/2026-11-25 quarry");
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn input(mut self, dir: impl Into<PathBuf>) -> Self {
         self.input = Some(dir.into());
         self
     }
 
     /// Where the outputs (and the resume journal) go; created if needed.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// let flow = client.reconstruct().input("flight/").output("flight-results/");
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn output(mut self, dir: impl Into<PathBuf>) -> Self {
         self.output = Some(dir.into());
         self
     }
 
     /// Name of the resource and job (default: the input folder's name).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// let flow = client.reconstruct().input("flight/").name("quarry, north face");
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
     /// The job type and parameters (validated before anything is uploaded).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// use terra_client::workflow::JobSpec;
+    /// use terra_types::{JobParameters, MapMode, Map2dParams};
+    /// let spec = JobSpec::Map2d(JobParameters::new(Map2dParams {
+    ///     map_mode: Some(MapMode::Farmland),
+    ///     ..Default::default()
+    /// }));
+    /// let flow = client.reconstruct().input("flight/").job(spec);
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn job(mut self, spec: JobSpec) -> Self {
         self.spec = Some(spec);
         self
     }
 
     /// Upload concurrency, part sizes and the like.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// let opts = terra_store::UploadOptions { files_in_flight: 4, ..Default::default() };
+    /// let flow = client.reconstruct().input("flight/").upload_options(opts);
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn upload_options(mut self, opts: UploadOptions) -> Self {
         self.upload = opts;
         self
     }
 
     /// How to reach the storage (an endpoint override for terra-mock).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// // A local S3 or OSS emulator instead of the bucket the token names.
+    /// let storage = terra_store::BackendOptions {
+    ///     endpoint: Some("http://127.0.0.1:8080".into()),
+    ///     ..Default::default()
+    /// };
+    /// let flow = client.reconstruct().input("flight/").storage(storage);
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn storage(mut self, backend: BackendOptions) -> Self {
         self.upload.backend = backend;
         self
     }
 
     /// Files downloaded at the same time (default 8).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// let flow = client.reconstruct().input("flight/").download_concurrency(2); // a slow link
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn download_concurrency(mut self, n: usize) -> Self {
         self.downloads = n.max(1);
         self
     }
 
     /// Ignore (and replace) the journal of an earlier run in the output folder.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// // Start over: a new resource and job even if results/ holds an earlier run's journal.
+    /// let flow = client.reconstruct().input("flight/").output("results/").fresh(true);
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn fresh(mut self, fresh: bool) -> Self {
         self.fresh = fresh;
         self
     }
 
     /// How the job is polled.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// use std::time::Duration;
+    /// let policy = terra_client::PollingPolicy { max: Duration::from_secs(120), ..Default::default() };
+    /// let flow = client.reconstruct().input("flight/").polling(policy);
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
     pub fn polling(mut self, policy: PollingPolicy) -> Self {
         self.polling = policy;
         self
     }
 
     /// Receives progress events (from many tasks: keep it quick).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::builder()
+    /// #     .timing(terra_mock::JobTiming::lasting(std::time::Duration::from_millis(300)))
+    /// #     .start()
+    /// #     .await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let (input, output) = (dir.path().join("flight"), dir.path().join("results"));
+    /// # let plan = terra_mock::sample::FlightPlan { images: 10, ..Default::default() };
+    /// # terra_mock::sample::write_flight(&input, &plan)?;
+    /// use std::time::Duration;
+    /// use terra_client::PollingPolicy;
+    /// use terra_client::workflow::JobSpec;
+    /// use terra_types::{JobParameters, Map2dParams};
+    /// let flow = || {
+    ///     client
+    ///         .reconstruct()
+    ///         .input(&input)
+    ///         .output(&output)
+    ///         .job(JobSpec::Map2d(JobParameters::new(Map2dParams::default())))
+    ///         // terra-mock's storage instead of DJI's bucket
+    ///         .storage(terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() })
+    ///         .polling(PollingPolicy { initial: Duration::from_millis(100), ..Default::default() })
+    /// };
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use terra_client::workflow::WorkflowEvent;
+    /// let downloaded = Arc::new(AtomicUsize::new(0));
+    /// let count = downloaded.clone();
+    /// let summary = flow()
+    ///     .on_event(move |e| {
+    ///         if let WorkflowEvent::Downloaded { .. } = e {
+    ///             count.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .run()
+    ///     .await?;
+    /// assert_eq!(downloaded.load(Ordering::Relaxed), summary.downloaded_files);
+    /// # Ok(()) }
+    /// ```
     pub fn on_event(mut self, f: impl Fn(WorkflowEvent) + Send + Sync + 'static) -> Self {
         self.events = Some(Arc::new(f));
         self
@@ -325,6 +602,45 @@ impl Reconstruct {
     }
 
     /// Runs (or resumes) the workflow.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::builder()
+    /// #     .timing(terra_mock::JobTiming::lasting(std::time::Duration::from_millis(300)))
+    /// #     .start()
+    /// #     .await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let (input, output) = (dir.path().join("flight"), dir.path().join("results"));
+    /// # let plan = terra_mock::sample::FlightPlan { images: 10, ..Default::default() };
+    /// # terra_mock::sample::write_flight(&input, &plan)?;
+    /// use std::time::Duration;
+    /// use terra_client::PollingPolicy;
+    /// use terra_client::workflow::JobSpec;
+    /// use terra_types::{JobParameters, Map2dParams};
+    /// let flow = || {
+    ///     client
+    ///         .reconstruct()
+    ///         .input(&input)
+    ///         .output(&output)
+    ///         .job(JobSpec::Map2d(JobParameters::new(Map2dParams::default())))
+    ///         // terra-mock's storage instead of DJI's bucket
+    ///         .storage(terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() })
+    ///         .polling(PollingPolicy { initial: Duration::from_millis(100), ..Default::default() })
+    /// };
+    /// let first = flow().run().await?;
+    /// // Running again resumes from the journal in `output`: nothing is uploaded, created or
+    /// // downloaded twice.
+    /// let again = flow().run().await?;
+    /// assert_eq!(again.job_uuid, first.job_uuid);
+    /// assert_eq!((again.uploaded_files, again.downloaded_files), (0, 0));
+    /// assert_eq!(again.output_files, first.output_files);
+    /// # Ok(()) }
+    /// ```
     pub async fn run(self) -> Result<Summary> {
         let started = Instant::now();
         let input = self

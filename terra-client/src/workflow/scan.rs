@@ -8,6 +8,16 @@ use terra_types::{JobType, is_image_name, limits};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A file to upload.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # terra_mock::sample::write_flight(dir.path(), &terra_mock::sample::FlightPlan { images: 10, ..Default::default() })?;
+/// let files = terra_client::workflow::scan(dir.path(), terra_types::JobType::Model3d, &dir.path().join("out"))?;
+/// let first = &files[0];
+/// println!("{} ({} bytes) taken at {:?}", first.name, first.size, first.position);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputFile {
     /// Relative name with `/` separators (substituted for `{fileName}`).
@@ -31,6 +41,23 @@ fn input_error(message: String) -> Error {
 /// folders (`.name`) and `skip` (the output folder, if inside) are left out. Checks the
 /// documented limits (at least 10 photos; at most 4 000 for 2D, 20 000 for 3D; 48 GB of
 /// LiDAR data).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use terra_client::{ErrorKind, workflow::scan};
+/// use terra_types::JobType;
+/// let dir = tempfile::tempdir()?;
+/// let out = dir.path().join("results");
+/// terra_mock::sample::write_flight(dir.path(), &terra_mock::sample::FlightPlan { images: 12, ..Default::default() })?;
+/// let photos = scan(dir.path(), JobType::Map2d, &out)?;
+/// assert_eq!(photos.len(), 12);
+/// assert!(photos.iter().all(|p| p.position.is_some()), "GPS read from EXIF");
+///
+/// let empty = tempfile::tempdir()?;
+/// let err = scan(empty.path(), JobType::Map2d, &out).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Input);
+/// # Ok(()) }
+/// ```
 pub fn scan(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<InputFile>> {
     let meta = std::fs::metadata(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
