@@ -33,12 +33,26 @@ pub fn format_date(time: SystemTime) -> String {
 }
 
 /// Parses an HTTP date (IMF-fixdate, RFC 850 or asctime, as the gateway accepts).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let t = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+/// assert_eq!(terra_sign::parse_date("Wed, 25 Nov 2026 10:00:00 GMT"), Some(t));
+/// assert_eq!(terra_sign::parse_date("Wednesday, 25-Nov-26 10:00:00 GMT"), Some(t)); // RFC 850
+/// assert_eq!(terra_sign::parse_date("2026-11-25T10:00:00Z"), None);
+/// ```
 pub fn parse_date(value: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(value.trim()).ok()
 }
 
 /// The HMAC algorithm named in `Authorization`. DJI documents and uses only
 /// `hmac-sha256`; the gateway grammar lists all four.
+///
+/// ```
+/// use terra_sign::Algorithm;
+/// assert_eq!(Algorithm::default(), Algorithm::HmacSha256);
+/// assert_eq!(Algorithm::ALL.map(Algorithm::as_str), ["hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Algorithm {
@@ -63,6 +77,10 @@ impl Algorithm {
     ];
 
     /// The name used in `algorithm="..."`.
+    ///
+    /// ```
+    /// assert_eq!(terra_sign::Algorithm::HmacSha512.as_str(), "hmac-sha512");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::HmacSha1 => "hmac-sha1",
@@ -73,6 +91,12 @@ impl Algorithm {
     }
 
     /// Parses an `algorithm="..."` value (exact, lower case, as Kong compares it).
+    ///
+    /// ```
+    /// use terra_sign::Algorithm;
+    /// assert_eq!(Algorithm::parse("hmac-sha256"), Some(Algorithm::HmacSha256));
+    /// assert_eq!(Algorithm::parse("HMAC-SHA256"), None, "compared exactly, like the gateway");
+    /// ```
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.as_str() == name)
     }
@@ -117,6 +141,17 @@ impl std::fmt::Display for Algorithm {
 
 /// Which header carries the date. Browsers cannot set `Date`, so some clients send
 /// `X-Date` and sign `x-date`; the gateway accepts both.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use terra_sign::{Credentials, DateHeader, SignableRequest, SigningParams, sign};
+/// // Golden vector V4: V3's GET signed with X-Date.
+/// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+/// let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs?page=1&rows=10", b"");
+/// let signed = sign(&req, &Credentials::new("test-ak", "test-sk"), &SigningParams::new(now).with_x_date());
+/// assert_eq!(signed.date_header, DateHeader::XDate);
+/// assert!(signed.authorization.ends_with(r#"signature="wZSCDGbMst3ldU/4g5rRRnXFtY6cbZ3fb9O+q3C+gmA=""#));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DateHeader {
     /// `Date`, signed as `date` (what DJI's documentation does).
@@ -128,6 +163,12 @@ pub enum DateHeader {
 
 impl DateHeader {
     /// The header name as sent (`Date` or `X-Date`).
+    ///
+    /// ```
+    /// use terra_sign::DateHeader;
+    /// assert_eq!(DateHeader::Date.header_name(), "Date");
+    /// assert_eq!(DateHeader::XDate.header_name(), "X-Date");
+    /// ```
     pub const fn header_name(self) -> &'static str {
         match self {
             Self::Date => "Date",
@@ -136,6 +177,10 @@ impl DateHeader {
     }
 
     /// The lower-case name used in the signing string and in `headers="..."`.
+    ///
+    /// ```
+    /// assert_eq!(terra_sign::DateHeader::XDate.signed_name(), "x-date");
+    /// ```
     pub const fn signed_name(self) -> &'static str {
         match self {
             Self::Date => "date",
@@ -160,6 +205,11 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials from the console's AK/SK pair. The secret is used as UTF-8 text (not
     /// base64-decoded).
+    ///
+    /// ```
+    /// let creds = terra_sign::Credentials::new("test-ak", "test-sk");
+    /// assert_eq!(creds.app_key(), "test-ak");
+    /// ```
     pub fn new(app_key: impl Into<String>, secret: impl Into<String>) -> Self {
         Self {
             app_key: app_key.into(),
@@ -168,11 +218,21 @@ impl Credentials {
     }
 
     /// The app key (AK), sent as `username`.
+    ///
+    /// ```
+    /// assert_eq!(terra_sign::Credentials::new("test-ak", "test-sk").app_key(), "test-ak");
+    /// ```
     pub fn app_key(&self) -> &str {
         &self.app_key
     }
 
     /// The secret (SK).
+    ///
+    /// ```
+    /// use terra_sign::ExposeSecret;
+    /// let creds = terra_sign::Credentials::new("test-ak", "test-sk");
+    /// assert_eq!(creds.secret().expose_secret(), "test-sk");
+    /// ```
     pub fn secret(&self) -> &SecretString {
         &self.secret
     }
@@ -189,6 +249,15 @@ impl std::fmt::Debug for Credentials {
 
 /// A request as it will be sent: the method, the request-target exactly as on the wire
 /// (path including `/terra-rescon-be`, plus `?query` if any) and the exact body bytes.
+///
+/// ```
+/// let req = terra_sign::SignableRequest::new(
+///     "DELETE",
+///     "/terra-rescon-be/v2/resources/00000000-0000-0000-0000-000000000001?deleteMode=1",
+///     b"",
+/// );
+/// assert_eq!(req.method, "DELETE");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct SignableRequest<'a> {
     /// HTTP method, any case (it is lower-cased in the signing string).
@@ -201,6 +270,12 @@ pub struct SignableRequest<'a> {
 
 impl<'a> SignableRequest<'a> {
     /// Describes a request.
+    ///
+    /// ```
+    /// let body = br#"{"name":"survey"}"#;
+    /// let req = terra_sign::SignableRequest::new("POST", "/terra-rescon-be/v2/jobs", body);
+    /// assert_eq!(req.body.len(), 17);
+    /// ```
     pub fn new(method: &'a str, target: &'a str, body: &'a [u8]) -> Self {
         Self {
             method,
@@ -212,6 +287,13 @@ impl<'a> SignableRequest<'a> {
 
 /// How to sign: the time (passed in, never read from a clock), the date header and the
 /// algorithm.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use terra_sign::{Algorithm, DateHeader, SigningParams};
+/// let p = SigningParams::new(SystemTime::now());
+/// assert_eq!((p.date_header, p.algorithm), (DateHeader::Date, Algorithm::HmacSha256));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct SigningParams {
     /// The signing time, written into the date header.
@@ -224,6 +306,12 @@ pub struct SigningParams {
 
 impl SigningParams {
     /// `Date` mode with `hmac-sha256` at `time`.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let p = terra_sign::SigningParams::new(UNIX_EPOCH + Duration::from_secs(1_795_600_800));
+    /// assert_eq!(terra_sign::format_date(p.time), "Wed, 25 Nov 2026 10:00:00 GMT");
+    /// ```
     pub fn new(time: SystemTime) -> Self {
         Self {
             time,
@@ -233,12 +321,26 @@ impl SigningParams {
     }
 
     /// Uses `X-Date` instead of `Date`.
+    ///
+    /// ```
+    /// use terra_sign::{DateHeader, SigningParams};
+    /// let p = SigningParams::new(std::time::SystemTime::now()).with_x_date();
+    /// assert_eq!(p.date_header, DateHeader::XDate);
+    /// ```
     pub fn with_x_date(mut self) -> Self {
         self.date_header = DateHeader::XDate;
         self
     }
 
     /// Uses another algorithm of the gateway grammar.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use terra_sign::{Algorithm, Credentials, SignableRequest, SigningParams, sign};
+    /// let p = SigningParams::new(SystemTime::now()).with_algorithm(Algorithm::HmacSha512);
+    /// let signed = sign(&SignableRequest::new("GET", "/", b""), &Credentials::new("ak", "sk"), &p);
+    /// assert!(signed.authorization.contains(r#"algorithm="hmac-sha512""#));
+    /// ```
     pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = algorithm;
         self
@@ -247,6 +349,18 @@ impl SigningParams {
 
 /// The header values to add to a request, plus the signing string for debugging
 /// "HMAC signature does not match".
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use terra_sign::{Credentials, SignableRequest, SigningParams, sign};
+/// // Golden vector V2: obtain_token with an empty body.
+/// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+/// let req = SignableRequest::new("POST", "/terra-rescon-be/v2/store/obtain_token", b"");
+/// let signed = sign(&req, &Credentials::new("test-ak", "test-sk"), &SigningParams::new(now));
+/// assert_eq!(signed.date, "Wed, 25 Nov 2026 10:00:00 GMT");
+/// assert_eq!(signed.signing_string.len(), 157);
+/// assert!(signed.authorization.ends_with(r#"signature="C0TooMz7/xcYEoOP7TGnTubypvIm+gpIPLph3uV49Qw=""#));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedHeaders {
     /// Which date header to send.
@@ -263,6 +377,15 @@ pub struct SignedHeaders {
 
 impl SignedHeaders {
     /// `(name, value)` of the three headers to send.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use terra_sign::{Credentials, SignableRequest, SigningParams, sign};
+    /// let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs", b"");
+    /// let signed = sign(&req, &Credentials::new("ak", "sk"), &SigningParams::new(SystemTime::now()));
+    /// let names: Vec<_> = signed.headers().iter().map(|(name, _)| *name).collect();
+    /// assert_eq!(names, ["Date", "Digest", "Authorization"]);
+    /// ```
     pub fn headers(&self) -> [(&'static str, &str); 3] {
         [
             (self.date_header.header_name(), &self.date),
@@ -314,6 +437,19 @@ pub(crate) fn push_lower(s: &mut String, method: &str) {
 }
 
 /// Signs a request. Pure: same inputs, same headers.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use terra_sign::{Credentials, SignableRequest, SigningParams, sign};
+/// // Golden vector V3.
+/// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+/// let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs?page=1&rows=10", b"");
+/// let signed = sign(&req, &Credentials::new("test-ak", "test-sk"), &SigningParams::new(now));
+/// assert_eq!(
+///     signed.authorization,
+///     r#"hmac username="test-ak", algorithm="hmac-sha256", headers="date @request-target digest", signature="N0sgdeu1JnJkCu9f71WBNtV//uv1wiJu+xtzJMGauJc=""#
+/// );
+/// ```
 pub fn sign(
     req: &SignableRequest<'_>,
     creds: &Credentials,

@@ -10,6 +10,19 @@ use crate::{MSG_BAD_DATE, MSG_CANNOT_VERIFY, MSG_MISMATCH, MSG_UNAUTHORIZED};
 /// Read access to the received request headers, by lower-case name.
 ///
 /// Implemented for slices of `(name, value)` pairs; servers wrap their header map.
+///
+/// ```
+/// use terra_sign::Headers;
+/// /// A server's header map, looked up by lower-case name.
+/// struct Map(std::collections::HashMap<String, String>);
+/// impl Headers for Map {
+///     fn get(&self, name: &str) -> Option<&str> {
+///         self.0.get(name).map(String::as_str)
+///     }
+/// }
+/// let pairs = [("Date", "Wed, 25 Nov 2026 10:00:00 GMT")];
+/// assert_eq!(Headers::get(&pairs, "date"), Some("Wed, 25 Nov 2026 10:00:00 GMT"));
+/// ```
 pub trait Headers {
     /// The value of header `name` (lower case), if present.
     fn get(&self, name: &str) -> Option<&str>;
@@ -62,6 +75,14 @@ impl<'a> Authorization<'a> {
     /// Parses `hmac username="..", algorithm="..", headers="..", signature=".."`: the scheme
     /// `hmac` (either case of the first letter), then the four parameters in this order,
     /// separated by commas with optional whitespace, as the gateway requires.
+    ///
+    /// ```
+    /// use terra_sign::{Authorization, VerifyError};
+    /// let ok = Authorization::parse(r#"hmac username="ak", algorithm="hmac-sha256", headers="date", signature="c2ln""#);
+    /// assert_eq!(ok.unwrap().headers, ["date"]);
+    /// let swapped = Authorization::parse(r#"hmac algorithm="hmac-sha256", username="ak", headers="date", signature="c2ln""#);
+    /// assert!(matches!(swapped, Err(VerifyError::MalformedAuthorization { .. })), "order matters");
+    /// ```
     pub fn parse(value: &'a str) -> Result<Self, VerifyError> {
         let malformed = |reason: &str| VerifyError::MalformedAuthorization {
             reason: reason.to_owned(),
@@ -116,6 +137,18 @@ impl<'a> Authorization<'a> {
 
 /// Why a request was rejected. Each kind maps to the gateway's message
 /// ([`VerifyError::gateway_message`]); the details are for logs and debugging.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use terra_sign::{Credentials, SecretString, SignableRequest, SigningParams, Verifier, VerifyError, sign};
+/// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+/// let lookup = |ak: &str| (ak == "ak").then(|| SecretString::from("sk"));
+/// let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs", b"");
+/// let signed = sign(&req, &Credentials::new("ak", "wrong secret"), &SigningParams::new(now));
+/// let err = Verifier::default().verify(&req, &signed.headers(), now, lookup).unwrap_err();
+/// assert!(matches!(err, VerifyError::SignatureMismatch { .. }));
+/// assert_eq!(err.gateway_message(), "HMAC signature does not match");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
@@ -179,6 +212,10 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// The message the gateway answers, in `{"message": ...}`.
+    ///
+    /// ```
+    /// assert_eq!(terra_sign::VerifyError::MissingAuthorization.gateway_message(), "Unauthorized");
+    /// ```
     pub fn gateway_message(&self) -> &'static str {
         match self {
             Self::MissingAuthorization => MSG_UNAUTHORIZED,
@@ -191,12 +228,28 @@ impl VerifyError {
     }
 
     /// The HTTP status the gateway answers (401, as current Kong does).
+    ///
+    /// ```
+    /// assert_eq!(terra_sign::VerifyError::MissingDate.http_status(), 401);
+    /// ```
     pub fn http_status(&self) -> u16 {
         401
     }
 }
 
 /// A request that passed verification.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use terra_sign::{Credentials, SecretString, SignableRequest, SigningParams, Verifier, VerifyError, sign};
+/// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+/// let lookup = |ak: &str| (ak == "ak").then(|| SecretString::from("sk"));
+/// let req = SignableRequest::new("POST", "/terra-rescon-be/v2/store/obtain_token", b"");
+/// let signed = sign(&req, &Credentials::new("ak", "sk"), &SigningParams::new(now));
+/// let verified = Verifier::default().verify(&req, &signed.headers(), now, lookup).unwrap();
+/// assert_eq!(verified.app_key, "ak");
+/// assert_eq!(verified.algorithm, terra_sign::Algorithm::HmacSha256);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     /// The app key that signed it.
@@ -245,6 +298,19 @@ impl Default for Verifier {
 
 impl Verifier {
     /// Sets the allowed distance between the request date and `now`.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use terra_sign::{Credentials, SecretString, SignableRequest, SigningParams, Verifier, VerifyError, sign};
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+    /// let lookup = |ak: &str| (ak == "ak").then(|| SecretString::from("sk"));
+    /// let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs", b"");
+    /// let signed = sign(&req, &Credentials::new("ak", "sk"), &SigningParams::new(now));
+    /// let strict = Verifier::default().with_clock_skew(Duration::from_secs(60));
+    /// let later = now + Duration::from_secs(120);
+    /// let err = strict.verify(&req, &signed.headers(), later, lookup).unwrap_err();
+    /// assert!(matches!(err, VerifyError::ClockSkew { .. }));
+    /// ```
     pub fn with_clock_skew(mut self, skew: Duration) -> Self {
         self.clock_skew = skew;
         self
@@ -252,24 +318,78 @@ impl Verifier {
 
     /// Strict mode: also require `Digest` to match the body (absent `Digest` only with an
     /// empty body).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use terra_sign::{Credentials, SecretString, SignableRequest, SigningParams, Verifier, VerifyError, sign};
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+    /// let lookup = |ak: &str| (ak == "ak").then(|| SecretString::from("sk"));
+    /// let sent = SignableRequest::new("POST", "/terra-rescon-be/v2/jobs", br#"{"name":"a"}"#);
+    /// let signed = sign(&sent, &Credentials::new("ak", "sk"), &SigningParams::new(now));
+    /// // The body was changed on the way; the signature only covers the Digest header.
+    /// let received = SignableRequest::new("POST", "/terra-rescon-be/v2/jobs", br#"{"name":"b"}"#);
+    /// assert!(Verifier::default().verify(&received, &signed.headers(), now, lookup).is_ok());
+    /// let err = Verifier::default()
+    ///     .with_body_validation(true)
+    ///     .verify(&received, &signed.headers(), now, lookup)
+    ///     .unwrap_err();
+    /// assert!(matches!(err, VerifyError::DigestMismatch { .. }));
+    /// ```
     pub fn with_body_validation(mut self, on: bool) -> Self {
         self.validate_body = on;
         self
     }
 
     /// Restricts the accepted algorithms.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use terra_sign::{Credentials, SecretString, SignableRequest, SigningParams, Verifier, VerifyError, sign};
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+    /// let lookup = |ak: &str| (ak == "ak").then(|| SecretString::from("sk"));
+    /// use terra_sign::Algorithm;
+    /// let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs", b"");
+    /// let params = SigningParams::new(now).with_algorithm(Algorithm::HmacSha1);
+    /// let signed = sign(&req, &Credentials::new("ak", "sk"), &params);
+    /// let only_sha256 = Verifier::default().with_algorithms([Algorithm::HmacSha256]);
+    /// let err = only_sha256.verify(&req, &signed.headers(), now, lookup).unwrap_err();
+    /// assert!(matches!(err, VerifyError::UnsupportedAlgorithm { .. }));
+    /// ```
     pub fn with_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = algorithms.into_iter().collect();
         self
     }
 
     /// The allowed clock skew.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(terra_sign::Verifier::default().clock_skew(), Duration::from_secs(300));
+    /// ```
     pub fn clock_skew(&self) -> Duration {
         self.clock_skew
     }
 
     /// Verifies a received request. `req.target` is the raw path and query as received;
     /// `secret_for` looks up the secret of an app key.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use terra_sign::{Credentials, SecretString, SignableRequest, SigningParams, Verifier, VerifyError, sign};
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+    /// let lookup = |ak: &str| (ak == "ak").then(|| SecretString::from("sk"));
+    /// let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs?page=2", b"");
+    /// let signed = sign(&req, &Credentials::new("ak", "sk"), &SigningParams::new(now));
+    /// let v = Verifier::default();
+    /// assert!(v.verify(&req, &signed.headers(), now, lookup).is_ok());
+    /// // Another query string than the one signed.
+    /// let other = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs?page=3", b"");
+    /// assert!(v.verify(&other, &signed.headers(), now, lookup).is_err());
+    /// // A key the server does not know.
+    /// let stranger = sign(&req, &Credentials::new("who", "sk"), &SigningParams::new(now));
+    /// let err = v.verify(&req, &stranger.headers(), now, lookup).unwrap_err();
+    /// assert!(matches!(err, VerifyError::UnknownAppKey { .. }));
+    /// ```
     pub fn verify<H, F>(
         &self,
         req: &crate::SignableRequest<'_>,
