@@ -356,6 +356,26 @@ impl TerraMock {
         self.inner.state().fail_job_now(app_key, &id, message, now)
     }
 
+    /// Issues STS credentials to an account exactly as `POST /v2/store/obtain_token`
+    /// would, without an HTTP request: for tests of a storage client that have no
+    /// TerraAPI client. `None` for an unknown app key.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// assert!(token.store_path.ends_with("{fileName}"));
+    /// assert!(mock.issue_token("someone else").is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn issue_token(&self, app_key: &str) -> Option<StsToken> {
+        let now = self.now();
+        self.inner
+            .state()
+            .obtain_token(app_key, now, &self.inner.cfg)
+            .ok()
+    }
+
     /// Counts of an account's state.
     pub fn stats(&self, app_key: &str) -> AccountStats {
         let s = self.inner.state();

@@ -14,10 +14,45 @@ use crate::error::Result;
 pub(crate) const CHUNK: usize = 256 * 1024;
 
 /// Called with the number of bytes of each chunk as it is handed to the network.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// let sent = Arc::new(AtomicU64::new(0));
+/// let counter = sent.clone();
+/// let progress: terra_store::ProgressFn = Arc::new(move |n| {
+///     counter.fetch_add(n, Ordering::Relaxed);
+/// });
+/// # let _ = progress;
+/// ```
 pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
 
 /// A byte range of a local file: the body of a put or of a part. It is streamed from disk
 /// when sent, never read whole into memory.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 300_000])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// # let token = mock.issue_token(mock.app_key()).unwrap();
+/// use terra_store::{ObjectBackend, Source};
+/// let s3 = terra_store::connect(&token, &backend, reqwest::Client::new())?;
+/// // The second half of the file as one object.
+/// let half = Source { offset: 150_000, len: 150_000, ..Source::file(&photo, 300_000) };
+/// s3.put(&token.object_key("half.bin"), &half).await?;
+/// assert_eq!(s3.head(&token.object_key("half.bin")).await?.unwrap().size, 150_000);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Source {
     /// The file.
@@ -42,6 +77,11 @@ impl std::fmt::Debug for Source {
 
 impl Source {
     /// A whole file of `len` bytes.
+    ///
+    /// ```
+    /// let s = terra_store::Source::file("/data/flight/DJI_0001.JPG", 9_437_184);
+    /// assert_eq!((s.offset, s.len), (0, 9_437_184));
+    /// ```
     pub fn file(path: impl Into<PathBuf>, len: u64) -> Self {
         Self {
             path: path.into(),
@@ -53,6 +93,19 @@ impl Source {
 
     /// The body as a stream of chunks, opened when first polled (so it can be re-made for
     /// a retry).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures::TryStreamExt;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.bin");
+    /// std::fs::write(&path, b"0123456789")?;
+    /// let middle = terra_store::Source { offset: 2, len: 5, ..terra_store::Source::file(&path, 10) };
+    /// let chunks: Vec<_> = middle.stream().try_collect().await?;
+    /// assert_eq!(chunks.concat(), b"23456");
+    /// # Ok(()) }
+    /// ```
     pub fn stream(&self) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
         let (path, offset, len, progress) = (
             self.path.clone(),
@@ -78,6 +131,29 @@ impl Source {
 }
 
 /// Metadata of a stored object.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 300_000])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// # let token = mock.issue_token(mock.app_key()).unwrap();
+/// let s3 = terra_store::connect(&token, &backend, reqwest::Client::new())?;
+/// s3.put(&token.object_key("a.jpg"), &terra_store::Source::file(&photo, 300_000)).await?;
+/// let info = s3.head(&token.object_key("a.jpg")).await?.expect("uploaded");
+/// assert_eq!(info.size, 300_000);
+/// assert!(s3.head(&token.object_key("missing.jpg")).await?.is_none());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectInfo {
     /// Bytes.
@@ -87,6 +163,35 @@ pub struct ObjectInfo {
 }
 
 /// An object store reachable with one set of credentials.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 6 * 1024 * 1024])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// # let token = mock.issue_token(mock.app_key()).unwrap();
+/// use terra_store::{ObjectBackend, Source};
+/// let s3 = terra_store::connect(&token, &backend, reqwest::Client::new())?;
+/// let key = token.object_key("big.bin");
+/// // Multipart by hand: two parts of 5 MiB and 1 MiB.
+/// let id = s3.create_multipart(&key).await?;
+/// let five = 5 * 1024 * 1024;
+/// let p1 = s3.put_part(&key, &id, 1, &Source { len: five, ..Source::file(&photo, 0) }).await?;
+/// let p2 = s3.put_part(&key, &id, 2, &Source { offset: five, len: 1024 * 1024, ..Source::file(&photo, 0) }).await?;
+/// let etag = s3.complete_multipart(&key, &id, &[(1, p1), (2, p2)]).await?;
+/// assert!(etag.contains("-2"), "a multipart ETag: {etag}");
+/// s3.delete(&key).await?;
+/// # Ok(()) }
+/// ```
 #[async_trait::async_trait]
 pub trait ObjectBackend: Send + Sync + std::fmt::Debug {
     /// Uploads `source` as object `key` in one request; returns the ETag as the storage

@@ -16,10 +16,32 @@ use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::{BackendOptions, connect};
 
 /// Errors of a token provider.
+///
+/// ```
+/// let e: terra_store::BoxError = "the TerraAPI account is disabled".into();
+/// assert_eq!(e.to_string(), "the TerraAPI account is disabled");
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Where STS credentials come from: `obtain_token` of the TerraAPI client, or anything
 /// else that hands out an [`StsToken`].
+///
+/// ```
+/// use terra_store::{BoxError, TokenProvider};
+/// use terra_types::StsToken;
+///
+/// /// Tokens from an earlier `obtain_token`, saved as JSON (e.g. by `terra token --json`).
+/// struct Saved(std::path::PathBuf);
+///
+/// #[async_trait::async_trait]
+/// impl TokenProvider for Saved {
+///     async fn token(&self) -> Result<StsToken, BoxError> {
+///         let text = tokio::fs::read_to_string(&self.0).await?;
+///         Ok(serde_json::from_str(&text)?)
+///     }
+/// }
+/// # let _ = Saved("token.json".into());
+/// ```
 #[async_trait::async_trait]
 pub trait TokenProvider: Send + Sync {
     /// A fresh token (a new session with its own `storePath` and `callbackParam`).
@@ -45,6 +67,33 @@ impl<F> std::fmt::Debug for FnTokenProvider<F> {
 
 impl<F> FnTokenProvider<F> {
     /// Wraps `f`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 300_000])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+    /// use terra_store::{BoxError, FnTokenProvider, UploadItem, Uploader};
+    /// let m = mock.clone();
+    /// let tokens = FnTokenProvider::new(move || {
+    ///     let token = m.issue_token(m.app_key()).ok_or_else(|| BoxError::from("unknown account"));
+    ///     async move { token }
+    /// });
+    /// let done = Uploader::new(std::sync::Arc::new(tokens), opts)
+    ///     .upload(vec![UploadItem::new("DJI_0001.JPG", &photo)])
+    ///     .await?;
+    /// assert_eq!(done.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn new(f: F) -> Self {
         Self(f)
     }
@@ -63,6 +112,11 @@ where
 
 /// One file to upload: the relative name (with `/` separators, as the callback expects)
 /// and the local path.
+///
+/// ```
+/// let item = terra_store::UploadItem::new("survey/DJI_0001.JPG", "/data/flight/survey/DJI_0001.JPG");
+/// assert_eq!(item.name, "survey/DJI_0001.JPG");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadItem {
     /// Relative name, substituted for `{fileName}`.
@@ -73,6 +127,11 @@ pub struct UploadItem {
 
 impl UploadItem {
     /// An item; backslashes in `name` become `/`.
+    ///
+    /// ```
+    /// let item = terra_store::UploadItem::new(r"survey\DJI_0001.JPG", r"D:\flight\survey\DJI_0001.JPG");
+    /// assert_eq!(item.name, "survey/DJI_0001.JPG");
+    /// ```
     pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
         Self {
             name: name.into().replace('\\', "/"),
@@ -83,6 +142,28 @@ impl UploadItem {
 
 /// The token an object was uploaded under: its key prefix and the `callbackParam` that
 /// must be sent with it in `upload_callback`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 300_000])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// use terra_store::{UploadItem, Uploader};
+/// let done = Uploader::new(provider, opts).upload(vec![UploadItem::new("DJI_0001.JPG", &photo)]).await?;
+/// let t = &done[0].token;
+/// assert!(done[0].key.starts_with(&t.prefix));
+/// assert!(!t.callback_param.is_empty()); // send this with the file in upload_callback
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenRef {
     /// `storePath` before `{fileName}`.
@@ -104,6 +185,30 @@ impl TokenRef {
 }
 
 /// An uploaded object.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 300_000])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// use terra_store::{UploadItem, Uploader};
+/// use terra_types::CallbackFile;
+/// let done = Uploader::new(provider, opts).upload(vec![UploadItem::new("DJI_0001.JPG", &photo)]).await?;
+/// let u = &done[0];
+/// assert_eq!((u.name.as_str(), u.size), ("DJI_0001.JPG", 300_000));
+/// let for_callback = CallbackFile::new(u.name.clone(), u.etag.clone());
+/// # let _ = for_callback;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Uploaded {
     /// Relative name (as in the callback).
@@ -119,6 +224,19 @@ pub struct Uploaded {
 }
 
 /// Progress of an upload.
+///
+/// ```
+/// use terra_store::UploadEvent;
+/// fn log(e: UploadEvent) {
+///     match e {
+///         UploadEvent::Retrying { name, attempt, error, .. } => eprintln!("{name}: attempt {attempt} after {error}"),
+///         UploadEvent::TokenRefreshed { prefix, .. } => eprintln!("new credentials for {prefix}"),
+///         UploadEvent::Failed { name, error } => eprintln!("{name} failed: {error}"),
+///         _ => {}
+///     }
+/// }
+/// # let _ = log;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UploadEvent {
@@ -166,11 +284,31 @@ pub enum UploadEvent {
 }
 
 /// Receives [`UploadEvent`]s (from many tasks: keep it quick).
+///
+/// ```
+/// let f: terra_store::EventFn = std::sync::Arc::new(|e| eprintln!("{e:?}"));
+/// # let _ = f;
+/// ```
 pub type EventFn = Arc<dyn Fn(UploadEvent) + Send + Sync>;
 
 /// Settings of the upload engine. Peak memory is bounded by `requests_in_flight` chunk
 /// buffers (256 KiB each) plus the HTTP clients' own buffers, whatever the number or size
 /// of the files.
+///
+/// ```
+/// use std::time::Duration;
+/// use terra_store::UploadOptions;
+/// // A thin uplink: fewer requests at once, smaller parts, patient retries.
+/// let opts = UploadOptions {
+///     files_in_flight: 2,
+///     requests_in_flight: 4,
+///     part_size: 8 * 1024 * 1024,
+///     max_attempts: 8,
+///     backoff_max: Duration::from_secs(30),
+///     ..Default::default()
+/// };
+/// # let _ = opts;
+/// ```
 #[derive(Clone)]
 pub struct UploadOptions {
     /// Files uploaded at the same time (default 8).
@@ -310,6 +448,26 @@ impl Drop for AbortGuard {
 
 impl Uploader {
     /// An uploader.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 300_000])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+    /// let uploader = terra_store::Uploader::new(provider, opts);
+    /// let token = uploader.current_token().await?; // fetched on first use
+    /// assert!(token.store_path.ends_with("{fileName}"));
+    /// # Ok(()) }
+    /// ```
     pub fn new(provider: Arc<dyn TokenProvider>, opts: UploadOptions) -> Self {
         let http = opts.backend.http.clone().unwrap_or_else(|| {
             reqwest::Client::builder()
@@ -329,6 +487,34 @@ impl Uploader {
     }
 
     /// Sends progress to `f`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 300_000])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+    /// use std::sync::{Arc, Mutex};
+    /// use terra_store::{UploadEvent, UploadItem, Uploader};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let uploader = Uploader::new(provider, opts).on_event(move |e| {
+    ///     if let UploadEvent::Done(u) = e {
+    ///         log.lock().unwrap().push(u.name);
+    ///     }
+    /// });
+    /// uploader.upload(vec![UploadItem::new("DJI_0001.JPG", &photo)]).await?;
+    /// assert_eq!(*seen.lock().unwrap(), ["DJI_0001.JPG"]);
+    /// # Ok(()) }
+    /// ```
     pub fn on_event(self, f: impl Fn(UploadEvent) + Send + Sync + 'static) -> Self {
         let mut engine = Arc::try_unwrap(self.0)
             .unwrap_or_else(|_| panic!("on_event must be called before the uploader is cloned"));
@@ -338,12 +524,68 @@ impl Uploader {
 
     /// Uploads every item; stops at the first file that fails for good (aborting open
     /// multipart uploads). The order of the result is the order of completion.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 300_000])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+    /// use terra_store::{StoreErrorKind, UploadItem, Uploader};
+    /// let uploader = Uploader::new(provider, opts);
+    /// let done = uploader.upload(vec![UploadItem::new("DJI_0001.JPG", &photo)]).await?;
+    /// assert_eq!(done[0].size, 300_000);
+    /// // A file that is not there fails with a local error, before anything is sent.
+    /// let err = uploader.upload(vec![UploadItem::new("gone.jpg", dir.path().join("gone.jpg"))]).await.unwrap_err();
+    /// assert_eq!(err.kind(), StoreErrorKind::Io);
+    /// # Ok(()) }
+    /// ```
     pub async fn upload(&self, items: Vec<UploadItem>) -> Result<Vec<Uploaded>> {
         self.upload_stream(items).try_collect().await
     }
 
     /// Uploads every item, yielding each result as it completes (`files_in_flight` at a
     /// time), so a caller can record progress durably and decide what to do on failures.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 300_000])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+    /// use futures::StreamExt;
+    /// use terra_store::{UploadItem, Uploader};
+    /// let items = vec![
+    ///     UploadItem::new("DJI_0001.JPG", &photo),
+    ///     UploadItem::new("missing.JPG", dir.path().join("missing.JPG")),
+    /// ];
+    /// let mut results = Uploader::new(provider, opts).upload_stream(items);
+    /// let (mut ok, mut failed) = (0, 0);
+    /// while let Some(r) = results.next().await {
+    ///     match r {
+    ///         Ok(_) => ok += 1,     // record it durably here
+    ///         Err(_) => failed += 1, // and keep going with the others
+    ///     }
+    /// }
+    /// assert_eq!((ok, failed), (1, 1));
+    /// # Ok(()) }
+    /// ```
     pub fn upload_stream(
         &self,
         items: Vec<UploadItem>,
@@ -356,6 +598,26 @@ impl Uploader {
     }
 
     /// The credentials currently in use, refreshed if due.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 300_000])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+    /// let uploader = terra_store::Uploader::new(provider, opts);
+    /// let first = uploader.current_token().await?;
+    /// assert_eq!(uploader.current_token().await?.access_key_id, first.access_key_id, "cached");
+    /// # Ok(()) }
+    /// ```
     pub async fn current_token(&self) -> Result<StsToken> {
         Ok(self.0.session().await?.token.clone())
     }

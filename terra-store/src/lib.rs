@@ -43,6 +43,29 @@ pub use tokio_util::sync::CancellationToken;
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The OSS signature version.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().provider(terra_mock::Provider::Oss).start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 300_000])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// # let token = mock.issue_token(mock.app_key()).unwrap();
+/// use terra_store::{BackendOptions, OssSigning, Source};
+/// // The older `OSS ak:signature` scheme, for gateways that only know V1.
+/// let v1 = BackendOptions { oss_signing: OssSigning::V1, ..backend.clone() };
+/// let oss = terra_store::connect(&token, &v1, reqwest::Client::new())?;
+/// oss.put(&token.object_key("a.jpg"), &Source::file(&photo, 300_000)).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OssSigning {
     /// `OSS4-HMAC-SHA256` (default).
@@ -53,6 +76,16 @@ pub enum OssSigning {
 }
 
 /// How a backend reaches the storage.
+///
+/// ```
+/// use terra_store::BackendOptions;
+/// // A local emulator (terra-mock, MinIO, moto) instead of the bucket's real endpoint.
+/// let local = BackendOptions { endpoint: Some("http://127.0.0.1:8080".into()), ..Default::default() };
+/// assert_eq!(local.path_style, None); // path style, because of the endpoint override
+/// // The real service, with S3 payloads signed.
+/// let signed = BackendOptions { sign_payload: true, ..Default::default() };
+/// # let _ = (local, signed);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct BackendOptions {
     /// Use this endpoint (`http://127.0.0.1:8080` for terra-mock) instead of the one the
@@ -91,6 +124,28 @@ pub fn encode_key(key: &str) -> String {
 }
 
 /// A backend for a token, chosen by its `cloudName`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().provider(terra_mock::Provider::Oss).start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 300_000])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// # let token = mock.issue_token(mock.app_key()).unwrap();
+/// use terra_types::CloudName;
+/// assert_eq!(token.cloud_name, CloudName::AliOss);
+/// let backend = terra_store::connect(&token, &backend, reqwest::Client::new())?;
+/// assert_eq!(backend.bucket(), token.cloud_bucket_name);
+/// # Ok(()) }
+/// ```
 pub fn connect(
     token: &StsToken,
     opts: &BackendOptions,

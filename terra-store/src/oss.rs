@@ -15,6 +15,28 @@ use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::{BackendOptions, OssSigning, encode_key};
 
 /// OSS with one set of STS credentials.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().provider(terra_mock::Provider::Oss).start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 300_000])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// # let token = mock.issue_token(mock.app_key()).unwrap();
+/// use terra_store::{ObjectBackend, Source, oss::OssBackend};
+/// let oss = OssBackend::new(&token, &backend, reqwest::Client::new())?;
+/// let etag = oss.put(&token.object_key("a.jpg"), &Source::file(&photo, 300_000)).await?;
+/// assert!(!etag.is_empty());
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct OssBackend {
     http: reqwest::Client,
@@ -50,6 +72,26 @@ impl OssBackend {
     /// A backend for the token's bucket. Without an endpoint override, the endpoint is
     /// `https://<region>.aliyuncs.com` (the region carries the `oss-` prefix) and requests
     /// go virtual-host style to `<bucket>.<region>.aliyuncs.com`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().provider(terra_mock::Provider::Oss).start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 300_000])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+    /// # let token = mock.issue_token(mock.app_key()).unwrap();
+    /// let oss = terra_store::oss::OssBackend::new(&token, &backend, reqwest::Client::new())?;
+    /// # let _ = oss;
+    /// # Ok(()) }
+    /// ```
     pub fn new(token: &StsToken, opts: &BackendOptions, http: reqwest::Client) -> Result<Self> {
         let endpoint = opts
             .endpoint

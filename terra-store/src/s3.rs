@@ -23,6 +23,28 @@ use crate::backend::{ObjectBackend, ObjectInfo, Source};
 use crate::error::{Result, StoreError, StoreErrorKind};
 
 /// S3 with one set of STS credentials.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+/// # let dir = tempfile::tempdir()?;
+/// # let photo = dir.path().join("DJI_0001.JPG");
+/// # std::fs::write(&photo, vec![7u8; 300_000])?;
+/// # let m = mock.clone();
+/// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+/// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+/// #     async move { t }
+/// # }));
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+/// # let token = mock.issue_token(mock.app_key()).unwrap();
+/// use terra_store::{ObjectBackend, Source, s3::S3Backend};
+/// let s3 = S3Backend::new(&token, &backend);
+/// let etag = s3.put(&token.object_key("a.jpg"), &Source::file(&photo, 300_000)).await?;
+/// assert!(!etag.is_empty());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct S3Backend {
     client: aws_sdk_s3::Client,
@@ -33,6 +55,27 @@ pub struct S3Backend {
 impl S3Backend {
     /// A backend for the token's bucket. Without an endpoint override, the AWS regional
     /// endpoint of `token.region` is used (virtual-host style).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 300_000])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// # let opts = terra_store::UploadOptions { backend: backend.clone(), ..Default::default() };
+    /// # let token = mock.issue_token(mock.app_key()).unwrap();
+    /// use terra_store::{BackendOptions, ObjectBackend, s3::S3Backend};
+    /// let s3 = S3Backend::new(&token, &BackendOptions { sign_payload: true, ..backend.clone() });
+    /// assert_eq!(s3.bucket(), token.cloud_bucket_name);
+    /// # Ok(()) }
+    /// ```
     pub fn new(token: &StsToken, opts: &BackendOptions) -> Self {
         let creds = Credentials::new(
             &token.access_key_id,
