@@ -35,12 +35,26 @@ int_enum! {
 
 impl ApiCode {
     /// `true` only for code `0`.
+    ///
+    /// ```
+    /// use terra_types::ApiCode;
+    /// assert!(ApiCode::from_code(0).is_success());
+    /// assert!(!ApiCode::JobLimit.is_success());
+    /// ```
     pub const fn is_success(self) -> bool {
         self.code() == 0
     }
 }
 
 /// The `result` member of every response envelope.
+///
+/// ```
+/// let r: terra_types::ApiResult = serde_json::from_str(
+///     r#"{"code":102001,"msg":"parameter `name` is required","desc":"parameter error"}"#,
+/// ).unwrap();
+/// assert_eq!(r.code, terra_types::ApiCode::InvalidParameter);
+/// assert!(r.msg.contains("`name`"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ApiResult {
@@ -56,6 +70,11 @@ pub struct ApiResult {
 
 impl ApiResult {
     /// A success result with the service's usual wording.
+    ///
+    /// ```
+    /// let ok = terra_types::ApiResult::ok();
+    /// assert_eq!(serde_json::to_string(&ok).unwrap(), r#"{"code":0,"msg":"success","desc":"success"}"#);
+    /// ```
     pub fn ok() -> Self {
         Self {
             code: ApiCode::Success,
@@ -65,6 +84,12 @@ impl ApiResult {
     }
 
     /// An error result; `desc` is the label of the code.
+    ///
+    /// ```
+    /// use terra_types::{ApiCode, ApiResult};
+    /// let e = ApiResult::error(ApiCode::JobNotFound, "job 1 not found");
+    /// assert_eq!(e.desc, "job does not exist");
+    /// ```
     pub fn error(code: ApiCode, msg: impl Into<String>) -> Self {
         Self {
             code,
@@ -102,6 +127,15 @@ fn none<T>() -> Option<T> {
 
 impl<T> Envelope<T> {
     /// A success envelope carrying `data`.
+    ///
+    /// ```
+    /// use terra_types::{Created, Envelope};
+    /// let env = Envelope::ok(Created { uuid: "u-1".into() });
+    /// assert_eq!(
+    ///     serde_json::to_string(&env).unwrap(),
+    ///     r#"{"result":{"code":0,"msg":"success","desc":"success"},"data":{"uuid":"u-1"}}"#
+    /// );
+    /// ```
     pub fn ok(data: T) -> Self {
         Self {
             result: ApiResult::ok(),
@@ -110,6 +144,11 @@ impl<T> Envelope<T> {
     }
 
     /// A success envelope without data (delete, stop).
+    ///
+    /// ```
+    /// let env = terra_types::Envelope::<()>::ok_empty();
+    /// assert!(!serde_json::to_string(&env).unwrap().contains("data"));
+    /// ```
     pub fn ok_empty() -> Self {
         Self {
             result: ApiResult::ok(),
@@ -118,6 +157,13 @@ impl<T> Envelope<T> {
     }
 
     /// An error envelope.
+    ///
+    /// ```
+    /// use terra_types::{ApiCode, Envelope};
+    /// let env = Envelope::<()>::error(ApiCode::JobLimit, "2 jobs are running");
+    /// assert_eq!(env.result.code.code(), 801);
+    /// assert!(env.data.is_none());
+    /// ```
     pub fn error(code: ApiCode, msg: impl Into<String>) -> Self {
         Self {
             result: ApiResult::error(code, msg),
@@ -127,6 +173,12 @@ impl<T> Envelope<T> {
 }
 
 /// The body of a gateway (Kong `hmac-auth`) rejection: `{"message": "..."}`, not the envelope.
+///
+/// ```
+/// let e: terra_types::GatewayError =
+///     serde_json::from_str(r#"{"message":"HMAC signature does not match"}"#).unwrap();
+/// assert_eq!(e.message, "HMAC signature does not match");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct GatewayError {
@@ -135,6 +187,11 @@ pub struct GatewayError {
 }
 
 /// Minimal `data` of a create without `Return-Detail: true`: at least the new `uuid`.
+///
+/// ```
+/// let c: terra_types::Created = serde_json::from_str(r#"{"uuid":"3c6a2c5e"}"#).unwrap();
+/// assert_eq!(c.uuid, "3c6a2c5e");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Created {

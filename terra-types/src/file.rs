@@ -3,6 +3,16 @@ use serde::{Deserialize, Serialize};
 use crate::Position;
 
 /// The file object (from `upload_callback`, `GET /v2/files/{uuid}` and lists).
+///
+/// ```
+/// let f: terra_types::File = serde_json::from_str(r#"{
+///   "uuid": "f-1", "name": "map/result.tif", "size": 1048576, "checksum": "9b2cf5",
+///   "meta": "", "url": "https://bucket.s3.amazonaws.com/map/result.tif?X-Amz-Signature=...",
+///   "createdAt": "2026-11-25T10:00:00Z", "updatedAt": "2026-11-25T10:00:00Z"
+/// }"#).unwrap();
+/// assert_eq!((f.name.as_str(), f.size), ("map/result.tif", 1_048_576));
+/// assert!(f.position.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct File {
@@ -37,6 +47,18 @@ pub struct File {
 /// Body of `PUT /v2/files/{uuid}`.
 ///
 /// **Unconfirmed**: terra-rs assumes `name`, `meta` and `position`, all optional.
+///
+/// ```
+/// use terra_types::{Position, UpdateFileRequest};
+/// let req = UpdateFileRequest {
+///     position: Some(Position { attitude: 0.0, latitude: 22.5, longitude: 113.9 }),
+///     ..Default::default()
+/// };
+/// assert_eq!(
+///     serde_json::to_string(&req).unwrap(),
+///     r#"{"position":{"attitude":0.0,"latitude":22.5,"longitude":113.9}}"#
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct UpdateFileRequest {

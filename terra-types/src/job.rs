@@ -5,6 +5,13 @@ use crate::params::{JobParameters, ParameterSet};
 
 int_enum! {
     /// Job `type` (reference §4.1).
+    ///
+    /// ```
+    /// use terra_types::JobType;
+    /// assert_eq!(JobType::from_code(15), JobType::Model3d);
+    /// assert_eq!(JobType::Map2d.to_string(), "2D (14)");
+    /// assert_eq!(serde_json::to_string(&JobType::Lidar).unwrap(), "13");
+    /// ```
     pub enum JobType {
         /// `0`: the value seen on a job that has not been started.
         NotStarted = 0 => "not started",
@@ -51,16 +58,34 @@ int_enum! {
 
 impl JobStatus {
     /// `true` for 5, 6 and 7. Clients that loop "while status < 6" never end on 5.
+    ///
+    /// ```
+    /// use terra_types::JobStatus;
+    /// assert!(JobStatus::Stopped.is_terminal());
+    /// assert!(!JobStatus::ResultProcessing.is_terminal());
+    /// ```
     pub const fn is_terminal(self) -> bool {
         matches!(self, Self::Stopped | Self::Succeeded | Self::Failed)
     }
 
     /// Whether a stop is allowed: started and before result processing (`1..=3`).
+    ///
+    /// ```
+    /// use terra_types::JobStatus;
+    /// assert!(JobStatus::Executing.can_stop());
+    /// assert!(!JobStatus::ResultProcessing.can_stop(), "too late to stop");
+    /// ```
     pub const fn can_stop(self) -> bool {
         matches!(self, Self::Waiting | Self::Preparing | Self::Executing)
     }
 
     /// Started and not yet terminal (`1..=4`).
+    ///
+    /// ```
+    /// use terra_types::JobStatus;
+    /// assert!(JobStatus::ResultProcessing.is_running());
+    /// assert!(!JobStatus::Created.is_running());
+    /// ```
     pub const fn is_running(self) -> bool {
         matches!(
             self,
@@ -71,6 +96,18 @@ impl JobStatus {
 
 /// The job object (reference §3.7). Fields that exist only after start are `None` before
 /// and are omitted from the JSON (not `null`).
+///
+/// ```
+/// use terra_types::{Job, JobStatus, JobType};
+/// // A job that was created but not started: no start-time fields.
+/// let job: Job = serde_json::from_str(r#"{
+///   "uuid": "j-1", "name": "survey", "meta": "", "type": 0, "status": 0,
+///   "createdAt": "2026-11-25T10:00:00Z", "updatedAt": "2026-11-25T10:00:00Z"
+/// }"#).unwrap();
+/// assert_eq!((job.job_type, job.status), (JobType::NotStarted, JobStatus::Created));
+/// assert!(job.percentage.is_none());
+/// assert!(!serde_json::to_string(&job).unwrap().contains("null"), "absent, not null");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Job {
@@ -169,6 +206,12 @@ pub struct CreateJobRequest {
 
 impl CreateJobRequest {
     /// A job with just a name.
+    ///
+    /// ```
+    /// let req = terra_types::CreateJobRequest::named("quarry 3D");
+    /// assert_eq!(req.name, "quarry 3D");
+    /// assert!(req.meta.is_none());
+    /// ```
     pub fn named(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -220,6 +263,13 @@ impl StartJobRequest {
     /// A start request for typed parameters: the job type comes from the parameter set and
     /// the parameters are serialized once, compactly, into the string. The parameters are
     /// validated first, so nothing the documentation rules out is ever sent.
+    ///
+    /// ```
+    /// use terra_types::{JobParameters, Model3dParams, StartJobRequest};
+    /// let bad = JobParameters::new(Model3dParams { model_simplify: Some(0.01), ..Default::default() });
+    /// let err = StartJobRequest::new("res-1", &bad).unwrap_err();
+    /// assert_eq!(err.field, "parameter.model_simplify");
+    /// ```
     pub fn new<P: ParameterSet>(
         resource_uuid: impl Into<String>,
         params: &JobParameters<P>,
@@ -234,6 +284,14 @@ impl StartJobRequest {
     }
 
     /// Parses the parameter string as a typed parameter set (field paths in the error).
+    ///
+    /// ```
+    /// use terra_types::{JobParameters, Map2dParams, MapMode, StartJobRequest};
+    /// let sent = JobParameters::new(Map2dParams { map_mode: Some(MapMode::Orchard), ..Default::default() });
+    /// let start = StartJobRequest::new("res-1", &sent).unwrap();
+    /// let back: JobParameters<Map2dParams> = start.parameters_as().unwrap();
+    /// assert_eq!(back, sent);
+    /// ```
     pub fn parameters_as<P: ParameterSet>(
         &self,
     ) -> Result<JobParameters<P>, crate::ValidationError> {

@@ -24,6 +24,14 @@ macro_rules! int_enum {
             pub const KNOWN: &'static [Self] = &[$(Self::$variant),+];
 
             /// The integer sent on the wire.
+            ///
+            /// ```
+            #[doc = concat!("use terra_types::", stringify!($name), " as E;")]
+            /// for v in E::KNOWN {
+            ///     assert_eq!(E::from_code(v.code()), *v);
+            /// }
+            /// assert_eq!(E::from_code(-7).code(), -7, "unknown codes are kept");
+            /// ```
             pub const fn code(self) -> i64 {
                 match self {
                     $( Self::$variant => $value, )+
@@ -32,6 +40,12 @@ macro_rules! int_enum {
             }
 
             /// Maps a wire integer to its variant (`Unknown` when not documented).
+            ///
+            /// ```
+            #[doc = concat!("use terra_types::", stringify!($name), " as E;")]
+            /// assert_eq!(E::from_code(-7), E::Unknown(-7));
+            /// assert_eq!(E::from_code(E::KNOWN[0].code()), E::KNOWN[0]);
+            /// ```
             pub const fn from_code(code: i64) -> Self {
                 match code {
                     $( $value => Self::$variant, )+
@@ -40,6 +54,12 @@ macro_rules! int_enum {
             }
 
             /// Whether this value is one of the documented ones.
+            ///
+            /// ```
+            #[doc = concat!("use terra_types::", stringify!($name), " as E;")]
+            /// assert!(E::KNOWN.iter().all(|v| v.is_known()));
+            /// assert!(!E::from_code(-7).is_known());
+            /// ```
             pub const fn is_known(self) -> bool {
                 !matches!(Self::from_code(self.code()), Self::Unknown(_))
             }
@@ -59,6 +79,12 @@ macro_rules! int_enum {
 
         impl $name {
             /// A short English label (`"unknown"` for unknown codes).
+            ///
+            /// ```
+            #[doc = concat!("use terra_types::", stringify!($name), " as E;")]
+            /// assert_eq!(E::from_code(-7).label(), "unknown");
+            /// assert_eq!(E::from_code(-7).to_string(), "unknown (-7)");
+            /// ```
             pub const fn label(self) -> &'static str {
                 match self {
                     $( Self::$variant => $label, )+
@@ -125,6 +151,14 @@ macro_rules! str_enum {
             pub const KNOWN: &'static [Self] = &[$(Self::$variant),+];
 
             /// The string sent on the wire (the canonical spelling for known values).
+            ///
+            /// ```
+            #[doc = concat!("use terra_types::", stringify!($name), " as E;")]
+            /// for v in E::KNOWN {
+            ///     assert_eq!(&E::parse(v.as_str()), v);
+            /// }
+            /// assert_eq!(E::parse("not documented").as_str(), "not documented");
+            /// ```
             pub fn as_str(&self) -> &str {
                 match self {
                     $( Self::$variant => $value, )+
@@ -133,6 +167,11 @@ macro_rules! str_enum {
             }
 
             /// Maps a wire string to its variant (`Unknown` when not documented).
+            ///
+            /// ```
+            #[doc = concat!("use terra_types::", stringify!($name), " as E;")]
+            /// assert_eq!(E::parse("not documented"), E::Unknown("not documented".into()));
+            /// ```
             pub fn parse(s: &str) -> Self {
                 $(
                     if (!$ci && s == $value) || ($ci && s.eq_ignore_ascii_case($value)) {
@@ -143,6 +182,12 @@ macro_rules! str_enum {
             }
 
             /// Whether this value is one of the documented ones.
+            ///
+            /// ```
+            #[doc = concat!("use terra_types::", stringify!($name), " as E;")]
+            /// assert!(E::KNOWN.iter().all(E::is_known));
+            /// assert!(!E::parse("not documented").is_known());
+            /// ```
             pub fn is_known(&self) -> bool {
                 !matches!(Self::parse(self.as_str()), Self::Unknown(_))
             }

@@ -6,6 +6,12 @@ use crate::{JobType, ResourceType};
 pub const MAX_UUIDS_FILTER: usize = 1000;
 
 /// `data` of the list endpoints: one page of items.
+///
+/// ```
+/// let page: terra_types::Page<terra_types::Job> =
+///     serde_json::from_str(r#"{"list":[],"page":1,"rows":10,"total":0}"#).unwrap();
+/// assert!(page.list.is_empty() && !page.has_next());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Page<T> {
@@ -25,6 +31,14 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Whether a page after this one exists.
+    ///
+    /// ```
+    /// use terra_types::Page;
+    /// let p = |page, n, total| Page { list: vec![0; n], page, rows: 10, total };
+    /// assert!(p(1, 10, 25).has_next());
+    /// assert!(p(2, 10, 25).has_next());
+    /// assert!(!p(3, 5, 25).has_next());
+    /// ```
     pub fn has_next(&self) -> bool {
         let seen = u64::from(self.page.max(1)) * u64::from(self.rows);
         self.rows > 0 && !self.list.is_empty() && seen < self.total
@@ -78,6 +92,17 @@ pub struct ListResourcesQuery {
 }
 
 /// Query of `GET /v2/files`.
+///
+/// ```
+/// use terra_types::ListFilesQuery;
+/// let q = ListFilesQuery {
+///     resource_uuid: Some("r-1".into()),
+///     uuids: vec!["f-1".into(), "f-2".into()],
+///     rows: Some(100),
+///     ..Default::default()
+/// };
+/// assert_eq!(serde_urlencoded::to_string(&q).unwrap(), "rows=100&uuids=f-1%2Cf-2&resourceUuid=r-1");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ListFilesQuery {
@@ -113,6 +138,12 @@ pub struct ListFilesQuery {
 }
 
 /// Query of `GET /v2/jobs`.
+///
+/// ```
+/// use terra_types::{JobType, ListJobsQuery};
+/// let q = ListJobsQuery { job_type: Some(JobType::Model3d), page: Some(2), ..Default::default() };
+/// assert_eq!(serde_urlencoded::to_string(&q).unwrap(), "page=2&type=15");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ListJobsQuery {
@@ -149,6 +180,16 @@ pub struct ListJobsQuery {
 }
 
 /// What the list queries have in common, so one pager serves all three.
+///
+/// ```
+/// use terra_types::{ListJobsQuery, ListQuery};
+/// fn next_page<Q: ListQuery>(mut q: Q) -> Q {
+///     let page = q.page().unwrap_or(1);
+///     q.set_page(page + 1);
+///     q
+/// }
+/// assert_eq!(next_page(ListJobsQuery::default()).page, Some(2));
+/// ```
 pub trait ListQuery: Clone + Serialize {
     /// The page number, if set.
     fn page(&self) -> Option<u32>;

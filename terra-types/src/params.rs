@@ -33,6 +33,11 @@ pub struct ValidationError {
 
 impl ValidationError {
     /// A new error for `field`.
+    ///
+    /// ```
+    /// let e = terra_types::ValidationError::new("parameter.dem_resolution", "must be positive");
+    /// assert_eq!(e.to_string(), "invalid parameter `parameter.dem_resolution`: must be positive");
+    /// ```
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
@@ -87,6 +92,12 @@ fn finite(field: &str, value: Option<f64>) -> Checked {
 int_enum! {
     /// `quality_level`: 1 high, 2 medium, 3 low (for LiDAR: time-based down-sampling to
     /// 100 %, 25 %, 6.25 %).
+    ///
+    /// ```
+    /// use terra_types::{JobParameters, LidarParams, QualityLevel};
+    /// let p = JobParameters::new(LidarParams { quality_level: Some(QualityLevel::Medium), ..Default::default() });
+    /// assert_eq!(p.to_json_string(), r#"{"parameter":{"quality_level":2}}"#);
+    /// ```
     pub enum QualityLevel {
         /// `1`
         High = 1 => "high",
@@ -99,6 +110,12 @@ int_enum! {
 
 int_enum! {
     /// `sfm_feature_quantity_level`: maximum feature points per image.
+    ///
+    /// ```
+    /// use terra_types::{CommonParams, FeatureQuantity};
+    /// let c = CommonParams { sfm_feature_quantity_level: Some(FeatureQuantity::High), ..Default::default() };
+    /// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"sfm_feature_quantity_level":1}"#);
+    /// ```
     pub enum FeatureQuantity {
         /// `1`: 40 000.
         High = 1 => "40k features",
@@ -111,6 +128,10 @@ int_enum! {
 
 int_enum! {
     /// 2D `map_mode`.
+    ///
+    /// ```
+    /// assert_eq!(terra_types::MapMode::from_code(2), terra_types::MapMode::Orchard);
+    /// ```
     pub enum MapMode {
         /// `0`: farmland.
         Farmland = 0 => "farmland",
@@ -123,6 +144,12 @@ int_enum! {
 
 int_enum! {
     /// LiDAR ground extraction `scene_type` (order as given by the source).
+    ///
+    /// ```
+    /// use terra_types::{LidarParams, SceneType};
+    /// let p = LidarParams { ground_extract: Some(true), scene_type: Some(SceneType::Slope), ..Default::default() };
+    /// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"ground_extract":true,"scene_type":1}"#);
+    /// ```
     pub enum SceneType {
         /// `0`: flat ground.
         Flat = 0 => "flat ground",
@@ -135,6 +162,13 @@ int_enum! {
 
 str_enum! {
     /// `SfM_method`: aerotriangulation strategy.
+    ///
+    /// ```
+    /// use terra_types::{CommonParams, SfmMethod};
+    /// // Photos without GPS.
+    /// let c = CommonParams { sfm_method: Some(SfmMethod::Incremental), ..Default::default() };
+    /// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"SfM_method":"INCREMENTAL"}"#);
+    /// ```
     pub enum SfmMethod (case_insensitive = false) {
         /// Recommended when most images have precise RTK positions (default).
         Global = "GLOBAL",
@@ -145,6 +179,12 @@ str_enum! {
 
 str_enum! {
     /// `cs_type` of a geo-desc object.
+    ///
+    /// ```
+    /// use terra_types::CsType;
+    /// assert_eq!(CsType::parse("LOCAL_ENU_CS"), CsType::LocalEnuCs);
+    /// assert!(!CsType::parse("local_enu_cs").is_known(), "case matters here");
+    /// ```
     pub enum CsType (case_insensitive = false) {
         /// A geographic or projected CS (`geo_cs` or `geo_cs_wkt`).
         GeoCs = "GEO_CS",
@@ -156,6 +196,18 @@ str_enum! {
 }
 
 /// `ref_GPS` of a `LOCAL_ENU_CS` geo-desc.
+///
+/// ```
+/// use terra_types::{CsType, GeoDesc, RefGps};
+/// let enu = GeoDesc {
+///     cs_type: Some(CsType::LocalEnuCs),
+///     ref_gps: Some(RefGps { latitude: 22.54, longitude: 113.95, altitude: 30.0 }),
+///     ..Default::default()
+/// };
+/// assert!(enu.validate().is_ok());
+/// let far_north = GeoDesc { ref_gps: Some(RefGps { latitude: 95.0, ..Default::default() }), ..enu };
+/// assert_eq!(far_north.validate().unwrap_err().field, "ref_GPS.latitude");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct RefGps {
@@ -211,6 +263,11 @@ pub struct GeoDesc {
 
 impl GeoDesc {
     /// A `GEO_CS` with an identifier such as `EPSG:4326`.
+    ///
+    /// ```
+    /// let wgs84 = terra_types::GeoDesc::geo_cs("EPSG:4326");
+    /// assert_eq!(wgs84.geo_cs.as_deref(), Some("EPSG:4326"));
+    /// ```
     pub fn geo_cs(id: impl Into<String>) -> Self {
         Self {
             cs_type: Some(CsType::GeoCs),
@@ -220,11 +277,24 @@ impl GeoDesc {
     }
 
     /// Whether this is `{}`: "choose automatically".
+    ///
+    /// ```
+    /// use terra_types::GeoDesc;
+    /// assert!(GeoDesc::default().is_auto());
+    /// assert_eq!(serde_json::to_string(&GeoDesc::default()).unwrap(), "{}");
+    /// assert!(!GeoDesc::geo_cs("EPSG:4326").is_auto());
+    /// ```
     pub fn is_auto(&self) -> bool {
         *self == Self::default()
     }
 
     /// Checks the members against the CS type. Paths are relative to this object.
+    ///
+    /// ```
+    /// use terra_types::{CsType, GeoDesc};
+    /// let missing = GeoDesc { cs_type: Some(CsType::GeoCs), ..Default::default() };
+    /// assert_eq!(missing.validate().unwrap_err().field, "geo_cs");
+    /// ```
     pub fn validate(&self) -> Checked {
         let Some(cs) = &self.cs_type else {
             if self.is_auto() {
@@ -287,6 +357,15 @@ fn geo(field: &str, g: &Option<GeoDesc>) -> Checked {
 
 /// The common section shared by 2D, 3D and (as clients send it) LiDAR (reference §5.2).
 /// Defaults noted here are the documented ones; `None` leaves the choice to the service.
+///
+/// ```
+/// use terra_types::{CommonParams, JobParameters, Model3dParams};
+/// let p = JobParameters::new(Model3dParams {
+///     common: CommonParams { output_pointcloud: Some(true), generate_las: Some(true), ..Default::default() },
+///     ..Default::default()
+/// });
+/// assert_eq!(p.to_json_string(), r#"{"parameter":{"output_pointcloud":true,"generate_las":true}}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct CommonParams {
@@ -353,6 +432,14 @@ impl CommonParams {
     }
 
     /// Whether the point-cloud outputs are on, and `generate_pnts` (default true) with them.
+    ///
+    /// ```
+    /// use terra_types::CommonParams;
+    /// let c = CommonParams { output_pointcloud: Some(true), generate_las: Some(true), ..Default::default() };
+    /// let f = c.pointcloud_formats();
+    /// assert!(f.pnts && f.las, "pnts is on by default once point clouds are");
+    /// assert!(!CommonParams::default().pointcloud_formats().pnts, "off without the master switch");
+    /// ```
     pub fn pointcloud_formats(&self) -> PointcloudFormats {
         let on = self.output_pointcloud.unwrap_or(false);
         PointcloudFormats {
@@ -367,6 +454,11 @@ impl CommonParams {
 }
 
 /// The point-cloud formats a parameter set asks for, defaults applied.
+///
+/// ```
+/// let f = terra_types::CommonParams::default().pointcloud_formats();
+/// assert_eq!(f, terra_types::PointcloudFormats::default());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PointcloudFormats {
     /// pnts LOD.
@@ -384,6 +476,15 @@ pub struct PointcloudFormats {
 }
 
 /// A typed `parameter` section: one per job type.
+///
+/// ```
+/// use terra_types::{JobType, LidarParams, Map2dParams, ParameterSet};
+/// fn job_type_of<P: ParameterSet>() -> JobType {
+///     P::JOB_TYPE
+/// }
+/// assert_eq!(job_type_of::<Map2dParams>(), JobType::Map2d);
+/// assert_eq!(job_type_of::<LidarParams>(), JobType::Lidar);
+/// ```
 pub trait ParameterSet:
     Serialize + DeserializeOwned + Clone + PartialEq + Default + std::fmt::Debug + Send + Sync + 'static
 {
@@ -487,6 +588,21 @@ impl ParameterSet for Map2dParams {
 }
 
 /// `parameter` of a 3D reconstruction (`type` 15, reference §5.4).
+///
+/// ```
+/// use terra_types::{JobParameters, Model3dParams};
+/// let p = JobParameters::new(Model3dParams {
+///     output_mesh: Some(true),
+///     generate_b3dm: Some(true),
+///     model_simplify: Some(0.5),
+///     ..Default::default()
+/// });
+/// assert!(p.validate().is_ok());
+/// assert_eq!(
+///     p.to_json_string(),
+///     r#"{"parameter":{"output_mesh":true,"generate_b3dm":true,"model_simplify":0.5}}"#
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Model3dParams {
@@ -568,6 +684,14 @@ impl ParameterSet for Model3dParams {
 
 impl Model3dParams {
     /// The mesh formats asked for (all off unless `output_mesh` is true).
+    ///
+    /// ```
+    /// use terra_types::Model3dParams;
+    /// let p = Model3dParams { generate_obj: Some(true), ..Default::default() };
+    /// assert!(!p.mesh_formats().obj, "off without output_mesh");
+    /// let p = Model3dParams { output_mesh: Some(true), ..p };
+    /// assert!(p.mesh_formats().obj);
+    /// ```
     pub fn mesh_formats(&self) -> MeshFormats {
         let on = self.output_mesh.unwrap_or(false);
         let f = |v: Option<bool>| on && v.unwrap_or(false);
@@ -583,6 +707,11 @@ impl Model3dParams {
 }
 
 /// The mesh formats a 3D parameter set asks for.
+///
+/// ```
+/// let none = terra_types::Model3dParams::default().mesh_formats();
+/// assert_eq!(none, terra_types::MeshFormats::default());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MeshFormats {
     /// PLY.
@@ -600,6 +729,16 @@ pub struct MeshFormats {
 }
 
 /// `parameter` of a LiDAR reconstruction (`type` 13, reference §5.5).
+///
+/// ```
+/// use terra_types::{JobParameters, LidarParams};
+/// let p = JobParameters::new(LidarParams {
+///     generate_dem: Some(true),
+///     dem_resolution: Some(0.5),
+///     ..Default::default()
+/// });
+/// assert!(p.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct LidarParams {
@@ -739,6 +878,19 @@ impl ParameterSet for LidarParams {
 }
 
 /// `predefine_AOI`: a region of interest (2D and 3D only, reference §5.6).
+///
+/// ```
+/// use terra_types::{GeoDesc, JobParameters, Map2dParams, PredefineAoi};
+/// let mut p = JobParameters::new(Map2dParams::default());
+/// p.predefine_aoi = Some(PredefineAoi {
+///     polygon_points: vec![[0.0, 0.0, 0.0], [100.0, 0.0, 0.0], [100.0, 100.0, 0.0]],
+///     geo_desc: Some(GeoDesc::geo_cs("EPSG:32650")),
+///     ..Default::default()
+/// });
+/// assert!(p.validate().is_ok());
+/// p.predefine_aoi.as_mut().unwrap().polygon_points.truncate(2);
+/// assert_eq!(p.validate().unwrap_err().field, "predefine_AOI.polygon_points");
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct PredefineAoi {
@@ -806,6 +958,13 @@ impl PredefineAoi {
 }
 
 /// `export_parameter` (v1.1.0+, reference §5.8).
+///
+/// ```
+/// use terra_types::{ExportParameter, JobParameters, Model3dParams};
+/// let mut p = JobParameters::new(Model3dParams::default());
+/// p.export_parameter = Some(ExportParameter { pc_dir_structure: Some(true), ..Default::default() });
+/// assert_eq!(p.to_json_string(), r#"{"parameter":{},"export_parameter":{"pc_dir_structure":true}}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ExportParameter {
@@ -859,6 +1018,12 @@ pub struct JobParameters<P> {
 
 impl<P: ParameterSet> JobParameters<P> {
     /// Parameters with only a `parameter` section.
+    ///
+    /// ```
+    /// use terra_types::{JobParameters, Map2dParams};
+    /// let p = JobParameters::new(Map2dParams::default());
+    /// assert_eq!(p.to_json_string(), r#"{"parameter":{}}"#);
+    /// ```
     pub fn new(parameter: P) -> Self {
         Self {
             parameter,
@@ -869,6 +1034,13 @@ impl<P: ParameterSet> JobParameters<P> {
     }
 
     /// Checks every section against the documentation.
+    ///
+    /// ```
+    /// use terra_types::{JobParameters, Map2dParams};
+    /// let p = JobParameters::new(Map2dParams { dom_tile_size: Some(255), ..Default::default() });
+    /// let err = p.validate().unwrap_err();
+    /// assert_eq!(err.field, "parameter.dom_tile_size");
+    /// ```
     pub fn validate(&self) -> Checked {
         self.parameter
             .validate()
@@ -889,11 +1061,24 @@ impl<P: ParameterSet> JobParameters<P> {
     }
 
     /// The compact JSON text sent in [`crate::StartJobRequest::parameters`].
+    ///
+    /// ```
+    /// use terra_types::{JobParameters, LidarParams};
+    /// let mut p = JobParameters::new(LidarParams { smooth_point: Some(true), ..Default::default() });
+    /// p.extra.insert("future_switch".into(), serde_json::json!(1)); // keys terra-types does not model
+    /// assert_eq!(p.to_json_string(), r#"{"parameter":{"smooth_point":true},"future_switch":1}"#);
+    /// ```
     pub fn to_json_string(&self) -> String {
         serde_json::to_string(self).expect("parameters serialize to JSON")
     }
 
     /// Parses the parameter string; a type error names the JSON path of the field.
+    ///
+    /// ```
+    /// use terra_types::{JobParameters, Map2dParams};
+    /// let err = JobParameters::<Map2dParams>::from_json_str(r#"{"parameter":{"use_Wallis":"yes"}}"#).unwrap_err();
+    /// assert_eq!(err.field, "parameter.use_Wallis"); // the wire spelling
+    /// ```
     pub fn from_json_str(s: &str) -> Result<Self, ValidationError> {
         parse_json(s)
     }

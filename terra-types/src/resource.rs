@@ -4,6 +4,12 @@ use crate::macros::str_enum;
 
 str_enum! {
     /// Resource `type`.
+    ///
+    /// ```
+    /// use terra_types::ResourceType;
+    /// assert_eq!(ResourceType::parse("job_output"), ResourceType::JobOutput);
+    /// assert_eq!(serde_json::to_string(&ResourceType::Map).unwrap(), r#""map""#);
+    /// ```
     pub enum ResourceType (case_insensitive = false) {
         /// A user-created set of input files (the only type users create).
         Map = "map",
@@ -13,6 +19,13 @@ str_enum! {
 }
 
 /// Geographic extent of a resource's contents (`scope`).
+///
+/// ```
+/// let s: terra_types::Scope = serde_json::from_str(
+///     r#"{"minLatitude":22.5,"maxLatitude":22.6,"minLongitude":113.9,"maxLongitude":114.0}"#,
+/// ).unwrap();
+/// assert!(s.max_latitude > s.min_latitude);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Scope {
@@ -35,6 +48,17 @@ pub struct Scope {
 }
 
 /// The resource object (create and list responses, and `summary` of the detail).
+///
+/// ```
+/// use terra_types::{Resource, ResourceType};
+/// let r: Resource = serde_json::from_str(r#"{
+///   "uuid": "r-1", "name": "survey", "type": "map", "meta": "", "fileCount": 240,
+///   "totalSize": 2516582400, "revisable": true,
+///   "createdAt": "2026-11-25T10:00:00Z", "updatedAt": "2026-11-25T10:00:00Z"
+/// }"#).unwrap();
+/// assert_eq!((r.resource_type, r.file_count), (ResourceType::Map, 240));
+/// assert!(r.scope.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Resource {
@@ -78,6 +102,15 @@ pub struct Resource {
 }
 
 /// `data` of `GET /v2/resources/{uuid}`: a different shape from create and list.
+///
+/// ```
+/// let d: terra_types::ResourceDetail = serde_json::from_str(r#"{
+///   "summary": {"uuid": "r-1", "name": "survey", "type": "map"},
+///   "fileUuids": ["f-1", "f-2"], "inputJobUuids": ["j-1"], "outputJobUuids": []
+/// }"#).unwrap();
+/// assert_eq!(d.summary.uuid, "r-1");
+/// assert_eq!(d.file_uuids.len(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ResourceDetail {
@@ -119,6 +152,11 @@ pub struct CreateResourceRequest {
 
 impl CreateResourceRequest {
     /// A `map` resource with just a name.
+    ///
+    /// ```
+    /// let req = terra_types::CreateResourceRequest::map("survey");
+    /// assert_eq!(serde_json::to_string(&req).unwrap(), r#"{"name":"survey","type":"map"}"#);
+    /// ```
     pub fn map(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -135,6 +173,11 @@ impl CreateResourceRequest {
 /// **Unconfirmed**: the reference could not read these four bodies. terra-rs assumes `name`
 /// and `meta`, both optional (for a copy they name the new object; absent fields are kept
 /// or copied).
+///
+/// ```
+/// let req = terra_types::UpdateRequest { name: Some("renamed".into()), meta: None };
+/// assert_eq!(serde_json::to_string(&req).unwrap(), r#"{"name":"renamed"}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct UpdateRequest {
@@ -150,6 +193,14 @@ pub struct UpdateRequest {
 ///
 /// **Unconfirmed**: the reference only knows the summary "add or remove files of this
 /// resource". terra-rs assumes two lists of file uuids.
+///
+/// ```
+/// let req = terra_types::FileOperationRequest {
+///     remove_file_uuids: vec!["f-9".into()],
+///     ..Default::default()
+/// };
+/// assert_eq!(serde_json::to_string(&req).unwrap(), r#"{"removeFileUuids":["f-9"]}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct FileOperationRequest {
@@ -170,6 +221,12 @@ pub struct FileOperationRequest {
 }
 
 /// `deleteMode` of `DELETE /v2/resources/{uuid}`.
+///
+/// ```
+/// use terra_types::DeleteMode;
+/// assert_eq!(DeleteMode::default(), DeleteMode::ResourceOnly);
+/// assert_eq!(DeleteMode::WithFiles.as_str(), "1");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DeleteMode {
     /// `0`: delete the resource only, keep its files.
@@ -181,6 +238,11 @@ pub enum DeleteMode {
 
 impl DeleteMode {
     /// The query value (`0` or `1`).
+    ///
+    /// ```
+    /// let query = format!("deleteMode={}", terra_types::DeleteMode::ResourceOnly.as_str());
+    /// assert_eq!(query, "deleteMode=0");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::ResourceOnly => "0",

@@ -18,11 +18,21 @@ pub struct Secret(SecretString);
 
 impl Secret {
     /// Wraps a secret value.
+    ///
+    /// ```
+    /// let s = terra_types::Secret::new("session-token");
+    /// assert_eq!(format!("{s:?}"), r#"Secret("***")"#);
+    /// ```
     pub fn new(value: impl Into<String>) -> Self {
         Self(SecretString::from(value.into()))
     }
 
     /// The secret value itself. Keep it out of logs.
+    ///
+    /// ```
+    /// let s = terra_types::Secret::from("session-token");
+    /// assert_eq!(s.expose().len(), 13);
+    /// ```
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }

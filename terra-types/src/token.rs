@@ -77,6 +77,15 @@ pub struct StsToken {
 impl StsToken {
     /// The object key for a relative file name: `storePath` with `{fileName}` replaced.
     /// Backslashes in `file_name` become `/` (the callback expects `/` separators).
+    ///
+    /// ```
+    /// # let token: terra_types::StsToken = serde_json::from_str(r#"{
+    /// #   "cloudName": "AWS_S3", "accessKeyID": "ASIA", "secretAccessKey": "s", "sessionToken": "t",
+    /// #   "region": "us-west-2", "cloudBucketName": "b", "storePath": "7/tmp/abc/{fileName}",
+    /// #   "callbackParam": "e30=", "expireTime": 1795601400
+    /// # }"#).unwrap();
+    /// assert_eq!(token.object_key(r"survey\DJI_0001.JPG"), "7/tmp/abc/survey/DJI_0001.JPG");
+    /// ```
     pub fn object_key(&self, file_name: &str) -> String {
         let name = file_name.replace('\\', "/");
         if self.store_path.contains(FILE_NAME_PLACEHOLDER) {
@@ -88,6 +97,15 @@ impl StsToken {
 
     /// The key prefix every object of this token lives under (`storePath` before
     /// `{fileName}`).
+    ///
+    /// ```
+    /// # let token: terra_types::StsToken = serde_json::from_str(r#"{
+    /// #   "cloudName": "AWS_S3", "accessKeyID": "ASIA", "secretAccessKey": "s", "sessionToken": "t",
+    /// #   "region": "us-west-2", "cloudBucketName": "b", "storePath": "7/tmp/abc/{fileName}",
+    /// #   "callbackParam": "e30=", "expireTime": 1795601400
+    /// # }"#).unwrap();
+    /// assert_eq!(token.key_prefix(), "7/tmp/abc/");
+    /// ```
     pub fn key_prefix(&self) -> &str {
         self.store_path
             .split(FILE_NAME_PLACEHOLDER)
@@ -97,6 +115,11 @@ impl StsToken {
 }
 
 /// A geographic position attached to a file (`files[].position`).
+///
+/// ```
+/// let p = terra_types::Position { attitude: 0.0, latitude: 22.54, longitude: 113.95 };
+/// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"attitude":0.0,"latitude":22.54,"longitude":113.95}"#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Position {
@@ -112,6 +135,15 @@ pub struct Position {
 }
 
 /// One uploaded object in an `upload_callback` request.
+///
+/// ```
+/// use terra_types::{CallbackFile, Position};
+/// let f = CallbackFile {
+///     position: Some(Position { attitude: 0.0, latitude: 22.54, longitude: 113.95 }),
+///     ..CallbackFile::new("DJI_0001.JPG", r#""9b2cf535f27731c974343645a3985328""#)
+/// };
+/// assert_eq!(f.checksum, f.etag);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct CallbackFile {
@@ -131,6 +163,14 @@ pub struct CallbackFile {
 
 impl CallbackFile {
     /// An entry with `checksum` = `etag`, as all known clients send it.
+    ///
+    /// ```
+    /// let f = terra_types::CallbackFile::new("DJI_0001.JPG", "9b2cf5");
+    /// assert_eq!(
+    ///     serde_json::to_string(&f).unwrap(),
+    ///     r#"{"name":"DJI_0001.JPG","etag":"9b2cf5","checksum":"9b2cf5"}"#
+    /// );
+    /// ```
     pub fn new(name: impl Into<String>, etag: impl Into<String>) -> Self {
         let etag = etag.into();
         Self {
@@ -146,6 +186,17 @@ impl CallbackFile {
 /// Body of `POST /v2/store/upload_callback` (reference §3.4).
 ///
 /// Note the spelling `resourceUUID` here, unlike `resourceUuid` elsewhere.
+///
+/// ```
+/// use terra_types::{CallbackFile, UploadCallbackRequest};
+/// let req = UploadCallbackRequest {
+///     callback_param: "eyJ".into(),
+///     resource_uuid: "r-1".into(),
+///     files: vec![CallbackFile::new("DJI_0001.JPG", "9b2cf5")],
+/// };
+/// let json = serde_json::to_string(&req).unwrap();
+/// assert!(json.starts_with(r#"{"callbackParam":"eyJ","resourceUUID":"r-1""#), "note resourceUUID");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct UploadCallbackRequest {
