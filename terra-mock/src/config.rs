@@ -9,6 +9,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Which object storage an app key's tokens are for.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use terra_mock::{Provider, TerraMock};
+/// use terra_types::CloudName;
+/// let cn = TerraMock::builder().provider(Provider::Oss).start().await?;
+/// let token = cn.issue_token(cn.app_key()).unwrap();
+/// assert_eq!(token.cloud_name, CloudName::AliOss);
+/// assert_eq!(token.region, "oss-cn-hangzhou");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
@@ -20,6 +32,23 @@ pub enum Provider {
 }
 
 /// One account: an app key, its secret and its storage provider.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use terra_mock::{AccountConfig, MockConfig, Provider, TerraMock};
+/// let cfg = MockConfig {
+///     accounts: vec![
+///         AccountConfig { app_key: "us-ak".into(), secret: "us-sk".into(), provider: Provider::S3 },
+///         AccountConfig { app_key: "cn-ak".into(), secret: "cn-sk".into(), provider: Provider::Oss },
+///     ],
+///     ..Default::default()
+/// };
+/// let mock = TerraMock::builder().config(cfg).start().await?;
+/// assert_eq!(mock.app_key(), "us-ak", "the first account");
+/// assert!(mock.issue_token("cn-ak").is_some());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountConfig {
     /// The app key (AK).
@@ -33,6 +62,29 @@ pub struct AccountConfig {
 
 /// How business errors (`result.code != 0`) are answered. **Unconfirmed** (§1.5): some
 /// clients saw HTTP 200 with the code, one read the envelope from a non-2xx response.
+///
+/// ```
+/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+/// #     use tower::ServiceExt as _;
+/// #     let target = format!("/terra-rescon-be/v2{path}");
+/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+/// #     let status = resp.status().as_u16();
+/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use terra_mock::{ErrorStatus, TerraMock};
+/// let mock = TerraMock::builder().error_status(ErrorStatus::Http4xx).build()?;
+/// let (status, body) = call(&mock, "GET", "/jobs/00000000-0000-0000-0000-000000000000", "").await;
+/// assert_eq!((status, body["result"]["code"].as_i64()), (404, Some(102114)));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorStatus {
@@ -45,6 +97,30 @@ pub enum ErrorStatus {
 
 /// What a create answers without `Return-Detail: true`. **Unconfirmed** (§3.2): clients
 /// only rely on `data.uuid`.
+///
+/// ```
+/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+/// #     use tower::ServiceExt as _;
+/// #     let target = format!("/terra-rescon-be/v2{path}");
+/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+/// #     let status = resp.status().as_u16();
+/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use terra_mock::{MinimalCreate, TerraMock};
+/// let mock = TerraMock::builder().minimal_create(MinimalCreate::UuidOnly).build()?;
+/// let (_, body) = call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+/// assert!(body["data"]["uuid"].is_string());
+/// assert!(body["data"]["name"].is_null(), "only the uuid without Return-Detail");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MinimalCreate {
@@ -61,6 +137,53 @@ pub enum MinimalCreate {
 ///
 /// The executing stage lasts `executing + executing_per_input × inputs` (inputs: images
 /// for 2D/3D, files for LiDAR).
+///
+/// ```
+/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+/// #     use tower::ServiceExt as _;
+/// #     let target = format!("/terra-rescon-be/v2{path}");
+/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+/// #     let status = resp.status().as_u16();
+/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+/// # }
+/// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+/// #     let token = mock.issue_token(mock.app_key()).unwrap();
+/// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+/// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+/// #     let files: Vec<_> = (0..10).map(|i| {
+/// #         let name = format!("DJI_{i:04}.JPG");
+/// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+/// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+/// #     }).collect();
+/// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+/// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+/// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+/// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+/// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+/// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+/// #     assert_eq!(s["result"]["code"], 0, "{s}");
+/// #     job
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use terra_mock::{JobTiming, ManualClock, TerraMock};
+/// // 10 s of execution plus 1 s per photo; no queue.
+/// let timing = JobTiming { waiting: 0.0, preparing: 0.0, executing: 10.0, executing_per_input: 1.0, result_processing: 0.0 };
+/// let mock = TerraMock::builder().manual_clock(ManualClock::starting_now()).timing(timing).build()?;
+/// start_job(&mock).await;
+/// mock.advance(Duration::from_secs(19));
+/// assert_eq!(mock.jobs(mock.app_key())[0].status, terra_types::JobStatus::Executing);
+/// mock.advance(Duration::from_secs(1));
+/// assert_eq!(mock.jobs(mock.app_key())[0].status, terra_types::JobStatus::Succeeded);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JobTiming {
@@ -91,6 +214,12 @@ impl Default for JobTiming {
 impl JobTiming {
     /// All stages at zero length except executing, which lasts `total`: handy for tests
     /// that want "a job of about this long".
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = terra_mock::JobTiming::lasting(Duration::from_secs(7200));
+    /// assert_eq!((t.waiting, t.executing, t.executing_per_input), (0.0, 7200.0, 0.0));
+    /// ```
     pub fn lasting(total: Duration) -> Self {
         Self {
             waiting: 0.0,
@@ -113,6 +242,20 @@ impl JobTiming {
 }
 
 /// A storage endpoint's bucket and region as announced in tokens.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use terra_mock::{BucketConfig, MockConfig, TerraMock};
+/// let cfg = MockConfig {
+///     s3: BucketConfig { bucket: "dji-terra-prod".into(), region: "us-west-2".into() },
+///     ..Default::default()
+/// };
+/// let mock = TerraMock::builder().config(cfg).start().await?;
+/// let token = mock.issue_token(mock.app_key()).unwrap();
+/// assert_eq!((token.cloud_bucket_name.as_str(), token.region.as_str()), ("dji-terra-prod", "us-west-2"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketConfig {
     /// `cloudBucketName`.
@@ -122,6 +265,31 @@ pub struct BucketConfig {
 }
 
 /// Random faults, reproducible from a seed. Rates are probabilities per request.
+///
+/// ```
+/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+/// #     use tower::ServiceExt as _;
+/// #     let target = format!("/terra-rescon-be/v2{path}");
+/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+/// #     let status = resp.status().as_u16();
+/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use terra_mock::{FaultScope, RandomFaults, TerraMock};
+/// // Every API request fails with a 5xx; the same seed fails the same requests.
+/// let faults = RandomFaults { seed: 7, error_5xx: 1.0, scope: FaultScope::Api, ..Default::default() };
+/// let mock = TerraMock::builder().random_faults(faults).build()?;
+/// let (status, _) = call(&mock, "GET", "/jobs", "").await;
+/// assert!(status >= 500);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RandomFaults {
@@ -156,6 +324,30 @@ impl Default for RandomFaults {
 }
 
 /// Which part of the mock a fault applies to.
+///
+/// ```
+/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+/// #     use tower::ServiceExt as _;
+/// #     let target = format!("/terra-rescon-be/v2{path}");
+/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+/// #     let status = resp.status().as_u16();
+/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use terra_mock::{Fault, FaultRule, FaultScope, TerraMock};
+/// let mock = TerraMock::builder().build()?;
+/// // Break the storage only: the API keeps answering.
+/// mock.inject(FaultRule::any().scope(FaultScope::Storage).fault(Fault::Status { status: 503, retry_after: None }));
+/// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultScope {
@@ -170,6 +362,15 @@ pub enum FaultScope {
 
 /// The whole configuration. `Default` is a faithful service with one S3 account
 /// (`terra-mock-ak` / `terra-mock-sk`).
+///
+/// ```
+/// use terra_mock::MockConfig;
+/// // The standalone server reads the same structure from TOML or JSON; missing keys keep
+/// // their defaults.
+/// let cfg: MockConfig = serde_json::from_str(r#"{"token_lifetime_secs": 2, "max_running_jobs": 1}"#).unwrap();
+/// assert_eq!((cfg.token_lifetime_secs, cfg.max_running_jobs), (2, 1));
+/// assert_eq!(cfg.clock_skew_secs, 300);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MockConfig {

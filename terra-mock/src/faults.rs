@@ -8,6 +8,39 @@ use rand::{RngExt, SeedableRng, rngs::StdRng};
 use crate::config::{FaultScope, RandomFaults};
 
 /// What happens to a request hit by a fault.
+///
+/// ```
+/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+/// #     use tower::ServiceExt as _;
+/// #     let target = format!("/terra-rescon-be/v2{path}");
+/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+/// #     let status = resp.status().as_u16();
+/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use terra_mock::{Fault, FaultRule, TerraMock};
+/// let mock = TerraMock::builder().build()?;
+/// // The create happens, but the caller sees a 502: did it work? (It did.)
+/// mock.inject(FaultRule::on("POST", "/terra-rescon-be/v2/jobs").times(1).fault(Fault::StatusAfterProcessing { status: 502 }));
+/// let (status, _) = call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+/// assert_eq!(status, 502);
+/// assert_eq!(mock.stats(mock.app_key()).jobs, 1);
+/// // Other faults: a slow answer, a reset connection, any TerraAPI code.
+/// let _ = [
+///     Fault::Delay(Duration::from_secs(2)),
+///     Fault::Reset,
+///     Fault::ApiError { status: 200, code: 701, message: "authentication error".into() },
+/// ];
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -64,6 +97,30 @@ pub struct FaultRule {
 
 impl FaultRule {
     /// Matches every request (of `scope`, see [`FaultRule::scope`]).
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{FaultRule, TerraMock};
+    /// let mock = TerraMock::builder().build()?;
+    /// mock.inject(FaultRule::any().times(1)); // a 500 by default
+    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 500);
+    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
+    /// # Ok(()) }
+    /// ```
     pub fn any() -> Self {
         Self {
             method: None,
@@ -79,6 +136,30 @@ impl FaultRule {
 
     /// Matches one method and path. In the path, `*` matches one segment and a final
     /// `**` matches the rest: `/terra-rescon-be/v2/jobs/*/start`.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{Fault, FaultRule, TerraMock};
+    /// let mock = TerraMock::builder().build()?;
+    /// mock.inject(FaultRule::on("GET", "/terra-rescon-be/v2/jobs/*").fault(Fault::Status { status: 503, retry_after: Some(2) }));
+    /// assert_eq!(call(&mock, "GET", "/jobs/abc", "").await.0, 503);
+    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200, "one segment only");
+    /// # Ok(()) }
+    /// ```
     pub fn on(method: &str, path: &str) -> Self {
         Self {
             method: Some(method.to_ascii_uppercase()),
@@ -88,18 +169,83 @@ impl FaultRule {
     }
 
     /// Restricts the rule to the API or to the storage endpoints.
+    ///
+    /// ```
+    /// use terra_mock::{Fault, FaultRule, FaultScope};
+    /// // Every storage request is slow.
+    /// let rule = FaultRule::any()
+    ///     .scope(FaultScope::Storage)
+    ///     .fault(Fault::Delay(std::time::Duration::from_millis(500)));
+    /// # let _ = rule;
+    /// ```
     pub fn scope(mut self, scope: FaultScope) -> Self {
         self.scope = scope;
         self
     }
 
     /// Fires for the next `n` matching requests only (default: forever).
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{Fault, FaultRule, TerraMock};
+    /// let mock = TerraMock::builder().build()?;
+    /// mock.inject(FaultRule::any().times(2).fault(Fault::Status { status: 429, retry_after: Some(1) }));
+    /// let statuses = [
+    ///     call(&mock, "GET", "/jobs", "").await.0,
+    ///     call(&mock, "GET", "/jobs", "").await.0,
+    ///     call(&mock, "GET", "/jobs", "").await.0,
+    /// ];
+    /// assert_eq!(statuses, [429, 429, 200]);
+    /// # Ok(()) }
+    /// ```
     pub fn times(mut self, n: usize) -> Self {
         self.remaining = Some(n);
         self
     }
 
     /// What happens.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{Fault, FaultRule, TerraMock};
+    /// let mock = TerraMock::builder().build()?;
+    /// mock.inject(FaultRule::on("POST", "/terra-rescon-be/v2/jobs").fault(Fault::ApiError {
+    ///     status: 200,
+    ///     code: 102000,
+    ///     message: "service invocation failure".into(),
+    /// }));
+    /// let (_, body) = call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+    /// assert_eq!(body["result"]["code"], 102000);
+    /// # Ok(()) }
+    /// ```
     pub fn fault(mut self, fault: Fault) -> Self {
         self.fault = fault;
         self

@@ -20,6 +20,21 @@ use crate::storage::ObjectMeta;
 
 /// Configures a [`TerraMock`]. Every setting of [`MockConfig`] has a method; the rest can
 /// be set with [`TerraMockBuilder::config`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use terra_mock::{Provider, TerraMock};
+/// let mock = TerraMock::builder()
+///     .account("my-ak", "my-sk", Provider::Oss)
+///     .token_lifetime(Duration::from_secs(2))
+///     .max_running_jobs(1)
+///     .start()
+///     .await?;
+/// assert_eq!(mock.app_key(), "my-ak");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct TerraMockBuilder {
     cfg: MockConfig,
@@ -41,12 +56,32 @@ impl Default for TerraMockBuilder {
 
 impl TerraMockBuilder {
     /// Replaces the whole configuration.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{MockConfig, TerraMock};
+    /// let cfg = MockConfig { lowercase_cloud_name: true, ..Default::default() };
+    /// let mock = TerraMock::builder().config(cfg).build()?;
+    /// assert!(mock.config().lowercase_cloud_name);
+    /// # Ok(()) }
+    /// ```
     pub fn config(mut self, cfg: MockConfig) -> Self {
         self.cfg = cfg;
         self
     }
 
     /// Replaces the accounts with a single one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{Provider, TerraMock};
+    /// let mock = TerraMock::builder().account("ak", "sk", Provider::S3).build()?;
+    /// assert_eq!((mock.app_key(), mock.secret()), ("ak", "sk"));
+    /// assert!(mock.issue_token("terra-mock-ak").is_none(), "the default account is gone");
+    /// # Ok(()) }
+    /// ```
     pub fn account(mut self, app_key: &str, secret: &str, provider: Provider) -> Self {
         self.cfg.accounts = vec![AccountConfig {
             app_key: app_key.into(),
@@ -57,6 +92,17 @@ impl TerraMockBuilder {
     }
 
     /// Adds an account.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{Provider, TerraMock};
+    /// let mock = TerraMock::builder().add_account("other-ak", "other-sk", Provider::Oss).build()?;
+    /// let theirs = mock.issue_token("other-ak").unwrap();
+    /// let ours = mock.issue_token(mock.app_key()).unwrap();
+    /// assert_ne!(theirs.cloud_bucket_name, ours.cloud_bucket_name);
+    /// # Ok(()) }
+    /// ```
     pub fn add_account(mut self, app_key: &str, secret: &str, provider: Provider) -> Self {
         self.cfg.accounts.push(AccountConfig {
             app_key: app_key.into(),
@@ -67,6 +113,15 @@ impl TerraMockBuilder {
     }
 
     /// The storage provider of every configured account.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().provider(terra_mock::Provider::Oss).build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// assert!(token.access_key_id.starts_with("STS."));
+    /// # Ok(()) }
+    /// ```
     pub fn provider(mut self, provider: Provider) -> Self {
         for a in &mut self.cfg.accounts {
             a.provider = provider;
@@ -75,6 +130,19 @@ impl TerraMockBuilder {
     }
 
     /// Runs on a [`ManualClock`] (see [`TerraMock::advance`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use terra_mock::{ManualClock, TerraMock};
+    /// let clock = ManualClock::starting_now();
+    /// let mock = TerraMock::builder().manual_clock(clock.clone()).build()?;
+    /// let t0 = mock.now();
+    /// mock.advance(Duration::from_secs(600));
+    /// assert_eq!(mock.now(), t0 + Duration::from_secs(600));
+    /// # Ok(()) }
+    /// ```
     pub fn manual_clock(mut self, clock: ManualClock) -> Self {
         self.clock = Some(Arc::new(clock.clone()));
         self.manual = Some(clock);
@@ -82,6 +150,16 @@ impl TerraMockBuilder {
     }
 
     /// Runs on any clock.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use terra_mock::{SystemClock, TerraMock};
+    /// let mock = TerraMock::builder().clock(Arc::new(SystemClock)).build()?;
+    /// assert!(mock.manual_clock().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self.manual = None;
@@ -89,72 +167,283 @@ impl TerraMockBuilder {
     }
 
     /// Stage durations of jobs.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use terra_mock::{JobTiming, TerraMock};
+    /// let mock = TerraMock::builder().timing(JobTiming::lasting(Duration::from_millis(300))).build()?;
+    /// assert_eq!(mock.config().timing.executing, 0.3);
+    /// # Ok(()) }
+    /// ```
     pub fn timing(mut self, timing: JobTiming) -> Self {
         self.cfg.timing = timing;
         self
     }
 
     /// Lifetime of STS credentials (default 600 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let mock = terra_mock::TerraMock::builder().token_lifetime(Duration::from_secs(2)).build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// let now = mock.now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    /// assert!(token.expire_time - now <= 2);
+    /// # Ok(()) }
+    /// ```
     pub fn token_lifetime(mut self, d: Duration) -> Self {
         self.cfg.token_lifetime_secs = d.as_secs().max(1);
         self
     }
 
     /// Lifetime of download links (default 1 h).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let mock = terra_mock::TerraMock::builder().download_url_ttl(Duration::from_secs(60)).build()?;
+    /// assert_eq!(mock.config().download_url_ttl_secs, 60);
+    /// # Ok(()) }
+    /// ```
     pub fn download_url_ttl(mut self, d: Duration) -> Self {
         self.cfg.download_url_ttl_secs = d.as_secs().max(1);
         self
     }
 
     /// Allowed clock skew of signed requests (default 300 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use tower::ServiceExt as _;
+    /// let mock = terra_mock::TerraMock::builder().clock_skew(Duration::from_secs(30)).build()?;
+    /// // Signed a minute ago: refused, as the gateway refuses skewed dates.
+    /// let target = "/terra-rescon-be/v2/jobs";
+    /// let signed = terra_sign::sign(
+    ///     &terra_sign::SignableRequest::new("GET", target, b""),
+    ///     &terra_sign::Credentials::new(mock.app_key(), mock.secret()),
+    ///     &terra_sign::SigningParams::new(mock.now() - Duration::from_secs(60)),
+    /// );
+    /// let mut req = http::Request::builder().uri(target);
+    /// for (name, value) in signed.headers() {
+    ///     req = req.header(name, value);
+    /// }
+    /// let resp = mock.router().oneshot(req.body(axum::body::Body::empty())?).await?;
+    /// assert_eq!(resp.status(), 401);
+    /// # Ok(()) }
+    /// ```
     pub fn clock_skew(mut self, d: Duration) -> Self {
         self.cfg.clock_skew_secs = d.as_secs();
         self
     }
 
     /// Require `Digest` to match the body.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().strict_digest(true).build()?;
+    /// assert!(mock.config().strict_digest);
+    /// # Ok(()) }
+    /// ```
     pub fn strict_digest(mut self, on: bool) -> Self {
         self.cfg.strict_digest = on;
         self
     }
 
     /// Running jobs per account before 801.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{ManualClock, TerraMock};
+    /// let mock = TerraMock::builder().manual_clock(ManualClock::starting_now()).max_running_jobs(1).build()?;
+    /// start_job(&mock).await;
+    /// let (_, j) = call(&mock, "POST", "/jobs", r#"{"name":"second"}"#).await;
+    /// let second = j["data"]["uuid"].as_str().unwrap();
+    /// # let resource = mock.resources(mock.app_key())[0].uuid.clone();
+    /// let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{}"});
+    /// let (_, body) = call(&mock, "POST", &format!("/jobs/{second}/start"), &start.to_string()).await;
+    /// assert_eq!(body["result"]["code"], 801);
+    /// # Ok(()) }
+    /// ```
     pub fn max_running_jobs(mut self, n: usize) -> Self {
         self.cfg.max_running_jobs = n;
         self
     }
 
     /// Job starts per account before 102116.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{ManualClock, TerraMock};
+    /// let mock = TerraMock::builder().manual_clock(ManualClock::starting_now()).job_quota(1).build()?;
+    /// start_job(&mock).await;
+    /// mock.advance(std::time::Duration::from_secs(3600));
+    /// let (_, j) = call(&mock, "POST", "/jobs", r#"{"name":"second"}"#).await;
+    /// let second = j["data"]["uuid"].as_str().unwrap();
+    /// # let resource = mock.resources(mock.app_key())[0].uuid.clone();
+    /// let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{}"});
+    /// let (_, body) = call(&mock, "POST", &format!("/jobs/{second}/start"), &start.to_string()).await;
+    /// assert_eq!(body["result"]["code"], 102116, "billing: the plan is used up");
+    /// # Ok(()) }
+    /// ```
     pub fn job_quota(mut self, n: u64) -> Self {
         self.cfg.job_quota = Some(n);
         self
     }
 
     /// Most files per `upload_callback`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().callback_batch_limit(100).build()?;
+    /// assert_eq!(mock.config().callback_batch_limit, 100);
+    /// # Ok(()) }
+    /// ```
     pub fn callback_batch_limit(mut self, n: usize) -> Self {
         self.cfg.callback_batch_limit = n;
         self
     }
 
     /// HTTP status of business errors.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{ErrorStatus, TerraMock};
+    /// let mock = TerraMock::builder().error_status(ErrorStatus::Http4xx).build()?;
+    /// assert_eq!(mock.config().error_status, ErrorStatus::Http4xx);
+    /// # Ok(()) }
+    /// ```
     pub fn error_status(mut self, s: ErrorStatus) -> Self {
         self.cfg.error_status = s;
         self
     }
 
     /// `data` of creates without `Return-Detail`.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{MinimalCreate, TerraMock};
+    /// let mock = TerraMock::builder().minimal_create(MinimalCreate::FullObject).build()?;
+    /// let (_, body) = call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+    /// assert_eq!(body["data"]["name"], "survey");
+    /// # Ok(()) }
+    /// ```
     pub fn minimal_create(mut self, m: MinimalCreate) -> Self {
         self.cfg.minimal_create = m;
         self
     }
 
     /// Random faults from the start.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{RandomFaults, TerraMock};
+    /// let faults = RandomFaults { seed: 42, error_5xx: 0.05, reset: 0.01, ..Default::default() };
+    /// let mock = TerraMock::builder().random_faults(faults).build()?;
+    /// assert_eq!(mock.config().random_faults.as_ref().unwrap().seed, 42);
+    /// # Ok(()) }
+    /// ```
     pub fn random_faults(mut self, f: RandomFaults) -> Self {
         self.cfg.random_faults = Some(f);
         self
     }
 
     /// The address to bind (default `127.0.0.1:0`, a random port).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().bind("127.0.0.1:0".parse()?).start().await?;
+    /// assert!(mock.addr().port() > 0);
+    /// # Ok(()) }
+    /// ```
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
         self
@@ -162,6 +451,17 @@ impl TerraMockBuilder {
 
     /// Builds the mock without a socket: use [`TerraMock::router`] with
     /// `tower::ServiceExt::oneshot`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower::ServiceExt as _;
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let req = http::Request::builder().uri("/terra-rescon-be/v2/jobs").body(axum::body::Body::empty())?;
+    /// let resp = mock.router().oneshot(req).await?;
+    /// assert_eq!(resp.status(), 401, "unsigned");
+    /// # Ok(()) }
+    /// ```
     pub fn build(self) -> std::io::Result<TerraMock> {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let inner = Arc::new(Inner::new(self.cfg, clock)?);
@@ -174,6 +474,15 @@ impl TerraMockBuilder {
     }
 
     /// Builds the mock and serves it on the bound address.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().start().await?;
+    /// let resp = reqwest::get(format!("{}/terra-rescon-be/v2/jobs", mock.base_url())).await?;
+    /// assert_eq!(resp.status(), 401, "a real socket, and a signature is required");
+    /// # Ok(()) }
+    /// ```
     pub async fn start(self) -> std::io::Result<TerraMock> {
         let addr = self.addr;
         let mut mock = self.build()?;
@@ -210,6 +519,29 @@ impl Drop for Server {
 }
 
 /// Counts of one account's state.
+///
+/// ```
+/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+/// #     use tower::ServiceExt as _;
+/// #     let target = format!("/terra-rescon-be/v2{path}");
+/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+/// #     let status = resp.status().as_u16();
+/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mock = terra_mock::TerraMock::builder().build()?;
+/// call(&mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+/// let stats = mock.stats(mock.app_key());
+/// assert_eq!((stats.map_resources, stats.jobs, stats.files), (1, 0, 0));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AccountStats {
     /// Resources of type map.
@@ -244,52 +576,155 @@ pub struct TerraMock {
 
 impl TerraMock {
     /// A builder with the defaults (one S3 account, system clock, random port).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// assert_eq!(mock.app_key(), "terra-mock-ak");
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> TerraMockBuilder {
         TerraMockBuilder::default()
     }
 
     /// Starts a default mock on a random loopback port.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// assert!(mock.base_url().starts_with("http://127.0.0.1:"));
+    /// # Ok(()) }
+    /// ```
     pub async fn start() -> std::io::Result<Self> {
         Self::builder().start().await
     }
 
     /// `http://127.0.0.1:<port>`: the API host and the storage endpoint.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// let api = format!("{}/terra-rescon-be/v2/jobs", mock.base_url());
+    /// let bucket = format!("{}/terra-mock-s3", mock.base_url()); // S3, path style
+    /// # let _ = (api, bucket);
+    /// # Ok(()) }
+    /// ```
     pub fn base_url(&self) -> String {
         self.inner.base_url()
     }
 
     /// The bound address (the requested one for a socket-less mock).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// assert!(mock.addr().ip().is_loopback());
+    /// # Ok(()) }
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The first account's app key.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// # let _ = creds;
+    /// # Ok(()) }
+    /// ```
     pub fn app_key(&self) -> &str {
         &self.inner.cfg.accounts[0].app_key
     }
 
     /// The first account's secret.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// assert_eq!(mock.secret(), "terra-mock-sk");
+    /// # Ok(()) }
+    /// ```
     pub fn secret(&self) -> &str {
         &self.inner.cfg.accounts[0].secret
     }
 
     /// The configuration in force.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// assert_eq!(mock.config().token_lifetime_secs, 600);
+    /// # Ok(()) }
+    /// ```
     pub fn config(&self) -> &MockConfig {
         &self.inner.cfg
     }
 
     /// The router, for requests without a socket (`tower::ServiceExt::oneshot`). An
     /// injected reset answers 500 with `x-terra-mock-fault: reset` there.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower::ServiceExt as _;
+    /// let mock = terra_mock::TerraMock::builder().build()?; // no socket
+    /// let target = "/terra-rescon-be/v2/store/obtain_token";
+    /// let signed = terra_sign::sign(
+    ///     &terra_sign::SignableRequest::new("POST", target, b""),
+    ///     &terra_sign::Credentials::new(mock.app_key(), mock.secret()),
+    ///     &terra_sign::SigningParams::new(mock.now()),
+    /// );
+    /// let mut req = http::Request::builder().method("POST").uri(target);
+    /// for (name, value) in signed.headers() {
+    ///     req = req.header(name, value);
+    /// }
+    /// let resp = mock.router().oneshot(req.body(axum::body::Body::empty())?).await?;
+    /// let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await?;
+    /// let env: terra_types::Envelope<terra_types::StsToken> = serde_json::from_slice(&body)?;
+    /// assert!(env.data.unwrap().store_path.ends_with("{fileName}"));
+    /// # Ok(()) }
+    /// ```
     pub fn router(&self) -> axum::Router {
         crate::app::router(self.inner.clone())
     }
 
     /// The mock's current time.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// let t0 = mock.now();
+    /// mock.advance(std::time::Duration::from_secs(5));
+    /// assert_eq!(mock.now().duration_since(t0)?.as_secs(), 5);
+    /// # Ok(()) }
+    /// ```
     pub fn now(&self) -> SystemTime {
         self.inner.now()
     }
 
     /// The manual clock, if the mock runs on one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// use terra_mock::Clock;
+    /// let clock = mock.manual_clock().unwrap();
+    /// assert_eq!(clock.now(), mock.now());
+    /// # Ok(()) }
+    /// ```
     pub fn manual_clock(&self) -> Option<&ManualClock> {
         self.manual.as_ref()
     }
@@ -298,6 +733,54 @@ impl TerraMock {
     ///
     /// # Panics
     /// If the mock does not run on a [`ManualClock`].
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// use std::time::Duration;
+    /// use terra_types::JobStatus;
+    /// start_job(&mock).await;
+    /// mock.advance(Duration::from_secs(1));
+    /// assert!(mock.jobs(mock.app_key())[0].status.is_running());
+    /// mock.advance(Duration::from_secs(3600)); // hours of reconstruction in no time
+    /// let job = &mock.jobs(mock.app_key())[0];
+    /// assert_eq!(job.status, JobStatus::Succeeded);
+    /// assert!(job.output_resource_uuid.is_some());
+    /// # Ok(()) }
+    /// ```
     pub fn advance(&self, by: Duration) {
         self.manual
             .as_ref()
@@ -308,27 +791,134 @@ impl TerraMock {
 
     /// Makes every STS session issued so far expire now: storage requests signed with them
     /// get ExpiredToken / 0002-00000007.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// mock.expire_tokens_now();
+    /// // A PUT signed with `token` now gets 400 ExpiredToken (S3) or 403 SecurityTokenExpired (OSS).
+    /// # let _ = token;
+    /// # Ok(()) }
+    /// ```
     pub fn expire_tokens_now(&self) {
         let now = self.now();
         self.inner.state().expire_sessions(now);
     }
 
     /// Every request received (up to `request_log_limit`), oldest first.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// call(&mock, "GET", "/jobs?page=2", "").await;
+    /// let seen = &mock.requests()[0];
+    /// assert_eq!((seen.method.as_str(), seen.path(), seen.status), ("GET", "/terra-rescon-be/v2/jobs", 200));
+    /// assert_eq!(seen.app_key.as_deref(), Some(mock.app_key()));
+    /// # Ok(()) }
+    /// ```
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.inner.log.lock().expect("log lock").snapshot()
     }
 
     /// Forgets the received requests.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// call(&mock, "GET", "/jobs", "").await;
+    /// mock.clear_requests();
+    /// assert!(mock.requests().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn clear_requests(&self) {
         self.inner.log.lock().expect("log lock").clear();
     }
 
     /// Adds a scripted fault.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{Fault, FaultRule};
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// mock.inject(FaultRule::on("GET", "/terra-rescon-be/v2/jobs").times(1).fault(Fault::Reset));
+    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 500, "a reset, as the router shows it");
+    /// assert_eq!(mock.requests()[0].fault.as_deref(), Some("Reset"));
+    /// # Ok(()) }
+    /// ```
     pub fn inject(&self, rule: FaultRule) {
         self.inner.faults.lock().expect("faults lock").push(rule);
     }
 
     /// Sets (or with `None` stops) random faults.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::RandomFaults;
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// mock.set_random_faults(Some(RandomFaults { error_5xx: 1.0, ..Default::default() }));
+    /// assert!(call(&mock, "GET", "/jobs", "").await.0 >= 500);
+    /// mock.set_random_faults(None);
+    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
+    /// # Ok(()) }
+    /// ```
     pub fn set_random_faults(&self, faults: Option<RandomFaults>) {
         self.inner
             .faults
@@ -338,16 +928,130 @@ impl TerraMock {
     }
 
     /// Removes every scripted and random fault.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::FaultRule;
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// mock.inject(FaultRule::any());
+    /// mock.clear_faults();
+    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
+    /// # Ok(()) }
+    /// ```
     pub fn clear_faults(&self) {
         self.inner.faults.lock().expect("faults lock").clear();
     }
 
     /// The next started job will fail as described.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// use terra_mock::JobFailure;
+    /// use terra_types::JobStatus;
+    /// mock.fail_next_job(JobFailure::during_execution("Insufficient overlap between images"));
+    /// start_job(&mock).await;
+    /// mock.advance(std::time::Duration::from_secs(3600));
+    /// let job = &mock.jobs(mock.app_key())[0];
+    /// assert_eq!(job.status, JobStatus::Failed);
+    /// assert_eq!(job.message.as_deref(), Some("Insufficient overlap between images"));
+    /// # Ok(()) }
+    /// ```
     pub fn fail_next_job(&self, failure: JobFailure) {
         self.inner.state().failures.push_back(failure);
     }
 
     /// Fails a running job now; `false` if it is not running.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// let job = start_job(&mock).await;
+    /// assert!(mock.fail_job(mock.app_key(), &job, "out of disk"));
+    /// assert_eq!(mock.jobs(mock.app_key())[0].status, terra_types::JobStatus::Failed);
+    /// assert!(!mock.fail_job(mock.app_key(), &job, "again"), "no longer running");
+    /// # Ok(()) }
+    /// ```
     pub fn fail_job(&self, app_key: &str, job_uuid: &str, message: &str) -> bool {
         let Ok(id) = uuid::Uuid::parse_str(job_uuid) else {
             return false;
@@ -377,6 +1081,50 @@ impl TerraMock {
     }
 
     /// Counts of an account's state.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// start_job(&mock).await;
+    /// mock.advance(std::time::Duration::from_secs(3600));
+    /// let s = mock.stats(mock.app_key());
+    /// assert_eq!((s.map_resources, s.output_resources, s.jobs, s.job_starts), (1, 1, 1, 1));
+    /// assert!(s.files > 10, "10 photos plus the outputs");
+    /// # Ok(()) }
+    /// ```
     pub fn stats(&self, app_key: &str) -> AccountStats {
         let s = self.inner.state();
         let Ok(a) = s.account(app_key) else {
@@ -397,6 +1145,29 @@ impl TerraMock {
     }
 
     /// Every resource of an account, oldest first.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// call(&mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// assert_eq!(mock.resources(mock.app_key())[0].name, "survey");
+    /// assert!(mock.resources("someone else").is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn resources(&self, app_key: &str) -> Vec<Resource> {
         let s = self.inner.state();
         s.account(app_key)
@@ -405,6 +1176,48 @@ impl TerraMock {
     }
 
     /// The file uuids of one resource of an account.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// start_job(&mock).await;
+    /// let input = &mock.resources(mock.app_key())[0];
+    /// assert_eq!(mock.resource_files(mock.app_key(), &input.uuid).len(), 10);
+    /// # Ok(()) }
+    /// ```
     pub fn resource_files(&self, app_key: &str, resource: &str) -> Vec<String> {
         let s = self.inner.state();
         let Ok(id) = uuid::Uuid::parse_str(resource) else {
@@ -418,6 +1231,48 @@ impl TerraMock {
     }
 
     /// Every file of an account, oldest first (without `url`).
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// start_job(&mock).await;
+    /// let files = mock.files(mock.app_key());
+    /// assert!(files.iter().all(|f| f.name.starts_with("DJI_") && f.url.is_none()));
+    /// # Ok(()) }
+    /// ```
     pub fn files(&self, app_key: &str) -> Vec<File> {
         let s = self.inner.state();
         s.account(app_key)
@@ -426,6 +1281,49 @@ impl TerraMock {
     }
 
     /// Every job of an account, oldest first.
+    ///
+    /// ```
+    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    /// #     use tower::ServiceExt as _;
+    /// #     let target = format!("/terra-rescon-be/v2{path}");
+    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
+    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
+    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
+    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
+    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
+    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
+    /// #     let status = resp.status().as_u16();
+    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    /// # }
+    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
+    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
+    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let files: Vec<_> = (0..10).map(|i| {
+    /// #         let name = format!("DJI_{i:04}.JPG");
+    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
+    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
+    /// #     }).collect();
+    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
+    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
+    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
+    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
+    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
+    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
+    /// #     job
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let clock = terra_mock::ManualClock::starting_now();
+    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
+    /// let uuid = start_job(&mock).await;
+    /// let jobs = mock.jobs(mock.app_key());
+    /// assert_eq!(jobs[0].uuid, uuid);
+    /// assert_eq!(jobs[0].job_type, terra_types::JobType::Map2d);
+    /// # Ok(()) }
+    /// ```
     pub fn jobs(&self, app_key: &str) -> Vec<Job> {
         let now = self.now();
         let s = self.inner.state();
@@ -436,6 +1334,18 @@ impl TerraMock {
 
     /// Stores an object as if it had been uploaded with `token` under `file_name` (for tests
     /// that exercise the API without a storage client).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::Provider;
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// let meta = mock.put_object(&token, "DJI_0001.JPG", b"photo")?;
+    /// assert_eq!(meta.size, 5);
+    /// assert_eq!(mock.object(Provider::S3, &token.object_key("DJI_0001.JPG")).unwrap().size, 5);
+    /// # Ok(()) }
+    /// ```
     pub fn put_object(
         &self,
         token: &StsToken,
@@ -452,6 +1362,18 @@ impl TerraMock {
     }
 
     /// Metadata of a stored object of an account's bucket.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::Provider;
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// assert!(mock.object(Provider::S3, &token.object_key("a.jpg")).is_none());
+    /// mock.put_object(&token, "a.jpg", b"12345678")?;
+    /// assert_eq!(mock.object(Provider::S3, &token.object_key("a.jpg")).unwrap().size, 8);
+    /// # Ok(()) }
+    /// ```
     pub fn object(&self, provider: Provider, key: &str) -> Option<ObjectMeta> {
         self.inner
             .storage
@@ -459,11 +1381,31 @@ impl TerraMock {
     }
 
     /// Multipart uploads started and neither completed nor aborted.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// // After a cancelled multipart upload, a well-behaved client leaves nothing open.
+    /// assert_eq!(mock.open_multipart_uploads(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn open_multipart_uploads(&self) -> usize {
         self.inner.storage.uploads_in_progress()
     }
 
     /// Number of objects in storage (inputs and outputs of every account).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// mock.put_object(&token, "a.jpg", b"a")?;
+    /// mock.put_object(&token, "b.jpg", b"b")?;
+    /// assert_eq!(mock.object_count(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn object_count(&self) -> usize {
         self.inner.storage.len()
     }
@@ -477,6 +1419,16 @@ impl TerraMock {
     }
 
     /// Stops serving and waits for open connections to finish (up to 5 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// let url = mock.base_url();
+    /// mock.shutdown().await;
+    /// assert!(reqwest::get(url).await.is_err(), "nothing listens any more");
+    /// # Ok(()) }
+    /// ```
     pub async fn shutdown(mut self) {
         if let Some(mut server) = self.server.take() {
             if let Some(tx) = server.stop.take() {

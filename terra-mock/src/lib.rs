@@ -49,4 +49,4 @@ pub use config::{
 pub use faults::{Fault, FaultRule};
 pub use harness::{AccountStats, TerraMock, TerraMockBuilder};
 pub use record::RecordedRequest;
-pub use state::{JobFailure, StsSession};
+pub use state::JobFailure;

@@ -6,6 +6,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Where and how a sample flight is flown.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use terra_mock::sample::{FlightPlan, write_flight};
+/// let dir = tempfile::tempdir()?;
+/// let plan = FlightPlan { images: 12, origin: (47.3769, 8.5417), ..Default::default() };
+/// let photos = write_flight(dir.path(), &plan)?;
+/// assert_eq!(photos.len(), 12);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FlightPlan {
     /// Number of photos.
@@ -37,6 +47,13 @@ impl Default for FlightPlan {
 
 impl FlightPlan {
     /// The position of photo `i` (latitude, longitude): lines of 6 photos, back and forth.
+    ///
+    /// ```
+    /// let plan = terra_mock::sample::FlightPlan::default();
+    /// let (a, b) = (plan.position(0), plan.position(1));
+    /// assert_ne!(a, b);
+    /// assert_eq!(a.0, b.0, "photos of one line share the latitude");
+    /// ```
     pub fn position(&self, i: usize) -> (f64, f64) {
         let per_line = 6;
         let (line, step) = (i / per_line, i % per_line);
@@ -98,6 +115,11 @@ fn ifd(entries: &mut [(u16, u16, u32, Vec<u8>)], at: u32, next: u32) -> Vec<u8> 
 }
 
 /// The APP1 payload of an EXIF block with make, model, date and a GPS IFD.
+///
+/// ```
+/// let app1 = terra_mock::sample::exif_gps(22.58, 113.94, 100.0, "2026:11:25 10:00:00");
+/// assert!(app1.starts_with(b"Exif\0\0"));
+/// ```
 pub fn exif_gps(lat: f64, lon: f64, altitude: f64, datetime: &str) -> Vec<u8> {
     const ASCII: u16 = 2;
     const SHORT: u16 = 3;
@@ -157,6 +179,13 @@ pub fn exif_gps(lat: f64, lon: f64, altitude: f64, datetime: &str) -> Vec<u8> {
 }
 
 /// A JPEG of `w`×`h` pixels (a smooth pattern varied by `seed`) with GPS in its EXIF.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// let jpeg = terra_mock::sample::jpeg_with_gps(64, 48, 1, 22.58, 113.94, 100.0)?;
+/// assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "a JPEG");
+/// # Ok(()) }
+/// ```
 pub fn jpeg_with_gps(
     w: u16,
     h: u16,
@@ -185,6 +214,16 @@ pub fn jpeg_with_gps(
 }
 
 /// Writes a sample flight of `plan.images` photos named `DJI_0001.JPG`, ... into `dir`.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use terra_mock::sample::{FlightPlan, write_flight};
+/// let dir = tempfile::tempdir()?;
+/// let photos = write_flight(dir.path(), &FlightPlan { images: 10, ..Default::default() })?;
+/// assert!(photos[0].ends_with("DJI_0001.JPG"));
+/// assert!(terra_types::is_image_name(photos[9].to_str().unwrap()));
+/// # Ok(()) }
+/// ```
 pub fn write_flight(dir: &Path, plan: &FlightPlan) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     (0..plan.images)
@@ -202,6 +241,14 @@ pub fn write_flight(dir: &Path, plan: &FlightPlan) -> std::io::Result<Vec<PathBu
 
 /// Writes a sample LiDAR mission folder (the L1/L2 file types: LDR, IMU, RTK, RTB, RTL,
 /// RTS, CLC, CLI, plus a few photos for colourising). Contents are placeholders.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// let dir = tempfile::tempdir()?;
+/// let files = terra_mock::sample::write_lidar_mission(dir.path())?;
+/// assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "LDR")));
+/// # Ok(()) }
+/// ```
 pub fn write_lidar_mission(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut files = Vec::new();

@@ -160,6 +160,14 @@ pub(crate) struct FileRec {
 }
 
 /// How a started job will fail, if it will.
+///
+/// ```
+/// use terra_mock::JobFailure;
+/// use terra_types::JobStatus;
+/// // Fail while preparing, before any output exists.
+/// let early = JobFailure { at: JobStatus::Preparing, message: "Image files are corrupted".into() };
+/// # let _ = early;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobFailure {
     /// The stage at whose end the job fails (1 to 4).
@@ -171,6 +179,11 @@ pub struct JobFailure {
 impl JobFailure {
     /// Fails at the end of executing with a message in the style of the DJI Terra
     /// reconstruction error guide.
+    ///
+    /// ```
+    /// let f = terra_mock::JobFailure::during_execution("Aerotriangulation failed");
+    /// assert_eq!(f.at, terra_types::JobStatus::Executing);
+    /// ```
     pub fn during_execution(message: impl Into<String>) -> Self {
         Self {
             at: JobStatus::Executing,
@@ -230,19 +243,17 @@ pub(crate) struct Grant {
 
 /// STS credentials issued by `obtain_token`, checked by the storage endpoints.
 #[derive(Debug, Clone)]
-pub struct StsSession {
-    /// The account that obtained them.
-    pub app_key: String,
+pub(crate) struct StsSession {
     /// Secret access key.
-    pub secret: String,
+    pub(crate) secret: String,
     /// Session token.
-    pub token: String,
+    pub(crate) token: String,
     /// Keys must start with this (`storePath` before `{fileName}`).
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// Bucket the session may write to.
-    pub bucket: String,
+    pub(crate) bucket: String,
     /// Expiry on the mock's clock.
-    pub expires: SystemTime,
+    pub(crate) expires: SystemTime,
 }
 
 /// The state. All API operations are methods taking the caller's app key.
@@ -412,7 +423,6 @@ impl State {
         self.sessions.insert(
             access_key_id.clone(),
             StsSession {
-                app_key: app_key.to_owned(),
                 secret: secret.clone(),
                 token: token.clone(),
                 prefix: prefix.clone(),

@@ -2,7 +2,7 @@
 //! temporary directory (streamed, never held whole in memory), metadata in a map.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -13,6 +13,17 @@ use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// Metadata of a stored object.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mock = terra_mock::TerraMock::builder().build()?;
+/// let token = mock.issue_token(mock.app_key()).unwrap();
+/// let meta = mock.put_object(&token, "a.txt", b"hello")?;
+/// assert_eq!(meta.etag, "5d41402abc4b2a76b9719d911017c592"); // MD5 of "hello"
+/// assert_eq!(meta.size, 5);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
     /// Bytes.
@@ -29,13 +40,23 @@ pub struct ObjectMeta {
 
 impl ObjectMeta {
     /// The ETag as S3 and OSS send it, with quotes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// let meta = mock.put_object(&token, "a.txt", b"hello")?;
+    /// assert_eq!(meta.quoted_etag(), r#""5d41402abc4b2a76b9719d911017c592""#);
+    /// # Ok(()) }
+    /// ```
     pub fn quoted_etag(&self) -> String {
         format!("\"{}\"", self.etag)
     }
 }
 
 /// Compares ETags the way `upload_callback` must: quotes and case ignored.
-pub fn etag_eq(a: &str, b: &str) -> bool {
+pub(crate) fn etag_eq(a: &str, b: &str) -> bool {
     a.trim()
         .trim_matches('"')
         .eq_ignore_ascii_case(b.trim().trim_matches('"'))
@@ -85,7 +106,7 @@ pub(crate) enum CompleteError {
 
 /// The objects of every bucket.
 #[derive(Debug)]
-pub struct BlobStore {
+pub(crate) struct BlobStore {
     dir: tempfile::TempDir,
     objects: Mutex<HashMap<(String, String), ObjectMeta>>,
     uploads: Mutex<HashMap<String, Upload>>,
@@ -94,7 +115,7 @@ pub struct BlobStore {
 
 impl BlobStore {
     /// An empty store in a new temporary directory (removed on drop).
-    pub fn new() -> std::io::Result<Self> {
+    pub(crate) fn new() -> std::io::Result<Self> {
         Ok(Self {
             dir: tempfile::Builder::new().prefix("terra-mock-").tempdir()?,
             objects: Mutex::default(),
@@ -111,13 +132,8 @@ impl BlobStore {
         ))
     }
 
-    /// The directory holding the bodies.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Metadata of an object.
-    pub fn head(&self, bucket: &str, key: &str) -> Option<ObjectMeta> {
+    pub(crate) fn head(&self, bucket: &str, key: &str) -> Option<ObjectMeta> {
         self.objects
             .lock()
             .expect("storage lock")
@@ -126,17 +142,12 @@ impl BlobStore {
     }
 
     /// Number of objects stored.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.objects.lock().expect("storage lock").len()
     }
 
-    /// Whether the store is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Stores a small body given in memory (job outputs, test fixtures).
-    pub fn put_bytes(
+    pub(crate) fn put_bytes(
         &self,
         bucket: &str,
         key: &str,
@@ -311,7 +322,7 @@ impl BlobStore {
     }
 
     /// Number of multipart uploads in progress.
-    pub fn uploads_in_progress(&self) -> usize {
+    pub(crate) fn uploads_in_progress(&self) -> usize {
         self.uploads.lock().expect("storage lock").len()
     }
 
@@ -402,7 +413,7 @@ impl BlobStore {
     }
 
     /// Deletes an object; `false` if it did not exist.
-    pub fn delete(&self, bucket: &str, key: &str) -> bool {
+    pub(crate) fn delete(&self, bucket: &str, key: &str) -> bool {
         let old = self
             .objects
             .lock()

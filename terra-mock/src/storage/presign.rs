@@ -25,11 +25,19 @@ const AWS_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// URI-encodes a value the SigV4/OSS4 way.
+///
+/// ```
+/// assert_eq!(terra_mock::storage::presign::uri_encode("a b/c~"), "a%20b%2Fc~");
+/// ```
 pub fn uri_encode(s: &str) -> String {
     utf8_percent_encode(s, AWS_ENCODE).to_string()
 }
 
 /// URI-encodes an object key, keeping `/`.
+///
+/// ```
+/// assert_eq!(terra_mock::storage::presign::encode_key("map/tiles 1/0_0.tif"), "map/tiles%201/0_0.tif");
+/// ```
 pub fn encode_key(key: &str) -> String {
     key.split('/').map(uri_encode).collect::<Vec<_>>().join("/")
 }
