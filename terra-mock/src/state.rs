@@ -125,6 +125,24 @@ pub(crate) struct ResourceRec {
     pub output_jobs: Vec<Uuid>,
 }
 
+impl ResourceRec {
+    /// A new user resource (`map`) holding `files`, not yet used by any job.
+    fn map(uuid: Uuid, name: &str, meta: &str, files: Vec<Uuid>, now: SystemTime) -> Self {
+        Self {
+            uuid,
+            name: name.into(),
+            kind: ResourceType::Map,
+            meta: meta.into(),
+            files,
+            revisable: true,
+            created: now,
+            updated: now,
+            input_jobs: Vec::new(),
+            output_jobs: Vec::new(),
+        }
+    }
+}
+
 /// Where a file's object lives: a prefix shared by every object of a token (or of a job's
 /// outputs) and the name it was stored under (shared with [`FileRec::name`] until a rename).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -621,18 +639,7 @@ impl State {
                 .resources
                 .push(uuid);
         }
-        let rec = ResourceRec {
-            uuid,
-            name: req.name.into(),
-            kind: ResourceType::Map,
-            meta: req.meta.unwrap_or_default().into(),
-            files,
-            revisable: true,
-            created: now,
-            updated: now,
-            input_jobs: Vec::new(),
-            output_jobs: Vec::new(),
-        };
+        let rec = ResourceRec::map(uuid, &req.name, &req.meta.unwrap_or_default(), files, now);
         let view = resource_view(account, &rec);
         account.resources.insert(uuid, rec);
         Ok(view)
@@ -788,18 +795,7 @@ impl State {
             files.push(copy.uuid);
             account.files.insert(copy.uuid, copy);
         }
-        let rec = ResourceRec {
-            uuid: new_id,
-            name: name.into(),
-            kind: ResourceType::Map,
-            meta: meta.into(),
-            files,
-            revisable: true,
-            created: now,
-            updated: now,
-            input_jobs: Vec::new(),
-            output_jobs: Vec::new(),
-        };
+        let rec = ResourceRec::map(new_id, &name, &meta, files, now);
         let view = resource_view(account, &rec);
         account.resources.insert(new_id, rec);
         Ok(view)
