@@ -123,9 +123,9 @@ pub(crate) async fn serve(
         "  try: TERRA_ENDPOINT={} terra jobs list   (Ctrl-C stops)",
         mock.base_url()
     );
-    tokio::signal::ctrl_c()
+    terra_mock::stop_signal()
         .await
-        .map_err(|e| io("waiting for Ctrl-C", e))?;
+        .map_err(|e| io("waiting for Ctrl-C or SIGTERM", e))?;
     mock.shutdown().await;
     Ok(())
 }

@@ -518,6 +518,34 @@ impl Drop for Server {
     }
 }
 
+/// Waits until the process is asked to stop: Ctrl-C (SIGINT) or, on Unix, SIGTERM (what
+/// `kill`, systemd and container runtimes send). A server calls [`TerraMock::shutdown`]
+/// after it, which also removes the storage directory under `$TMPDIR`; a mock killed with
+/// SIGKILL leaves that directory behind.
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> std::io::Result<()> {
+/// let mock = terra_mock::TerraMock::builder().bind("127.0.0.1:8080".parse().unwrap()).start().await?;
+/// terra_mock::stop_signal().await?;
+/// mock.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
 /// Counts of one account's state.
 ///
 /// ```

@@ -47,6 +47,6 @@ pub use config::{
     JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults,
 };
 pub use faults::{Fault, FaultRule};
-pub use harness::{AccountStats, TerraMock, TerraMockBuilder};
+pub use harness::{AccountStats, TerraMock, TerraMockBuilder, stop_signal};
 pub use record::RecordedRequest;
 pub use state::JobFailure;

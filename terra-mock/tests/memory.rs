@@ -1,5 +1,6 @@
 //! A 1 GiB multipart upload through the standalone `terra-mock` binary: the server's peak
-//! resident memory stays far below the size of the object (bodies stream to disk).
+//! resident memory stays far below the size of the object (bodies stream to disk), and a
+//! SIGTERM stops it cleanly, removing the stored gigabyte.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -24,18 +25,39 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 struct Child(std::process::Child);
 
+impl Child {
+    /// SIGTERM, as `kill`, systemd or a container runtime would send; SIGKILL if the
+    /// server has not exited after 10 s.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        self.0.wait().unwrap()
+    }
+}
+
 impl Drop for Child {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if self.0.try_wait().ok().flatten().is_none() {
+            self.terminate();
+        }
     }
 }
 
 #[tokio::test]
 async fn a_1_gib_multipart_upload_keeps_the_server_small() {
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_terra-mock"))
             .args(["serve", "--addr", "127.0.0.1:0", "--log", "warn"])
+            .env("TMPDIR", tmp.path())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -157,4 +179,11 @@ async fn a_1_gib_multipart_upload_keeps_the_server_small() {
         "peak RSS {} MiB: bodies must stream to disk",
         after / 1024
     );
+
+    let stored: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert_eq!(stored.len(), 1, "the server keeps its objects under TMPDIR");
+    let status = child.terminate();
+    assert!(status.success(), "a SIGTERM is a clean stop: {status}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "storage removed on SIGTERM: {left:?}");
 }

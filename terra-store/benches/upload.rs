@@ -141,10 +141,20 @@ fn main() {
     make_flight(&flight, files, mib);
     let total_mib = (files * mib) as f64;
 
-    /// Stops the server however the benchmark ends.
+    /// Stops the server however the benchmark ends: SIGTERM, so that it removes the
+    /// gigabytes it stored; SIGKILL if it has not exited after 10 s.
     struct Server(std::process::Child);
     impl Drop for Server {
         fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status();
+            for _ in 0..100 {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
             let _ = self.0.kill();
             let _ = self.0.wait();
         }

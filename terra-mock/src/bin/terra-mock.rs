@@ -130,13 +130,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             a.app_key, a.secret, a.provider
         ));
     }
-    banner.push_str("Ctrl-C stops.\n");
+    banner.push_str("Ctrl-C or SIGTERM stops (and removes the stored objects).\n");
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     drop(out);
-    tokio::signal::ctrl_c()
+    terra_mock::stop_signal()
         .await
-        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+        .map_err(|e| format!("cannot wait for Ctrl-C or SIGTERM: {e}"))?;
     eprintln!("stopping...");
     mock.shutdown().await;
     Ok(())
