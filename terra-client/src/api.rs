@@ -207,7 +207,7 @@ impl TerraClient {
                 for f in pending.drain(..) {
                     match registered.iter().find(|r| {
                         r.name == f.name
-                            && same_tag(&r.checksum, &f.checksum)
+                            && terra_types::etag_eq(&r.checksum, &f.checksum)
                             && !done.iter().any(|d: &File| d.uuid == r.uuid)
                     }) {
                         Some(r) => done.push(r.clone()),
@@ -921,11 +921,6 @@ impl TerraClient {
             .ok_or_else(|| missing("a job"))?;
         self.job_from(v).await
     }
-}
-
-fn same_tag(a: &str, b: &str) -> bool {
-    a.trim_matches('"')
-        .eq_ignore_ascii_case(b.trim_matches('"'))
 }
 
 /// Splits files into callback batches of at most `batch` files.

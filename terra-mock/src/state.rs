@@ -23,7 +23,8 @@ use uuid::Uuid;
 use crate::config::{MockConfig, Provider};
 use crate::error::{ApiError, ApiResult};
 use crate::outputs;
-use crate::storage::{BlobStore, etag_eq};
+use crate::storage::BlobStore;
+use terra_types::etag_eq;
 
 /// Rows in creation order plus a uuid index. Rows live in fixed-size chunks (no
 /// reallocation spikes, no half-empty tree nodes); a removed row leaves a `None` behind.

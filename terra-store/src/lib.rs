@@ -105,23 +105,7 @@ pub struct BackendOptions {
     pub http: Option<reqwest::Client>,
 }
 
-/// URI-encodes an object key for a URL path, keeping `/`.
-///
-/// ```
-/// assert_eq!(terra_store::encode_key("dir/a b+c.jpg"), "dir/a%20b%2Bc.jpg");
-/// ```
-pub fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+pub use terra_types::encode_key;
 
 /// A backend for a token, chosen by its `cloudName`.
 ///

@@ -13,6 +13,7 @@ use terra_types::StsToken;
 use crate::backend::{ObjectBackend, ObjectInfo, Source};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::{BackendOptions, OssSigning, encode_key};
+use terra_types::uri_encode;
 
 /// OSS with one set of STS credentials.
 ///
@@ -288,7 +289,7 @@ impl ObjectBackend for OssBackend {
         number: u32,
         source: &Source,
     ) -> Result<String> {
-        let query = format!("partNumber={number}&uploadId={}", encode_key(upload_id));
+        let query = format!("partNumber={number}&uploadId={}", uri_encode(upload_id));
         let (_, h, _) = self
             .send(
                 "UploadPart",
@@ -315,7 +316,7 @@ impl ObjectBackend for OssBackend {
             ));
         }
         xml.push_str("</CompleteMultipartUpload>");
-        let query = format!("uploadId={}", encode_key(upload_id));
+        let query = format!("uploadId={}", uri_encode(upload_id));
         let (_, h, body) = self
             .send(
                 "CompleteMultipartUpload",
@@ -330,7 +331,7 @@ impl ObjectBackend for OssBackend {
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
-        let query = format!("uploadId={}", encode_key(upload_id));
+        let query = format!("uploadId={}", uri_encode(upload_id));
         self.send(
             "AbortMultipartUpload",
             Method::DELETE,

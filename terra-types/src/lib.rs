@@ -56,6 +56,7 @@ pub use resource::{
 pub use secret::Secret;
 pub use token::{
     CallbackFile, CloudName, FILE_NAME_PLACEHOLDER, Position, StsToken, UploadCallbackRequest,
+    encode_key, etag_eq, uri_encode,
 };
 
 /// File extensions (lower case) that count as images for 2D/3D input (reference §6.4).

@@ -209,3 +209,52 @@ pub struct UploadCallbackRequest {
     /// The uploaded objects.
     pub files: Vec<CallbackFile>,
 }
+
+/// URI-encodes a string the way SigV4 and OSS V4 canonical requests and presigned links
+/// need it: the RFC 3986 unreserved characters (`A-Z a-z 0-9 - _ . ~`) stay, every other
+/// byte becomes `%XX` (upper-case hex).
+///
+/// ```
+/// assert_eq!(terra_types::uri_encode("a b/c~+"), "a%20b%2Fc~%2B");
+/// ```
+pub fn uri_encode(s: &str) -> String {
+    encode(s, false)
+}
+
+/// URI-encodes an object key for a URL path: like [`uri_encode`], keeping `/`. Clients
+/// build request paths with it and terra-mock builds its download links with it.
+///
+/// ```
+/// assert_eq!(terra_types::encode_key("map/tiles 1/a+b.tif"), "map/tiles%201/a%2Bb.tif");
+/// ```
+pub fn encode_key(key: &str) -> String {
+    encode(key, true)
+}
+
+fn encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
+            b'/' if keep_slash => out.push('/'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Compares two ETags the way `upload_callback` matches them against the stored object:
+/// surrounding whitespace and quotes and the case of the hex digits are ignored (S3 and
+/// OSS send `"<md5>"`; clients may register it with or without the quotes).
+///
+/// ```
+/// assert!(terra_types::etag_eq(r#""9B2CF535F27731C974343645A3985328""#, "9b2cf535f27731c974343645a3985328"));
+/// assert!(!terra_types::etag_eq("9b2cf5", "9b2cf6"));
+/// ```
+pub fn etag_eq(a: &str, b: &str) -> bool {
+    a.trim()
+        .trim_matches('"')
+        .eq_ignore_ascii_case(b.trim().trim_matches('"'))
+}

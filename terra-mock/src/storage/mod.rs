@@ -55,13 +55,6 @@ impl ObjectMeta {
     }
 }
 
-/// Compares ETags the way `upload_callback` must: quotes and case ignored.
-pub(crate) fn etag_eq(a: &str, b: &str) -> bool {
-    a.trim()
-        .trim_matches('"')
-        .eq_ignore_ascii_case(b.trim().trim_matches('"'))
-}
-
 /// A body written to disk, not yet visible as an object.
 #[derive(Debug)]
 pub(crate) struct WrittenBody {
@@ -350,7 +343,7 @@ impl BlobStore {
                 let part = upload
                     .parts
                     .get(n)
-                    .filter(|p| etag_eq(&p.etag, etag))
+                    .filter(|p| terra_types::etag_eq(&p.etag, etag))
                     .ok_or(CompleteError::InvalidPart(*n))?;
                 if i + 1 < listed.len() && part.size < min_part_size {
                     return Err(CompleteError::EntityTooSmall(*n));

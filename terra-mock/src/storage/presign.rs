@@ -11,36 +11,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 /// The signed query parameter holding a link's expiry on the mock's clock (Unix seconds).
 pub const MOCK_EXPIRES_PARAM: &str = "x-terra-mock-expires";
 
-/// RFC 3986 unreserved characters stay; everything else is percent-encoded (AWS rules).
-const AWS_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// URI-encodes a value the SigV4/OSS4 way.
-///
-/// ```
-/// assert_eq!(terra_mock::storage::presign::uri_encode("a b/c~"), "a%20b%2Fc~");
-/// ```
-pub fn uri_encode(s: &str) -> String {
-    utf8_percent_encode(s, AWS_ENCODE).to_string()
-}
-
-/// URI-encodes an object key, keeping `/`.
-///
-/// ```
-/// assert_eq!(terra_mock::storage::presign::encode_key("map/tiles 1/0_0.tif"), "map/tiles%201/0_0.tif");
-/// ```
-pub fn encode_key(key: &str) -> String {
-    key.split('/').map(uri_encode).collect::<Vec<_>>().join("/")
-}
+pub use terra_types::{encode_key, uri_encode};
 
 pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
