@@ -200,6 +200,15 @@ pub enum VerifyError {
         /// What the server reconstructed and signed (no secret in it).
         signing_string: String,
     },
+    /// Strict mode: the signature does not cover a header it must cover (`date` or
+    /// `x-date`, `@request-target`, `digest`).
+    #[error(
+        "the signature must cover `{header}` (sign `date @request-target digest`, or `x-date` in place of `date`)"
+    )]
+    UnsignedHeader {
+        /// The header name the signed list lacks.
+        header: String,
+    },
     /// Strict mode: the `Digest` header does not match the body.
     #[error("Digest {received:?} does not match the body (expected {expected:?})")]
     DigestMismatch {
@@ -222,7 +231,8 @@ impl VerifyError {
             Self::MissingDate | Self::InvalidDate { .. } | Self::ClockSkew { .. } => MSG_BAD_DATE,
             Self::MalformedAuthorization { .. }
             | Self::UnsupportedAlgorithm { .. }
-            | Self::UnknownAppKey { .. } => MSG_CANNOT_VERIFY,
+            | Self::UnknownAppKey { .. }
+            | Self::UnsignedHeader { .. } => MSG_CANNOT_VERIFY,
             Self::SignatureMismatch { .. } | Self::DigestMismatch { .. } => MSG_MISMATCH,
         }
     }
@@ -282,6 +292,7 @@ pub struct Verified {
 pub struct Verifier {
     clock_skew: Duration,
     validate_body: bool,
+    signed_coverage: bool,
     algorithms: Vec<Algorithm>,
 }
 
@@ -291,6 +302,7 @@ impl Default for Verifier {
         Self {
             clock_skew: Duration::from_secs(300),
             validate_body: false,
+            signed_coverage: false,
             algorithms: Algorithm::ALL.to_vec(),
         }
     }
@@ -370,8 +382,64 @@ impl Verifier {
         self.clock_skew
     }
 
+    /// The verifier for a server of your own, stricter than Kong in three ways:
+    ///
+    /// - the signed header list must cover `date` (or `x-date`), `@request-target` and
+    ///   `digest`, so that a signature cannot be replayed on another route or with another
+    ///   body;
+    /// - only a signed date header counts for freshness: an unsigned fresh `X-Date` cannot
+    ///   revive an old signed `Date`;
+    /// - the `Digest` must match the body (and a request with a body must carry one).
+    ///
+    /// The skew and algorithms are Kong's defaults and can be changed as usual. DJI's
+    /// gateway and terra-mock's default follow Kong ([`Verifier::default`]).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use terra_sign::{Credentials, SecretString, SignableRequest, SigningParams, Verifier, VerifyError, sign};
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+    /// let lookup = |ak: &str| (ak == "ak").then(|| SecretString::from("sk"));
+    /// let req = SignableRequest::new("DELETE", "/terra-rescon-be/v2/jobs/1", b"");
+    /// let signed = sign(&req, &Credentials::new("ak", "sk"), &SigningParams::new(now));
+    /// assert!(Verifier::strict().verify(&req, &signed.headers(), now, lookup).is_ok());
+    ///
+    /// // A signature over `date` alone would be valid for any route: Kong takes it, strict does not.
+    /// let date_only = signed.authorization.replace("date @request-target digest", "date");
+    /// let headers = [("date", signed.date.as_str()), ("authorization", date_only.as_str())];
+    /// let err = Verifier::strict().verify(&req, &headers, now, lookup).unwrap_err();
+    /// assert!(matches!(err, VerifyError::UnsignedHeader { .. }));
+    /// ```
+    pub fn strict() -> Self {
+        Self {
+            validate_body: true,
+            signed_coverage: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether this verifier is in strict mode (see [`Verifier::strict`]).
+    ///
+    /// ```
+    /// assert!(terra_sign::Verifier::strict().is_strict());
+    /// assert!(!terra_sign::Verifier::default().is_strict());
+    /// ```
+    pub fn is_strict(&self) -> bool {
+        self.signed_coverage
+    }
+
+    /// Whether [`Verifier::check_body`] compares the `Digest` with the body.
+    ///
+    /// ```
+    /// assert!(terra_sign::Verifier::strict().validates_body());
+    /// assert!(!terra_sign::Verifier::default().validates_body());
+    /// ```
+    pub fn validates_body(&self) -> bool {
+        self.validate_body
+    }
+
     /// Verifies a received request. `req.target` is the raw path and query as received;
-    /// `secret_for` looks up the secret of an app key.
+    /// `secret_for` looks up the secret of an app key. This is
+    /// [`Verifier::verify_headers`] followed by [`Verifier::check_body`].
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
@@ -401,10 +469,63 @@ impl Verifier {
         H: Headers + ?Sized,
         F: FnOnce(&str) -> Option<SecretString>,
     {
+        let verified = self.verify_headers(req.method, req.target, headers, now, secret_for)?;
+        self.check_body(req.body, headers)?;
+        Ok(verified)
+    }
+
+    /// Every check that needs no body: the date, the `Authorization` header, the
+    /// algorithm, the app key and the signature (which covers the `Digest` header, not the
+    /// body). A server calls this before reading a body, so that an unauthenticated
+    /// request costs it no more than its headers, then [`Verifier::check_body`] on the
+    /// bytes.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use terra_sign::{Credentials, SecretString, SignableRequest, SigningParams, Verifier, sign};
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_795_600_800);
+    /// let lookup = |ak: &str| (ak == "ak").then(|| SecretString::from("sk"));
+    /// let body = br#"{"name":"survey"}"#;
+    /// let req = SignableRequest::new("POST", "/terra-rescon-be/v2/jobs", body);
+    /// let signed = sign(&req, &Credentials::new("ak", "sk"), &SigningParams::new(now));
+    /// let v = Verifier::strict();
+    /// let who = v.verify_headers("POST", "/terra-rescon-be/v2/jobs", &signed.headers(), now, lookup).unwrap();
+    /// assert_eq!(who.app_key, "ak");
+    /// // ...read the body only now...
+    /// assert!(v.check_body(body, &signed.headers()).is_ok());
+    /// assert!(v.check_body(b"{}", &signed.headers()).is_err());
+    /// ```
+    pub fn verify_headers<H, F>(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &H,
+        now: SystemTime,
+        secret_for: F,
+    ) -> Result<Verified, VerifyError>
+    where
+        H: Headers + ?Sized,
+        F: FnOnce(&str) -> Option<SecretString>,
+    {
         let auth_value = headers
             .get("authorization")
             .ok_or(VerifyError::MissingAuthorization)?;
-        self.check_clock(headers, now)?;
+        if self.signed_coverage {
+            // The date that counts is the one the signature covers, so the list is read
+            // first; a malformed header is reported as Kong would, after the date.
+            match Authorization::parse(auth_value) {
+                Ok(auth) => {
+                    self.check_coverage(&auth.headers)?;
+                    self.check_signed_clock(&auth.headers, headers, now)?;
+                }
+                Err(e) => {
+                    self.check_clock(headers, now)?;
+                    return Err(e);
+                }
+            }
+        } else {
+            self.check_clock(headers, now)?;
+        }
         let auth = Authorization::parse(auth_value)?;
         let algorithm = Algorithm::parse(auth.algorithm)
             .filter(|a| self.algorithms.contains(a))
@@ -414,7 +535,8 @@ impl Verifier {
         let secret = secret_for(auth.username).ok_or_else(|| VerifyError::UnknownAppKey {
             app_key: auth.username.to_owned(),
         })?;
-        let signing_string = rebuild_signing_string(&auth.headers, req, headers);
+        let req = crate::SignableRequest::new(method, target, b"");
+        let signing_string = rebuild_signing_string(&auth.headers, &req, headers);
         let signature = B64.decode(auth.signature).unwrap_or_default();
         if !algorithm.verify(
             secret.expose_secret().as_bytes(),
@@ -423,13 +545,71 @@ impl Verifier {
         ) {
             return Err(VerifyError::SignatureMismatch { signing_string });
         }
-        if self.validate_body {
-            check_body(req.body, headers.get("digest"))?;
-        }
         Ok(Verified {
             app_key: auth.username.to_owned(),
             algorithm,
         })
+    }
+
+    /// With body validation on (strict mode, or [`Verifier::with_body_validation`]): a
+    /// `Digest` header must equal the digest of `body`, and a non-empty body must come
+    /// with one. Without it, always `Ok`: Kong leaves the body unchecked.
+    ///
+    /// ```
+    /// use terra_sign::{Verifier, VerifyError, body_digest};
+    /// let v = Verifier::strict();
+    /// assert!(v.check_body(b"", &[("x", "y")]).is_ok(), "no body, no digest needed");
+    /// let err = v.check_body(b"{}", &[("x", "y")]).unwrap_err();
+    /// assert!(matches!(err, VerifyError::DigestMismatch { .. }), "a body needs a digest");
+    /// let d = body_digest(b"{}");
+    /// assert!(v.check_body(b"{}", &[("digest", d.as_str())]).is_ok());
+    /// assert!(Verifier::default().check_body(b"{}", &[("x", "y")]).is_ok());
+    /// ```
+    pub fn check_body<H: Headers + ?Sized>(
+        &self,
+        body: &[u8],
+        headers: &H,
+    ) -> Result<(), VerifyError> {
+        if self.validate_body {
+            check_body(body, headers.get("digest"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Strict mode: the signed list covers a date, the request target and the digest.
+    fn check_coverage(&self, signed: &[&str]) -> Result<(), VerifyError> {
+        let has = |n: &str| signed.iter().any(|h| h.eq_ignore_ascii_case(n));
+        let missing = if !has("date") && !has("x-date") {
+            Some("date")
+        } else if !has("@request-target") {
+            Some("@request-target")
+        } else if !has("digest") {
+            Some("digest")
+        } else {
+            None
+        };
+        match missing {
+            Some(h) => Err(VerifyError::UnsignedHeader { header: h.into() }),
+            None => Ok(()),
+        }
+    }
+
+    /// Strict mode: like [`Verifier::check_clock`], but only the date headers that the
+    /// signature covers count.
+    fn check_signed_clock<H: Headers + ?Sized>(
+        &self,
+        signed: &[&str],
+        headers: &H,
+        now: SystemTime,
+    ) -> Result<(), VerifyError> {
+        let has = |n: &str| signed.iter().any(|h| h.eq_ignore_ascii_case(n));
+        let names: &[&str] = match (has("x-date"), has("date")) {
+            (true, true) => &["x-date", "date"],
+            (true, false) => &["x-date"],
+            _ => &["date"],
+        };
+        self.check_dates(names, headers, now)
     }
 
     /// Kong accepts the request if either `X-Date` or `Date` is a valid date within the
@@ -439,8 +619,19 @@ impl Verifier {
         headers: &H,
         now: SystemTime,
     ) -> Result<(), VerifyError> {
+        self.check_dates(&["x-date", "date"], headers, now)
+    }
+
+    /// Accepts if one of the `names` headers holds a date within the skew; otherwise the
+    /// error of the first one present, or `MissingDate`.
+    fn check_dates<H: Headers + ?Sized>(
+        &self,
+        names: &[&str],
+        headers: &H,
+        now: SystemTime,
+    ) -> Result<(), VerifyError> {
         let mut first_error = None;
-        for name in ["x-date", "date"] {
+        for &name in names {
             let Some(value) = headers.get(name) else {
                 continue;
             };
