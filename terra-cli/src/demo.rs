@@ -88,11 +88,7 @@ pub(crate) async fn serve(
         None => MockConfig::default(),
     };
     if let (Some(ak), Some(sk)) = (app_key, secret) {
-        cfg.accounts = vec![terra_mock::AccountConfig {
-            app_key: ak,
-            secret: sk,
-            provider: Provider::S3,
-        }];
+        cfg.accounts = vec![terra_mock::AccountConfig::new(ak, sk, Provider::S3)];
     }
     if let Some(p) = &a.provider {
         for acct in &mut cfg.accounts {

@@ -39,8 +39,8 @@ pub enum Provider {
 /// use terra_mock::{AccountConfig, MockConfig, Provider, TerraMock};
 /// let cfg = MockConfig {
 ///     accounts: vec![
-///         AccountConfig { app_key: "us-ak".into(), secret: "us-sk".into(), provider: Provider::S3 },
-///         AccountConfig { app_key: "cn-ak".into(), secret: "cn-sk".into(), provider: Provider::Oss },
+///         AccountConfig::new("us-ak", "us-sk", Provider::S3),
+///         AccountConfig::new("cn-ak", "cn-sk", Provider::Oss),
 ///     ],
 ///     ..Default::default()
 /// };
@@ -58,6 +58,52 @@ pub struct AccountConfig {
     /// Storage behind `obtain_token`.
     #[serde(default)]
     pub provider: Provider,
+    /// This account's limit of running jobs (default: [`MockConfig::max_running_jobs`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_running_jobs: Option<usize>,
+    /// This account's quota of job starts (default: [`MockConfig::job_quota`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_quota: Option<u64>,
+}
+
+impl AccountConfig {
+    /// An account with the mock-wide limits.
+    ///
+    /// ```
+    /// use terra_mock::{AccountConfig, Provider};
+    /// let a = AccountConfig::new("ak", "sk", Provider::Oss);
+    /// assert_eq!((a.app_key.as_str(), a.provider, a.job_quota), ("ak", Provider::Oss, None));
+    /// ```
+    pub fn new(app_key: impl Into<String>, secret: impl Into<String>, provider: Provider) -> Self {
+        Self {
+            app_key: app_key.into(),
+            secret: secret.into(),
+            provider,
+            max_running_jobs: None,
+            job_quota: None,
+        }
+    }
+}
+
+/// What `upload_callback` does with an object the resource already holds. **Unconfirmed**:
+/// DJI's answer was never observed.
+///
+/// ```
+/// let cfg = terra_mock::MockConfig {
+///     duplicate_callbacks: terra_mock::DuplicateCallbacks::NewRow,
+///     ..Default::default()
+/// };
+/// # let _ = cfg;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateCallbacks {
+    /// Answer the file row it already has, brought up to date (idempotent: a client that
+    /// retries a callback does not get two rows). The default.
+    #[default]
+    Reuse,
+    /// Create another row each time.
+    NewRow,
 }
 
 /// How business errors (`result.code != 0`) are answered. **Unconfirmed** (§1.5): some
@@ -380,6 +426,12 @@ pub struct MockConfig {
     pub clock_skew_secs: u64,
     /// Also require `Digest` to match the body (Kong's `validate_request_body`).
     pub strict_digest: bool,
+    /// Verify signatures with [`terra_sign::Verifier::strict`] instead of Kong's rules: the
+    /// signature must cover the date, the request target and the digest, and the digest
+    /// must match the body. Off by default, as DJI's gateway is Kong.
+    pub strict_signatures: bool,
+    /// Largest API request body read (after the signature check), bytes.
+    pub api_body_limit: usize,
     /// Lifetime of STS credentials (`expireTime` = now + this).
     pub token_lifetime_secs: u64,
     /// How long a `callbackParam` is accepted by `upload_callback` after it was issued.
@@ -390,6 +442,14 @@ pub struct MockConfig {
     pub download_url_ttl_secs: u64,
     /// Most files per `upload_callback` (the official samples send 50).
     pub callback_batch_limit: usize,
+    /// What registering an object the resource already holds does.
+    pub duplicate_callbacks: DuplicateCallbacks,
+    /// How long expired STS sessions and callback grants are remembered (so that late
+    /// clients are told "expired" rather than "unknown"), then dropped, on the mock's clock.
+    pub session_grace_secs: u64,
+    /// Most STS sessions (with their grants) an account holds; obtaining one more drops
+    /// the oldest.
+    pub max_sessions_per_account: usize,
     /// Most jobs running (status 1..=4) per account before start answers 801.
     pub max_running_jobs: usize,
     /// Job starts allowed per account before start answers 102116; `None` is unlimited.
@@ -415,6 +475,17 @@ pub struct MockConfig {
     pub oss: BucketConfig,
     /// Requests kept for [`crate::TerraMock::requests`]; older ones are dropped.
     pub request_log_limit: usize,
+    /// Bytes the request log may hold (bodies are kept up to 64 KiB each).
+    pub request_log_bytes: usize,
+    /// Most open connections; 0 chooses three quarters of the file-descriptor limit. At
+    /// the cap a new connection closes the oldest one that is not in a request.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also for a fresh connection).
+    pub header_read_timeout_secs: f64,
+    /// Seconds a request body may stall before the request fails.
+    pub body_idle_timeout_secs: f64,
+    /// Seconds an idle keep-alive connection is kept.
+    pub keep_alive_timeout_secs: f64,
     /// Random faults from the start (scripted ones are added at run time).
     pub random_faults: Option<RandomFaults>,
 }
@@ -427,17 +498,22 @@ pub const DEFAULT_SECRET: &str = "terra-mock-sk";
 impl Default for MockConfig {
     fn default() -> Self {
         Self {
-            accounts: vec![AccountConfig {
-                app_key: DEFAULT_APP_KEY.into(),
-                secret: DEFAULT_SECRET.into(),
-                provider: Provider::S3,
-            }],
+            accounts: vec![AccountConfig::new(
+                DEFAULT_APP_KEY,
+                DEFAULT_SECRET,
+                Provider::S3,
+            )],
             clock_skew_secs: 300,
             strict_digest: false,
+            strict_signatures: false,
+            api_body_limit: 4 << 20,
             token_lifetime_secs: 600,
             callback_param_ttl_secs: 3600,
             download_url_ttl_secs: 3600,
             callback_batch_limit: terra_types::limits::CALLBACK_BATCH,
+            duplicate_callbacks: DuplicateCallbacks::Reuse,
+            session_grace_secs: 3600,
+            max_sessions_per_account: 10_000,
             max_running_jobs: 10,
             job_quota: None,
             error_status: ErrorStatus::Http200,
@@ -456,6 +532,11 @@ impl Default for MockConfig {
                 region: "oss-cn-hangzhou".into(),
             },
             request_log_limit: 10_000,
+            request_log_bytes: 64 << 20,
+            max_connections: 0,
+            header_read_timeout_secs: 10.0,
+            body_idle_timeout_secs: 30.0,
+            keep_alive_timeout_secs: 60.0,
             random_faults: None,
         }
     }

@@ -8,14 +8,15 @@ use terra_types::{File, Job, Resource, StsToken};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{Inner, Mock};
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::config::{
     AccountConfig, ErrorStatus, JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults,
 };
+use crate::core::{Core, Mock};
 use crate::faults::FaultRule;
 use crate::record::RecordedRequest;
-use crate::state::{JobFailure, bucket_of, file_view, job_view, resource_view};
+use crate::state::views::{file_view, job_view, resource_view};
+use crate::state::{AccountCell, JobFailure, bucket_of};
 use crate::storage::ObjectMeta;
 
 /// Configures a [`TerraMock`]. Every setting of [`MockConfig`] has a method; the rest can
@@ -83,11 +84,7 @@ impl TerraMockBuilder {
     /// # Ok(()) }
     /// ```
     pub fn account(mut self, app_key: &str, secret: &str, provider: Provider) -> Self {
-        self.cfg.accounts = vec![AccountConfig {
-            app_key: app_key.into(),
-            secret: secret.into(),
-            provider,
-        }];
+        self.cfg.accounts = vec![AccountConfig::new(app_key, secret, provider)];
         self
     }
 
@@ -104,11 +101,9 @@ impl TerraMockBuilder {
     /// # Ok(()) }
     /// ```
     pub fn add_account(mut self, app_key: &str, secret: &str, provider: Provider) -> Self {
-        self.cfg.accounts.push(AccountConfig {
-            app_key: app_key.into(),
-            secret: secret.into(),
-            provider,
-        });
+        self.cfg
+            .accounts
+            .push(AccountConfig::new(app_key, secret, provider));
         self
     }
 
@@ -464,7 +459,7 @@ impl TerraMockBuilder {
     /// ```
     pub fn build(self) -> std::io::Result<TerraMock> {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let inner = Arc::new(Inner::new(self.cfg, clock)?);
+        let inner = Arc::new(Core::new(self.cfg, clock)?);
         Ok(TerraMock {
             inner,
             manual: self.manual,
@@ -488,10 +483,15 @@ impl TerraMockBuilder {
         let mut mock = self.build()?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        *mock.inner.base_url.write().expect("base url lock") = format!("http://{local}");
+        *mock
+            .inner
+            .base_url
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = format!("http://{local}");
         let (tx, rx) = oneshot::channel::<()>();
-        let router = crate::app::router(mock.inner.clone());
-        let task = tokio::spawn(crate::server::serve(listener, router, async move {
+        let router = crate::router::router(mock.inner.clone());
+        let limits = crate::server::Limits::of(&mock.inner.cfg);
+        let task = tokio::spawn(crate::server::serve(listener, router, limits, async move {
             let _ = rx.await;
         }));
         mock.addr = local;
@@ -722,7 +722,7 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn router(&self) -> axum::Router {
-        crate::app::router(self.inner.clone())
+        crate::router::router(self.inner.clone())
     }
 
     /// The mock's current time.
@@ -814,7 +814,7 @@ impl TerraMock {
             .as_ref()
             .expect("advance() needs TerraMockBuilder::manual_clock")
             .advance(by);
-        drop(self.inner.state());
+        self.tick();
     }
 
     /// Makes every STS session issued so far expire now: storage requests signed with them
@@ -831,8 +831,7 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn expire_tokens_now(&self) {
-        let now = self.now();
-        self.inner.state().expire_sessions(now);
+        self.inner.sessions.expire_all(self.now());
     }
 
     /// Every request received (up to `request_log_limit`), oldest first.
@@ -861,7 +860,11 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.inner.log.lock().expect("log lock").snapshot()
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .snapshot()
     }
 
     /// Forgets the received requests.
@@ -889,7 +892,11 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn clear_requests(&self) {
-        self.inner.log.lock().expect("log lock").clear();
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Adds a scripted fault.
@@ -918,7 +925,11 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn inject(&self, rule: FaultRule) {
-        self.inner.faults.lock().expect("faults lock").push(rule);
+        self.inner
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(rule);
     }
 
     /// Sets (or with `None` stops) random faults.
@@ -981,7 +992,11 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn clear_faults(&self) {
-        self.inner.faults.lock().expect("faults lock").clear();
+        self.inner
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// The next started job will fail as described.
@@ -1033,7 +1048,7 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn fail_next_job(&self, failure: JobFailure) {
-        self.inner.state().failures.push_back(failure);
+        self.inner.failures.push(failure);
     }
 
     /// Fails a running job now; `false` if it is not running.
@@ -1084,8 +1099,12 @@ impl TerraMock {
         let Ok(id) = uuid::Uuid::parse_str(job_uuid) else {
             return false;
         };
-        let now = self.now();
-        self.inner.state().fail_job_now(app_key, &id, message, now)
+        let Some(cell) = self.inner.accounts.get(app_key) else {
+            return false;
+        };
+        let env = self.inner.env();
+        cell.lock(&env)
+            .end_run(&id, terra_types::JobStatus::Failed, message, env.now)
     }
 
     /// Issues STS credentials to an account exactly as `POST /v2/store/obtain_token`
@@ -1101,11 +1120,13 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn issue_token(&self, app_key: &str) -> Option<StsToken> {
-        let now = self.now();
-        self.inner
-            .state()
-            .obtain_token(app_key, now, &self.inner.cfg)
-            .ok()
+        let cell = self.inner.accounts.get(app_key)?;
+        let (token, dropped) = self
+            .inner
+            .sessions
+            .issue(&cell, &self.inner.cfg, self.now());
+        self.inner.clean_dropped(dropped);
+        Some(token)
     }
 
     /// Counts of an account's state.
@@ -1154,22 +1175,21 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn stats(&self, app_key: &str) -> AccountStats {
-        let s = self.inner.state();
-        let Ok(a) = s.account(app_key) else {
+        let Some(a) = self.locked(app_key, |_, a| {
+            let outputs = a
+                .resources_of_kind(&terra_types::ResourceType::JobOutput)
+                .map_or(0, |r| r.len());
+            AccountStats {
+                map_resources: a.resources.len() - outputs,
+                output_resources: outputs,
+                files: a.files.len(),
+                jobs: a.jobs.len(),
+                job_starts: a.starts,
+            }
+        }) else {
             return AccountStats::default();
         };
-        let outputs = a
-            .resources
-            .values()
-            .filter(|r| r.kind == terra_types::ResourceType::JobOutput)
-            .count();
-        AccountStats {
-            map_resources: a.resources.len() - outputs,
-            output_resources: outputs,
-            files: a.files.len(),
-            jobs: a.jobs.len(),
-            job_starts: a.starts,
-        }
+        a
     }
 
     /// Every resource of an account, oldest first.
@@ -1197,10 +1217,10 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn resources(&self, app_key: &str) -> Vec<Resource> {
-        let s = self.inner.state();
-        s.account(app_key)
-            .map(|a| a.resources.values().map(|r| resource_view(a, r)).collect())
-            .unwrap_or_default()
+        self.locked(app_key, |_, a| {
+            a.resources.values().map(resource_view).collect()
+        })
+        .unwrap_or_default()
     }
 
     /// The file uuids of one resource of an account.
@@ -1247,15 +1267,22 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn resource_files(&self, app_key: &str, resource: &str) -> Vec<String> {
-        let s = self.inner.state();
         let Ok(id) = uuid::Uuid::parse_str(resource) else {
             return Vec::new();
         };
-        s.account(app_key)
-            .ok()
-            .and_then(|a| a.resources.get(&id))
-            .map(|r| r.files.iter().map(uuid::Uuid::to_string).collect())
-            .unwrap_or_default()
+        self.locked(app_key, |_, a| {
+            a.resources
+                .get(&id)
+                .map(|r| {
+                    r.files
+                        .iter()
+                        .filter_map(|p| a.files.at(*p))
+                        .map(|f| f.uuid.to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
     }
 
     /// Every file of an account, oldest first (without `url`).
@@ -1302,10 +1329,10 @@ impl TerraMock {
     /// # Ok(()) }
     /// ```
     pub fn files(&self, app_key: &str) -> Vec<File> {
-        let s = self.inner.state();
-        s.account(app_key)
-            .map(|a| a.files.values().map(|f| file_view(f, None)).collect())
-            .unwrap_or_default()
+        self.locked(app_key, |_, a| {
+            a.files.values().map(|f| file_view(f, None)).collect()
+        })
+        .unwrap_or_default()
     }
 
     /// Every job of an account, oldest first.
@@ -1354,10 +1381,10 @@ impl TerraMock {
     /// ```
     pub fn jobs(&self, app_key: &str) -> Vec<Job> {
         let now = self.now();
-        let s = self.inner.state();
-        s.account(app_key)
-            .map(|a| a.jobs.values().map(|j| job_view(j, now, true)).collect())
-            .unwrap_or_default()
+        self.locked(app_key, |_, a| {
+            a.jobs.values().map(|j| job_view(j, now, true)).collect()
+        })
+        .unwrap_or_default()
     }
 
     /// Stores an object as if it had been uploaded with `token` under `file_name` (for tests
@@ -1443,7 +1470,52 @@ impl TerraMock {
     #[doc(hidden)]
     pub fn populate(&self, app_key: &str, jobs: usize, files: usize) {
         let now = self.now();
-        self.inner.state().populate(app_key, jobs, files, now);
+        self.locked(app_key, |cell, a| a.populate(cell, jobs, files, now));
+    }
+
+    /// Runs `f` on an account's state (with its due job transitions applied).
+    fn locked<T>(
+        &self,
+        app_key: &str,
+        f: impl FnOnce(&AccountCell, &mut crate::state::Account) -> T,
+    ) -> Option<T> {
+        let cell = self.inner.accounts.get(app_key)?;
+        let env = self.inner.env();
+        let mut a = cell.lock(&env);
+        Some(f(&cell, &mut a))
+    }
+
+    /// Applies every job transition due by now, in every account, and drops expired
+    /// sessions past their grace period.
+    fn tick(&self) {
+        let env = self.inner.env();
+        for cell in self.inner.accounts.all() {
+            drop(cell.lock(&env));
+        }
+        self.inner.prune_sessions();
+    }
+
+    /// STS sessions (with their callback grants) the mock remembers for an account:
+    /// expired ones are kept for `session_grace_secs`, and at most
+    /// `max_sessions_per_account` are.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let clock = terra_mock::ManualClock::starting_now();
+    /// let mock = terra_mock::TerraMock::builder()
+    ///     .manual_clock(clock)
+    ///     .config(terra_mock::MockConfig { max_sessions_per_account: 3, ..Default::default() })
+    ///     .build()?;
+    /// for _ in 0..5 {
+    ///     mock.issue_token(mock.app_key());
+    /// }
+    /// assert_eq!(mock.sessions(mock.app_key()), 3, "the oldest two were dropped");
+    /// mock.advance(std::time::Duration::from_secs(24 * 3600));
+    /// assert_eq!(mock.sessions(mock.app_key()), 0, "expired long ago");
+    /// # Ok(()) }
+    /// ```
+    pub fn sessions(&self, app_key: &str) -> usize {
+        self.inner.sessions.count_for(app_key)
     }
 
     /// Stops serving and waits for open connections to finish (up to 5 s).

@@ -27,25 +27,26 @@
 //! setting that changes it, in [`MockConfig`].
 
 mod api;
-mod app;
 mod clock;
 mod config;
+mod core;
 mod error;
 mod faults;
 mod harness;
 mod outputs;
 mod record;
+mod router;
 pub mod sample;
 mod server;
 mod state;
 pub mod storage;
 
-pub use app::API_PREFIX;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AccountConfig, BucketConfig, DEFAULT_APP_KEY, DEFAULT_SECRET, ErrorStatus, FaultScope,
-    JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults,
+    AccountConfig, BucketConfig, DEFAULT_APP_KEY, DEFAULT_SECRET, DuplicateCallbacks, ErrorStatus,
+    FaultScope, JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults,
 };
+pub use core::API_PREFIX;
 pub use faults::{Fault, FaultRule};
 pub use harness::{AccountStats, TerraMock, TerraMockBuilder, stop_signal};
 pub use record::RecordedRequest;

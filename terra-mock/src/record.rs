@@ -50,6 +50,10 @@ pub struct RecordedRequest {
     pub app_key: Option<String>,
     /// The injected fault, if any.
     pub fault: Option<String>,
+    /// The API's `result.code` for API requests answered with an envelope.
+    pub api_code: Option<i64>,
+    /// Time from receiving the request to answering its head.
+    pub latency: std::time::Duration,
 }
 
 impl RecordedRequest {
@@ -140,7 +144,15 @@ impl RecordedRequest {
     }
 }
 
+/// Headers whose values are credentials.
 const SENSITIVE: [&str; 3] = ["x-amz-security-token", "x-oss-security-token", "cookie"];
+
+/// Query parameters whose values are credentials.
+const SENSITIVE_QUERY: [&str; 3] = [
+    "x-amz-security-token",
+    "security-token",
+    "x-oss-security-token",
+];
 
 pub(crate) fn redacted_headers(h: &http::HeaderMap) -> Vec<(String, String)> {
     h.iter()
@@ -156,28 +168,75 @@ pub(crate) fn redacted_headers(h: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A bounded log.
+/// The path and query with session tokens in the query replaced by `***`.
+pub(crate) fn redacted_target(uri: &http::Uri) -> String {
+    let path = uri.path();
+    let Some(q) = uri.query() else {
+        return path.to_owned();
+    };
+    let q: Vec<String> = q
+        .split('&')
+        .map(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            if SENSITIVE_QUERY.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+                format!("{name}=***")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect();
+    format!("{path}?{}", q.join("&"))
+}
+
+/// Most bytes of a body kept per entry.
+pub(crate) const MAX_BODY_KEPT: usize = 64 * 1024;
+
+/// A copy of at most [`MAX_BODY_KEPT`] bytes of a body (never a slice that would keep a
+/// large buffer alive).
+pub(crate) fn body_for_log(body: &[u8]) -> Bytes {
+    Bytes::copy_from_slice(&body[..body.len().min(MAX_BODY_KEPT)])
+}
+
+fn entry_bytes(r: &RecordedRequest) -> usize {
+    200 + r.target.len()
+        + r.body.len()
+        + r.headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 48)
+            .sum::<usize>()
+}
+
+/// The last requests, bounded in entries and in bytes.
 #[derive(Debug)]
 pub(crate) struct RequestLog {
     limit: usize,
+    byte_limit: usize,
+    bytes: usize,
     entries: VecDeque<RecordedRequest>,
 }
 
 impl RequestLog {
-    pub(crate) fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize, byte_limit: usize) -> Self {
         Self {
             limit,
+            byte_limit,
+            bytes: 0,
             entries: VecDeque::new(),
         }
     }
 
     pub(crate) fn push(&mut self, r: RecordedRequest) {
-        if self.limit == 0 {
+        let size = entry_bytes(&r);
+        if self.limit == 0 || size > self.byte_limit {
             return;
         }
-        if self.entries.len() == self.limit {
-            self.entries.pop_front();
+        while self.entries.len() >= self.limit || self.bytes + size > self.byte_limit {
+            match self.entries.pop_front() {
+                Some(old) => self.bytes -= entry_bytes(&old),
+                None => break,
+            }
         }
+        self.bytes += size;
         self.entries.push_back(r);
     }
 
@@ -187,5 +246,54 @@ impl RequestLog {
 
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(body: usize) -> RecordedRequest {
+        RecordedRequest {
+            at: SystemTime::UNIX_EPOCH,
+            method: "POST".into(),
+            target: "/x".into(),
+            headers: Vec::new(),
+            body: body_for_log(&vec![b'x'; body]),
+            status: 200,
+            app_key: None,
+            fault: None,
+            api_code: None,
+            latency: std::time::Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn bounded_in_entries_and_bytes() {
+        let mut log = RequestLog::new(1000, 300 * 1024);
+        for _ in 0..20 {
+            log.push(entry(1 << 20));
+        }
+        let (n, bytes) = (log.entries.len(), log.bytes);
+        assert!(bytes <= 300 * 1024, "{bytes}");
+        assert_eq!(n, 4, "four 64 KiB copies fit in 300 KiB");
+        assert!(log.snapshot().iter().all(|e| e.body.len() == MAX_BODY_KEPT));
+        let mut log = RequestLog::new(3, usize::MAX);
+        for _ in 0..10 {
+            log.push(entry(10));
+        }
+        assert_eq!(log.entries.len(), 3);
+    }
+
+    #[test]
+    fn tokens_in_queries_are_redacted() {
+        let uri: http::Uri = "/b/k?X-Amz-Security-Token=abc&X-Amz-Date=1&security-token=t"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            redacted_target(&uri),
+            "/b/k?X-Amz-Security-Token=***&X-Amz-Date=1&security-token=***"
+        );
     }
 }

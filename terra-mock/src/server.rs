@@ -1,19 +1,35 @@
-//! The accept loop. It is hand-written (rather than `axum::serve`) so that an injected
-//! reset really closes the connection without an answer, and so that shutdown is graceful.
+//! The accept loop, hand-written (rather than `axum::serve`) for three reasons: an injected
+//! reset must really close the connection without an answer; shutdown is graceful; and a
+//! server other people share must hold against slow and half-open clients.
+//!
+//! Every connection is tracked. One that has not finished its request headers within the
+//! header timeout, or sits idle between requests past the keep-alive timeout, is closed; a
+//! request body that stalls past the body idle timeout fails. The number of connections is
+//! capped below the process's file-descriptor limit, and at the cap a new connection evicts
+//! the oldest one that is not in the middle of a request (still sending headers, or idle),
+//! so half-open connections cannot starve real clients.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
+use bytes::Bytes;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tower::ServiceExt as _;
 
-use crate::app::ResetConnection;
+use crate::config::MockConfig;
+use crate::core::ResetConnection;
 
 #[derive(Debug)]
 struct InjectedReset;
@@ -26,15 +42,305 @@ impl std::fmt::Display for InjectedReset {
 
 impl std::error::Error for InjectedReset {}
 
+/// The connection limits in force.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Limits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub body_idle_timeout: Duration,
+    pub keep_alive_timeout: Duration,
+}
+
+/// The soft limit on open file descriptors, where the platform tells it.
+pub(crate) fn fd_soft_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+impl Limits {
+    /// The limits of a configuration; `max_connections = 0` means three quarters of the
+    /// descriptor limit (the rest is left for object files), at most 10 000.
+    pub(crate) fn of(cfg: &MockConfig) -> Self {
+        let max_connections = if cfg.max_connections > 0 {
+            cfg.max_connections
+        } else {
+            fd_soft_limit()
+                .map(|l| (l.saturating_mul(3) / 4).clamp(16, 10_000) as usize)
+                .unwrap_or(768)
+        };
+        let secs = |s: f64| Duration::from_secs_f64(s.max(0.001));
+        Self {
+            max_connections,
+            header_read_timeout: secs(cfg.header_read_timeout_secs),
+            body_idle_timeout: secs(cfg.body_idle_timeout_secs),
+            keep_alive_timeout: secs(cfg.keep_alive_timeout_secs),
+        }
+    }
+}
+
+/// What the tracker knows of one connection. Times are milliseconds since the tracker
+/// started; 0 means "not yet".
+#[derive(Debug)]
+struct Conn {
+    /// A request is being handled (headers done, response not yet sent).
+    busy: AtomicBool,
+    /// When the connection started waiting for its next request head.
+    waiting_since: AtomicU64,
+    /// When the first byte of that head arrived.
+    head_started: AtomicU64,
+    requests: AtomicU64,
+    kill: Notify,
+}
+
+#[derive(Debug)]
+struct Tracker {
+    epoch: Instant,
+    conns: Mutex<BTreeMap<u64, Arc<Conn>>>,
+    next: AtomicU64,
+    limits: Limits,
+}
+
+impl Tracker {
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Conn>>> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new connection, evicting the oldest evictable one at the cap; `None`
+    /// when every connection is busy (the new one is then refused).
+    fn admit(&self) -> Option<(u64, Arc<Conn>)> {
+        let mut conns = self.lock();
+        if conns.len() >= self.limits.max_connections {
+            let victim = conns
+                .iter()
+                .find(|(_, c)| !c.busy.load(Ordering::Acquire))
+                .map(|(id, _)| *id)?;
+            if let Some(c) = conns.remove(&victim) {
+                c.kill.notify_one();
+            }
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let conn = Arc::new(Conn {
+            busy: AtomicBool::new(false),
+            waiting_since: AtomicU64::new(self.now_ms()),
+            head_started: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            kill: Notify::new(),
+        });
+        conns.insert(id, conn.clone());
+        Some((id, conn))
+    }
+
+    fn forget(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Closes connections stuck in their headers or idle too long.
+    fn sweep(&self) {
+        let now = self.now_ms();
+        let header = self.limits.header_read_timeout.as_millis() as u64;
+        let idle = self.limits.keep_alive_timeout.as_millis() as u64;
+        let mut conns = self.lock();
+        conns.retain(|_, c| {
+            if c.busy.load(Ordering::Acquire) {
+                return true;
+            }
+            let started = c.head_started.load(Ordering::Acquire);
+            let since = c.waiting_since.load(Ordering::Acquire);
+            let expired = if started != 0 {
+                now.saturating_sub(started) > header
+            } else if c.requests.load(Ordering::Acquire) == 0 {
+                now.saturating_sub(since) > header
+            } else {
+                now.saturating_sub(since) > idle
+            };
+            if expired {
+                c.kill.notify_one();
+            }
+            !expired
+        });
+    }
+}
+
+/// A TCP stream that tells its connection's tracker when request bytes arrive.
+struct Watched {
+    inner: TcpStream,
+    conn: Arc<Conn>,
+    tracker: Arc<Tracker>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before
+            && !self.conn.busy.load(Ordering::Acquire)
+            && self.conn.head_started.load(Ordering::Acquire) == 0
+        {
+            let now = self.tracker.now_ms();
+            self.conn.head_started.store(now, Ordering::Release);
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// The request body, failing when the client stops sending for longer than the timeout.
+struct IdleBody {
+    inner: Incoming,
+    timeout: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+#[derive(Debug)]
+struct BodyIdle(Duration);
+
+impl std::fmt::Display for BodyIdle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the request body stalled for more than {:?}", self.0)
+    }
+}
+
+impl std::error::Error for BodyIdle {}
+
+impl hyper::body::Body for IdleBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(r) => {
+                self.sleep = None;
+                Poll::Ready(r.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let timeout = self.timeout;
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyIdle(timeout))))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The response body; when it is dropped (sent or abandoned), the connection waits for its
+/// next request.
+struct DoneBody {
+    inner: axum::body::Body,
+    conn: Arc<Conn>,
+    tracker: Arc<Tracker>,
+}
+
+impl Drop for DoneBody {
+    fn drop(&mut self) {
+        self.conn
+            .waiting_since
+            .store(self.tracker.now_ms(), Ordering::Release);
+        self.conn.head_started.store(0, Ordering::Release);
+        self.conn.busy.store(false, Ordering::Release);
+    }
+}
+
+impl hyper::body::Body for DoneBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open connections
 /// finish (up to 5 s).
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let builder = Builder::new(TokioExecutor::new());
+    let tracker = Arc::new(Tracker {
+        epoch: Instant::now(),
+        conns: Mutex::default(),
+        next: AtomicU64::new(1),
+        limits,
+    });
+    let sweeper = {
+        let tracker = Arc::downgrade(&tracker);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(t) = tracker.upgrade() else { break };
+                t.sweep();
+            }
+        })
+    };
+    let mut refused_at: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -48,32 +354,73 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some((id, conn)) = tracker.admit() else {
+            if refused_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                tracing::warn!(
+                    max = limits.max_connections,
+                    "every connection is busy; refusing new ones"
+                );
+                refused_at = Some(Instant::now());
+            }
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(Watched {
+            inner: stream,
+            conn: conn.clone(),
+            tracker: tracker.clone(),
+        });
         let router = router.clone();
+        let (svc_conn, svc_tracker) = (conn.clone(), tracker.clone());
         let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
             let router = router.clone();
+            let (conn, tracker) = (svc_conn.clone(), svc_tracker.clone());
+            conn.busy.store(true, Ordering::Release);
+            conn.requests.fetch_add(1, Ordering::AcqRel);
             async move {
+                let req = req.map(|b| {
+                    axum::body::Body::new(IdleBody {
+                        inner: b,
+                        timeout: limits.body_idle_timeout,
+                        sleep: None,
+                    })
+                });
                 let resp = router
-                    .oneshot(req.map(axum::body::Body::new))
+                    .oneshot(req)
                     .await
                     .unwrap_or_else(|e: Infallible| match e {});
                 if resp.extensions().get::<ResetConnection>().is_some() {
                     return Err(InjectedReset);
                 }
-                Ok(resp)
+                Ok(resp.map(|inner| DoneBody {
+                    inner,
+                    conn,
+                    tracker,
+                }))
             }
         });
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let http = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(io, service);
+        let watched = graceful.watch(http);
+        let tracker = tracker.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            tokio::select! {
+                r = watched => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                () = conn.kill.notified() => {
+                    tracing::debug!(%peer, "connection closed: timed out or evicted");
+                }
             }
+            tracker.forget(id);
         });
     }
     drop(listener);
+    sweeper.abort();
     if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
         .await
         .is_err()

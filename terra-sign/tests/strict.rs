@@ -22,7 +22,9 @@ fn authorization(headers: &str, signing_string: &str) -> String {
     let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"sk").unwrap();
     m.update(signing_string.as_bytes());
     let sig = base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes());
-    format!(r#"hmac username="ak", algorithm="hmac-sha256", headers="{headers}", signature="{sig}""#)
+    format!(
+        r#"hmac username="ak", algorithm="hmac-sha256", headers="{headers}", signature="{sig}""#
+    )
 }
 
 #[test]
@@ -199,10 +201,7 @@ fn strict_mode_compares_the_digest_with_the_body() {
         )
         .is_ok()
     );
-    assert!(
-        v.check_body(br#"{"name":"b"}"#, &signed.headers())
-            .is_err()
-    );
+    assert!(v.check_body(br#"{"name":"b"}"#, &signed.headers()).is_err());
 }
 
 /// Reading the signed list first must not change what a malformed header reports.

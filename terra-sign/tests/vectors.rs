@@ -194,10 +194,10 @@ fn official_gateway_example_uses_request_line() {
         &Credentials::new("alice123", "secret"),
         &SigningParams::new(now),
     );
-    assert!(
-        ours.authorization
-            .ends_with(&format!(r#"signature="{}""#, python_vector("kong-example-request-target").3))
-    );
+    assert!(ours.authorization.ends_with(&format!(
+        r#"signature="{}""#,
+        python_vector("kong-example-request-target").3
+    )));
 }
 
 /// `(name, algorithm, digest, signature)` lines printed by `tests/vectors.py`, a script that
@@ -266,7 +266,10 @@ fn independent_vectors() {
         other => {
             let required = std::env::var_os("CI").is_some()
                 || std::env::var_os("TERRA_REQUIRE_SERVICES").is_some();
-            assert!(!required, "python3 is needed to check tests/vectors.py: {other:?}");
+            assert!(
+                !required,
+                "python3 is needed to check tests/vectors.py: {other:?}"
+            );
             eprintln!("skipped: python3 not available ({other:?})");
         }
     }

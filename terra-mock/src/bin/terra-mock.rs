@@ -74,11 +74,7 @@ fn load(args: &ServeArgs) -> Result<MockConfig, String> {
         None => MockConfig::default(),
     };
     if let (Some(app_key), Some(secret)) = (&args.app_key, &args.secret) {
-        cfg.accounts = vec![AccountConfig {
-            app_key: app_key.clone(),
-            secret: secret.clone(),
-            provider: Provider::S3,
-        }];
+        cfg.accounts = vec![AccountConfig::new(app_key, secret, Provider::S3)];
     }
     if let Some(p) = &args.provider {
         let provider = if p == "oss" {

@@ -1,16 +1,31 @@
 //! Who may do what in storage: one rule for the S3 and the OSS endpoints, which only map
 //! its verdicts to their own error codes.
+//!
+//! An STS session may read and write objects under its `storePath` prefix, list only with
+//! a prefix under it, and touch nothing else; the mock's own key (which signs download
+//! links) may only read objects. Everything is confined to the session's bucket, so one
+//! account never sees another's keys.
 
 use std::time::SystemTime;
 
-use crate::app::Inner;
 use crate::config::Provider;
+use crate::core::Core;
 
 /// Reading or writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Intent {
     Read,
     Write,
+}
+
+/// What a request touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target<'a> {
+    /// One object (and its multipart uploads).
+    Object(&'a str),
+    /// The bucket itself: reveals no key. Listings are bucket requests whose prefix the
+    /// operation checks against the session's (`s3::check_listing`).
+    Bucket,
 }
 
 /// Why a storage request is refused.
@@ -33,14 +48,14 @@ pub(crate) enum Denial {
 
 /// The secret for an access key: an STS session's or the mock's own service key (which
 /// signs download links).
-pub(crate) fn secret_for(m: &Inner, access_key: &str) -> Option<String> {
+pub(crate) fn secret_for(m: &Core, access_key: &str) -> Option<String> {
     if access_key == m.service_s3.access_key {
         return Some(m.service_s3.secret.clone());
     }
     if access_key == m.service_oss.access_key {
         return Some(m.service_oss.secret.clone());
     }
-    m.state().sessions.get(access_key).map(|s| s.secret.clone())
+    m.session(access_key).map(|s| s.secret)
 }
 
 /// One storage request, as far as access control cares.
@@ -52,40 +67,40 @@ pub(crate) struct Ask<'a> {
     pub token: Option<&'a str>,
     pub intent: Intent,
     pub bucket: &'a str,
-    /// The object key, or the listing prefix (empty for bucket-level requests).
-    pub key: &'a str,
+    pub target: Target<'a>,
 }
 
-/// Decides whether `ask.access_key` (with its token, if sent) may read or write
-/// `bucket/key` at `now` (the mock's clock).
-pub(crate) fn authorize(m: &Inner, ask: &Ask<'_>, now: SystemTime) -> Result<(), Denial> {
+/// Decides whether `ask.access_key` (with its token, if sent) may do `ask` at `now` (the
+/// mock's clock).
+pub(crate) fn authorize(m: &Core, ask: &Ask<'_>, now: SystemTime) -> Result<(), Denial> {
     let Ask {
         provider,
         access_key,
         token,
         intent,
         bucket,
-        key,
+        target,
     } = *ask;
     let service = match provider {
         Provider::S3 => &m.service_s3,
         Provider::Oss => &m.service_oss,
     };
     if access_key == service.access_key {
-        // The mock's own key: it only signs download links.
-        return match intent {
-            Intent::Read => Ok(()),
-            Intent::Write => Err(Denial::Denied("download links cannot write".into())),
+        // The mock's own key: it only signs download links of objects.
+        return match (intent, target) {
+            (Intent::Read, Target::Object(_)) => Ok(()),
+            _ => Err(Denial::Denied(
+                "download links can only read the object they were made for".into(),
+            )),
         };
     }
-    let state = m.state();
-    let Some(session) = state.sessions.get(access_key) else {
+    let Some(session) = m.session(access_key) else {
         return Err(Denial::UnknownKey);
     };
     match token {
         None => return Err(Denial::MissingToken),
         Some(t) if t != session.token => {
-            return Err(if state.sessions.values().any(|s| s.token == t) {
+            return Err(if m.sessions.token_known(t) {
                 Denial::TokenMismatch
             } else {
                 Denial::InvalidToken
@@ -102,16 +117,19 @@ pub(crate) fn authorize(m: &Inner, ask: &Ask<'_>, now: SystemTime) -> Result<(),
             session.bucket
         )));
     }
-    if !key.is_empty() && !key.starts_with(&session.prefix) {
-        let verb = if intent == Intent::Write {
-            "write"
-        } else {
-            "read"
-        };
-        return Err(Denial::Denied(format!(
-            "these credentials may only {verb} keys under {}",
-            session.prefix
-        )));
+    let prefix = &*session.prefix;
+    match target {
+        Target::Object(key) if key.starts_with(prefix) => Ok(()),
+        Target::Object(_) => {
+            let verb = if intent == Intent::Write {
+                "write"
+            } else {
+                "read"
+            };
+            Err(Denial::Denied(format!(
+                "these credentials may only {verb} keys under {prefix}"
+            )))
+        }
+        Target::Bucket => Ok(()),
     }
-    Ok(())
 }

@@ -11,14 +11,14 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::app::{API_PREFIX, Inner};
+use crate::core::{API_PREFIX, Core};
 
 enum Protocol {
     S3,
     Oss,
 }
 
-fn protocol_of(req: &Request, m: &Inner, bucket: Option<&str>) -> Option<Protocol> {
+fn protocol_of(req: &Request, m: &Core, bucket: Option<&str>) -> Option<Protocol> {
     match bucket {
         Some(b) if b == m.cfg.s3.bucket => return Some(Protocol::S3),
         Some(b) if b == m.cfg.oss.bucket => return Some(Protocol::Oss),
@@ -43,7 +43,7 @@ fn protocol_of(req: &Request, m: &Inner, bucket: Option<&str>) -> Option<Protoco
 }
 
 /// `(bucket, key, virtual-host style)` of a storage request.
-fn address(req: &Request, m: &Inner) -> (Option<String>, String, bool) {
+fn address(req: &Request, m: &Core) -> (Option<String>, String, bool) {
     let host = req
         .headers()
         .get(http::header::HOST)
@@ -69,13 +69,16 @@ fn address(req: &Request, m: &Inner) -> (Option<String>, String, bool) {
     ((!bucket.is_empty()).then(|| bucket.to_owned()), key, false)
 }
 
-pub(crate) async fn serve(m: Arc<Inner>, s3: s3s::service::S3Service, req: Request) -> Response {
+pub(crate) async fn serve(m: Arc<Core>, s3: s3s::service::S3Service, req: Request) -> Response {
     if req.uri().path().starts_with(API_PREFIX) {
         return not_found(&m, &req);
     }
     let (bucket, key, virtual_host) = address(&req, &m);
     match protocol_of(&req, &m, bucket.as_deref()) {
-        Some(Protocol::S3) => match s3.call(req.map(s3s::Body::http_body_unsync)).await {
+        Some(Protocol::S3) => match s3
+            .call(normalize_range(req).map(s3s::Body::http_body_unsync))
+            .await
+        {
             Ok(resp) => resp.map(axum::body::Body::new),
             Err(e) => {
                 tracing::error!(error = ?e, "s3 service error");
@@ -89,7 +92,29 @@ pub(crate) async fn serve(m: Arc<Inner>, s3: s3s::service::S3Service, req: Reque
     }
 }
 
-pub(crate) fn not_found(m: &Inner, req: &Request) -> Response {
+/// S3 ignores a `Range` header it cannot read (whole object) and clamps numbers past any
+/// end; s3s refuses both, so the header is rewritten (or dropped) first.
+fn normalize_range(mut req: Request) -> Request {
+    let Some(v) = req.headers().get(http::header::RANGE) else {
+        return req;
+    };
+    let normalized = v
+        .to_str()
+        .ok()
+        .and_then(super::range::normalized)
+        .and_then(|n| http::HeaderValue::from_str(&n).ok());
+    match normalized {
+        Some(n) => {
+            req.headers_mut().insert(http::header::RANGE, n);
+        }
+        None => {
+            req.headers_mut().remove(http::header::RANGE);
+        }
+    }
+    req
+}
+
+pub(crate) fn not_found(m: &Core, req: &Request) -> Response {
     let path = req.uri().path();
     let hint = if path.starts_with(API_PREFIX) {
         "terra-mock serves the 21 routes of TerraAPI v2 under /terra-rescon-be/v2/".to_owned()

@@ -18,11 +18,12 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 
-use super::access::{Ask, Denial, Intent, authorize, secret_for};
+use super::access::{Ask, Denial, Intent, Target, authorize, secret_for};
 use super::presign::{hmac_sha1, hmac_sha256, unix, uri_encode};
-use super::{BlobStore, CompleteError, ObjectMeta};
-use crate::app::Inner;
+use super::range::{Wanted, wanted};
+use super::{BlobStore, CompleteError, KeyProblem, ObjectMeta, check_key};
 use crate::config::Provider;
+use crate::core::Core;
 
 /// OSS's smallest part (all but the last): 100 KiB.
 const MIN_PART_SIZE: u64 = 100 * 1024;
@@ -406,7 +407,12 @@ fn v4_signature(
 
 fn parse_iso8601(s: &str) -> Option<SystemTime> {
     // 20250411T064124Z
-    if s.len() != 16 || &s[8..9] != "T" || !s.ends_with('Z') {
+    let b = s.as_bytes();
+    if b.len() != 16
+        || b[8] != b'T'
+        || b[15] != b'Z'
+        || !b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit)
+    {
         return None;
     }
     terra_types::time::parse_rfc3339(&format!(
@@ -691,49 +697,20 @@ struct CompletePart {
 }
 
 fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, OssError> {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None); // OSS ignores multi-range requests and answers the whole object.
-    }
-    let (a, b) = spec.split_once('-').unwrap_or((spec, ""));
-    let unsatisfiable = || {
-        OssError::new(
+    match wanted(value, size) {
+        Wanted::Whole => Ok(None),
+        Wanted::Part(r) => Ok(Some(r)),
+        Wanted::Unsatisfiable => Err(OssError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
             "InvalidRange",
             "The requested range is not satisfiable.",
-        )
-    };
-    let range = match (a.trim(), b.trim()) {
-        ("", n) => {
-            let n: u64 = n.parse().map_err(|_| unsatisfiable())?;
-            size.saturating_sub(n)..size
-        }
-        (a, "") => {
-            let a: u64 = a.parse().map_err(|_| unsatisfiable())?;
-            a..size
-        }
-        (a, b) => {
-            let (a, b): (u64, u64) = (
-                a.parse().map_err(|_| unsatisfiable())?,
-                b.parse().map_err(|_| unsatisfiable())?,
-            );
-            if b < a {
-                return Ok(None);
-            }
-            a..(b + 1).min(size)
-        }
-    };
-    if range.start >= size {
-        return Err(unsatisfiable());
+        )),
     }
-    Ok(Some(range))
 }
 
 /// Serves one OSS request for `bucket/key`.
 pub(crate) async fn serve(
-    m: Arc<Inner>,
+    m: Arc<Core>,
     req: axum::extract::Request,
     bucket: String,
     key: String,
@@ -755,7 +732,7 @@ pub(crate) async fn serve(
 }
 
 async fn handle(
-    m: &Arc<Inner>,
+    m: &Arc<Core>,
     req: axum::extract::Request,
     bucket: &str,
     key: &str,
@@ -798,7 +775,11 @@ async fn handle(
         token: signed.token.as_deref(),
         intent,
         bucket,
-        key,
+        target: if key.is_empty() {
+            Target::Bucket
+        } else {
+            Target::Object(key)
+        },
     };
     authorize(m, &ask, m.now()).map_err(|d| denial_error(d, &signed.access_key))?;
     if key.is_empty() {
@@ -815,6 +796,23 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
 
+    if matches!(parts.method, Method::PUT | Method::POST) && upload_id.is_none() {
+        check_key(key, 1023).map_err(|p| match p {
+            KeyProblem::Unlistable(c) => OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidObjectName",
+                format!(
+                    "The specified object is not valid: U+{:04X} cannot be listed.",
+                    c as u32
+                ),
+            ),
+            _ => OssError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidObjectName",
+                "The specified object is not valid.",
+            ),
+        })?;
+    }
     match (&parts.method, upload_id) {
         (&Method::PUT, None) => {
             let written = m
@@ -823,7 +821,7 @@ async fn handle(
                 .await
                 .map_err(|e| OssError::new(StatusCode::BAD_REQUEST, "IncompleteBody", e))?;
             if let Err(e) = check_md5(&parts.headers, &written.etag) {
-                let _ = std::fs::remove_file(&written.path);
+                written.discard();
                 return Err(e);
             }
             let meta = m.storage.commit(bucket, key, written, m.now());
@@ -849,7 +847,7 @@ async fn handle(
                 .await
                 .map_err(|e| OssError::new(StatusCode::BAD_REQUEST, "IncompleteBody", e))?;
             if let Err(e) = check_md5(&parts.headers, &written.etag) {
-                let _ = std::fs::remove_file(&written.path);
+                written.discard();
                 return Err(e);
             }
             let part = m
@@ -859,7 +857,7 @@ async fn handle(
             Ok(with_etag(StatusCode::OK.into_response(), &part.etag))
         }
         (&Method::POST, None) if query_get(&pairs, "uploads").is_some() => {
-            let id = m.storage.create_upload(bucket, key, content_type);
+            let id = m.storage.create_upload(bucket, key, content_type, m.now());
             Ok(xml(
                 StatusCode::OK,
                 format!(
@@ -902,7 +900,6 @@ async fn handle(
             let (bucket, key, meta) = m
                 .storage
                 .complete_upload(&id, &listed, MIN_PART_SIZE, m.now())
-                .await
                 .map_err(complete_error)?;
             Ok(xml(
                 StatusCode::OK,
@@ -1009,9 +1006,6 @@ fn complete_error(e: CompleteError) -> OssError {
             "MalformedXML",
             "The XML you provided did not list any part.".into(),
         ),
-        CompleteError::Io(e) => {
-            OssError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", e)
-        }
     }
 }
 

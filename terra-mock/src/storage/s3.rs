@@ -9,20 +9,20 @@ use futures::TryStreamExt;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use super::access::{Ask, Denial, Intent, authorize, secret_for};
-use super::presign::MOCK_EXPIRES_PARAM;
-use super::{CompleteError, ObjectMeta};
-use crate::app::Inner;
+use super::access::{Ask, Denial, Intent, Target, authorize, secret_for};
+use super::presign::{MOCK_EXPIRES_PARAM, uri_encode};
+use super::{CompleteError, KeyProblem, ObjectMeta, check_key};
 use crate::config::Provider;
+use crate::core::Core;
 
 /// S3's smallest part (all but the last).
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
-pub(crate) struct Backend(Weak<Inner>);
+pub(crate) struct Backend(Weak<Core>);
 
 impl Backend {
-    fn mock(&self) -> S3Result<Arc<Inner>> {
+    fn mock(&self) -> S3Result<Arc<Core>> {
         self.0
             .upgrade()
             .ok_or_else(|| s3_error!(ServiceUnavailable, "the mock is shutting down"))
@@ -30,7 +30,7 @@ impl Backend {
 }
 
 /// Builds the s3s service for a mock.
-pub(crate) fn service(m: &Arc<Inner>) -> s3s::service::S3Service {
+pub(crate) fn service(m: &Arc<Core>) -> s3s::service::S3Service {
     let mut b = s3s::service::S3ServiceBuilder::new(Backend(Arc::downgrade(m)));
     b.set_auth(Auth(Arc::downgrade(m)));
     b.set_access(Access(Arc::downgrade(m)));
@@ -54,7 +54,7 @@ impl s3s::host::S3Host for Host {
     }
 }
 
-struct Auth(Weak<Inner>);
+struct Auth(Weak<Core>);
 
 #[async_trait::async_trait]
 impl s3s::auth::S3Auth for Auth {
@@ -74,7 +74,7 @@ impl s3s::auth::S3Auth for Auth {
     }
 }
 
-struct Access(Weak<Inner>);
+struct Access(Weak<Core>);
 
 fn query_param<'a>(uri: &'a http::Uri, name: &str) -> Option<std::borrow::Cow<'a, str>> {
     uri.query()?.split('&').find_map(|pair| {
@@ -129,13 +129,12 @@ impl s3s::access::S3Access for Access {
             .and_then(|v| v.to_str().ok())
             .map(std::borrow::Cow::Borrowed)
             .or_else(|| query_param(cx.uri(), "X-Amz-Security-Token"));
-        let listing_prefix = query_param(cx.uri(), "prefix")
-            .map(|p| p.into_owned())
-            .unwrap_or_default();
         let (bucket, key) = match cx.s3_path() {
-            s3s::path::S3Path::Object { bucket, key } => (bucket.to_string(), key.to_string()),
-            s3s::path::S3Path::Bucket { bucket } => (bucket.to_string(), listing_prefix),
-            s3s::path::S3Path::Root => (String::new(), String::new()),
+            s3s::path::S3Path::Object { bucket, key } => {
+                (bucket.to_string(), Some(key.to_string()))
+            }
+            s3s::path::S3Path::Bucket { bucket } => (bucket.to_string(), None),
+            s3s::path::S3Path::Root => (String::new(), None),
         };
         let intent = if matches!(*cx.method(), http::Method::GET | http::Method::HEAD) {
             Intent::Read
@@ -148,10 +147,57 @@ impl s3s::access::S3Access for Access {
             token: token.as_deref(),
             intent,
             bucket: &bucket,
-            key: &key,
+            // Listings are checked against their parsed prefix by the operation.
+            target: key.as_deref().map_or(Target::Bucket, Target::Object),
         };
-        authorize(&m, &ask, now).map_err(denial_error)
+        authorize(&m, &ask, now).map_err(denial_error)?;
+        if let Some(session) = m.session(&creds.access_key) {
+            cx.extensions_mut()
+                .insert(ListScope(session.prefix.to_string()));
+        }
+        Ok(())
     }
+}
+
+/// The prefix an STS session may list under (set by the access check).
+#[derive(Debug, Clone)]
+struct ListScope(String);
+
+/// Listings must name a prefix inside the caller's `storePath`.
+fn check_listing<T>(req: &S3Request<T>, prefix: Option<&str>) -> S3Result<()> {
+    let prefix = prefix.unwrap_or_default();
+    match req.extensions.get::<ListScope>() {
+        Some(ListScope(scope)) if prefix.starts_with(scope.as_str()) => Ok(()),
+        Some(ListScope(scope)) => Err(denial_error(Denial::Denied(format!(
+            "these credentials may only list with a prefix under {scope}"
+        )))),
+        None => Err(denial_error(Denial::Denied(
+            "download links cannot list the bucket".into(),
+        ))),
+    }
+}
+
+/// Refuses keys S3 could not store or list.
+fn valid_key(key: &str) -> S3Result<()> {
+    check_key(key, 1024).map_err(|p| match p {
+        KeyProblem::Empty => s3_error!(InvalidArgument, "The object key must not be empty."),
+        KeyProblem::TooLong => s3_error!(KeyTooLongError, "Your key is too long."),
+        KeyProblem::Unlistable(c) => s3_error!(
+            InvalidArgument,
+            "Object key contains U+{:04X}, which XML listings cannot carry.",
+            c as u32
+        ),
+    })
+}
+
+/// With `encoding-type=url`, listing keys go out percent-encoded.
+fn listing_encoder(encoding: Option<&EncodingType>) -> impl Fn(String) -> String + use<> {
+    let url = encoding.is_some_and(|e| e.as_str().eq_ignore_ascii_case("url"));
+    move |s: String| if url { uri_encode_key(&s) } else { s }
+}
+
+fn uri_encode_key(s: &str) -> String {
+    s.split('/').map(uri_encode).collect::<Vec<_>>().join("/")
 }
 
 fn no_key() -> S3Error {
@@ -159,12 +205,12 @@ fn no_key() -> S3Error {
 }
 
 impl Backend {
-    fn object(&self, m: &Inner, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
+    fn object(&self, m: &Core, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
         self.bucket(m, bucket)?;
         m.storage.head(bucket, key).ok_or_else(no_key)
     }
 
-    fn bucket(&self, m: &Inner, bucket: &str) -> S3Result<()> {
+    fn bucket(&self, m: &Core, bucket: &str) -> S3Result<()> {
         if bucket == m.cfg.s3.bucket {
             Ok(())
         } else {
@@ -219,6 +265,7 @@ impl S3 for Backend {
         let m = self.mock()?;
         let input = req.input;
         self.bucket(&m, &input.bucket)?;
+        valid_key(&input.key)?;
         let body = input
             .body
             .ok_or_else(|| s3_error!(IncompleteBody, "missing body"))?;
@@ -228,7 +275,7 @@ impl S3 for Backend {
             .await
             .map_err(stream_error)?;
         if let Err(e) = check_content_md5(&req.headers, &written.etag) {
-            let _ = std::fs::remove_file(&written.path);
+            written.discard();
             return Err(e);
         }
         let meta = m
@@ -312,9 +359,13 @@ impl S3 for Backend {
         let m = self.mock()?;
         let input = req.input;
         self.bucket(&m, &input.bucket)?;
-        let id = m
-            .storage
-            .create_upload(&input.bucket, &input.key, input.content_type.clone());
+        valid_key(&input.key)?;
+        let id = m.storage.create_upload(
+            &input.bucket,
+            &input.key,
+            input.content_type.clone(),
+            m.now(),
+        );
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -350,7 +401,7 @@ impl S3 for Backend {
             .await
             .map_err(stream_error)?;
         if let Err(e) = check_content_md5(&req.headers, &written.etag) {
-            let _ = std::fs::remove_file(&written.path);
+            written.discard();
             return Err(e);
         }
         let part = m
@@ -391,7 +442,6 @@ impl S3 for Backend {
         let (bucket, key, meta) = m
             .storage
             .complete_upload(&input.upload_id, &listed, MIN_PART_SIZE, m.now())
-            .await
             .map_err(complete_error)?;
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             location: Some(format!(
@@ -433,7 +483,13 @@ impl S3 for Backend {
         {
             return Err(no_upload());
         }
-        let parts = m.storage.parts(&input.upload_id).ok_or_else(no_upload)?;
+        let after = input.part_number_marker.unwrap_or(0).max(0) as u32;
+        let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+        let (parts, more) = m
+            .storage
+            .parts(&input.upload_id, after, max)
+            .ok_or_else(no_upload)?;
+        let next = parts.last().map(|(n, _)| *n as i32);
         let parts = parts
             .into_iter()
             .map(|(n, p)| Part {
@@ -448,8 +504,54 @@ impl S3 for Backend {
             bucket: Some(input.bucket),
             key: Some(input.key),
             upload_id: Some(input.upload_id),
+            part_number_marker: input.part_number_marker,
+            next_part_number_marker: next,
+            max_parts: Some(max as i32),
             parts: Some(parts),
-            is_truncated: Some(false),
+            is_truncated: Some(more),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let m = self.mock()?;
+        check_listing(&req, req.input.prefix.as_deref())?;
+        let input = req.input;
+        self.bucket(&m, &input.bucket)?;
+        let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
+        let (uploads, more) = m.storage.uploads(
+            &input.bucket,
+            input.prefix.as_deref().unwrap_or_default(),
+            input.key_marker.as_deref().unwrap_or_default(),
+            input.upload_id_marker.as_deref().unwrap_or_default(),
+            max,
+        );
+        let enc = listing_encoder(input.encoding_type.as_ref());
+        let next = uploads.last().map(|u| (u.key.clone(), u.id.clone()));
+        let list = uploads
+            .into_iter()
+            .map(|u| MultipartUpload {
+                key: Some(enc(u.key)),
+                upload_id: Some(u.id),
+                initiated: Some(Timestamp::from(u.initiated)),
+                storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                ..Default::default()
+            })
+            .collect();
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix.map(&enc),
+            key_marker: input.key_marker.map(&enc),
+            upload_id_marker: input.upload_id_marker,
+            next_key_marker: more.then(|| next.clone().map(|n| enc(n.0))).flatten(),
+            next_upload_id_marker: more.then(|| next.map(|n| n.1)).flatten(),
+            max_uploads: Some(max as i32),
+            is_truncated: Some(more),
+            uploads: Some(list),
+            encoding_type: input.encoding_type,
             ..Default::default()
         }))
     }
@@ -459,8 +561,10 @@ impl S3 for Backend {
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let m = self.mock()?;
+        check_listing(&req, req.input.prefix.as_deref())?;
         let input = req.input;
         self.bucket(&m, &input.bucket)?;
+        let enc = listing_encoder(input.encoding_type.as_ref());
         let l = listing(
             &m,
             &input.bucket,
@@ -468,17 +572,19 @@ impl S3 for Backend {
             input.marker.as_deref(),
             input.max_keys,
             input.delimiter.as_deref(),
+            &enc,
         );
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
-            prefix: input.prefix,
-            marker: input.marker,
+            prefix: input.prefix.map(&enc),
+            marker: input.marker.map(&enc),
             max_keys: Some(l.max as i32),
             is_truncated: Some(l.next.is_some()),
-            next_marker: l.next,
+            next_marker: l.next.map(&enc),
             contents: Some(l.contents),
             common_prefixes: Some(l.common),
-            delimiter: input.delimiter,
+            delimiter: input.delimiter.map(&enc),
+            encoding_type: input.encoding_type,
             ..Default::default()
         }))
     }
@@ -488,8 +594,10 @@ impl S3 for Backend {
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let m = self.mock()?;
+        check_listing(&req, req.input.prefix.as_deref())?;
         let input = req.input;
         self.bucket(&m, &input.bucket)?;
+        let enc = listing_encoder(input.encoding_type.as_ref());
         let after = input
             .continuation_token
             .as_deref()
@@ -501,10 +609,13 @@ impl S3 for Backend {
             after,
             input.max_keys,
             input.delimiter.as_deref(),
+            &enc,
         );
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
-            prefix: input.prefix,
+            prefix: input.prefix.map(&enc),
+            start_after: input.start_after.map(&enc),
+            encoding_type: input.encoding_type,
             max_keys: Some(l.max as i32),
             key_count: Some((l.contents.len() + l.common.len()) as i32),
             is_truncated: Some(l.next.is_some()),
@@ -512,7 +623,7 @@ impl S3 for Backend {
             continuation_token: input.continuation_token,
             contents: Some(l.contents),
             common_prefixes: Some(l.common),
-            delimiter: input.delimiter,
+            delimiter: input.delimiter.map(&enc),
             ..Default::default()
         }))
     }
@@ -536,59 +647,71 @@ struct Listing {
 }
 
 fn listing(
-    m: &Inner,
+    m: &Core,
     bucket: &str,
     prefix: Option<&str>,
     after: Option<&str>,
     max_keys: Option<i32>,
     delimiter: Option<&str>,
+    enc: &dyn Fn(String) -> String,
 ) -> Listing {
     let prefix = prefix.unwrap_or_default();
-    let after = after.unwrap_or_default();
     let max = max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
     let delimiter = delimiter.filter(|d| !d.is_empty());
     let (mut contents, mut common, mut next) = (Vec::new(), Vec::<String>::new(), None);
-    for (key, meta) in m.storage.list(bucket, prefix) {
-        if key.as_str() <= after {
-            continue;
-        }
-        if let Some(pos) = delimiter.and_then(|d| key[prefix.len()..].find(d).map(|p| p + d.len()))
-        {
-            let cp = key[..prefix.len() + pos].to_owned();
-            if common.last() == Some(&cp) || cp.as_str() <= after {
-                continue;
-            }
-            if contents.len() + common.len() >= max {
-                next = Some(cp);
-                break;
-            }
-            common.push(cp);
-            continue;
-        }
-        if contents.len() + common.len() >= max {
-            next = Some(key);
+    let mut last_returned: Option<String> = None;
+    let mut after = after.unwrap_or_default().to_owned();
+    // Read in batches from `after`; a common prefix skips past its keys.
+    'outer: loop {
+        let batch = m.storage.list(bucket, prefix, &after, 256);
+        if batch.is_empty() {
             break;
         }
-        contents.push(Object {
-            key: Some(key),
-            size: Some(meta.size as i64),
-            e_tag: Some(etag(&meta.etag)),
-            last_modified: Some(Timestamp::from(meta.last_modified)),
-            ..Default::default()
-        });
+        for (key, meta) in batch {
+            after = key.clone();
+            if let Some(pos) =
+                delimiter.and_then(|d| key[prefix.len()..].find(d).map(|p| p + d.len()))
+            {
+                let cp = key[..prefix.len() + pos].to_owned();
+                if common.last() == Some(&cp) {
+                    continue;
+                }
+                if contents.len() + common.len() >= max {
+                    next = Some(cp);
+                    break 'outer;
+                }
+                // Skip every key under this common prefix.
+                after = format!("{cp}\u{10FFFF}");
+                last_returned = Some(cp.clone());
+                common.push(cp);
+                continue 'outer;
+            }
+            if contents.len() + common.len() >= max {
+                next = Some(key);
+                break 'outer;
+            }
+            last_returned = Some(key.clone());
+            contents.push(Object {
+                key: Some(enc(key)),
+                size: Some(meta.size as i64),
+                e_tag: Some(etag(&meta.etag)),
+                last_modified: Some(Timestamp::from(meta.last_modified)),
+                storage_class: Some(ObjectStorageClass::from_static(
+                    ObjectStorageClass::STANDARD,
+                )),
+                ..Default::default()
+            });
+        }
     }
-    // The next page starts after the last key returned.
-    let next = next.and(
-        contents
-            .last()
-            .and_then(|o: &Object| o.key.clone())
-            .or_else(|| common.last().cloned()),
-    );
+    // The next page starts after the last key (or common prefix) returned.
+    let next = next.and(last_returned);
     Listing {
         contents,
         common: common
             .into_iter()
-            .map(|p| CommonPrefix { prefix: Some(p) })
+            .map(|p| CommonPrefix {
+                prefix: Some(enc(p)),
+            })
             .collect(),
         next,
         max,
@@ -620,6 +743,5 @@ fn complete_error(e: CompleteError) -> S3Error {
         CompleteError::Empty => {
             s3_error!(MalformedXML, "The XML you provided did not list any part.")
         }
-        CompleteError::Io(e) => S3Error::with_message(S3ErrorCode::InternalError, e),
     }
 }

@@ -1,31 +1,34 @@
-//! The 21 routes of the reference §3.0 under `/terra-rescon-be/v2`, authenticated with
-//! terra-sign's verifier as the gateway does.
+//! The 21 routes of the reference §3.0 under `/terra-rescon-be/v2`, behind the gateway
+//! (`gateway.rs`). Every handler takes the caller's account, locks it (applying the job
+//! transitions due), and answers the envelope.
 
+use axum::Extension;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Request, State as AxState};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Uri};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use terra_sign::SignableRequest;
 use terra_types::{
-    CreateJobRequest, CreateResourceRequest, Created, Envelope, FileOperationRequest, GatewayError,
+    CreateJobRequest, CreateResourceRequest, Created, Envelope, FileOperationRequest,
     ListFilesQuery, ListJobsQuery, ListResourcesQuery, StartJobRequest, UpdateFileRequest,
     UpdateRequest, UploadCallbackRequest,
 };
 
-use crate::app::{Caller, Mock};
 use crate::config::{ErrorStatus, MinimalCreate};
+use crate::core::{Caller, Mock};
 use crate::error::{ApiError, ApiResult};
 
-/// Largest API body accepted.
-pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+pub(crate) mod gateway;
 
-pub(crate) fn routes(m: Mock) -> Router<Mock> {
+/// The envelope code an API response carried (for the request log).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ApiCodeExt(pub i64);
+
+/// The API router: the routes, a fallback naming unknown routes, all behind the gateway.
+pub(crate) fn router(m: Mock) -> Router {
     let v2 = |p: &str| format!("/terra-rescon-be/v2{p}");
     Router::new()
         .route(&v2("/store/obtain_token"), post(obtain_token))
@@ -55,63 +58,33 @@ pub(crate) fn routes(m: Mock) -> Router<Mock> {
         .route(&v2("/jobs/{uuid}/start"), post(start_job))
         .route(&v2("/jobs/{uuid}/stop"), post(stop_job))
         .route(&v2("/jobs/{uuid}/copy"), post(copy_job))
-        .route_layer(middleware::from_fn_with_state(m, authenticate))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
+        .layer(axum::middleware::from_fn_with_state(
+            m.clone(),
+            gateway::authenticate,
+        ))
+        .with_state(m)
 }
 
-struct HeaderLookup<'a>(&'a HeaderMap);
-
-impl terra_sign::Headers for HeaderLookup<'_> {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-/// The gateway: verifies the HMAC signature, then passes the caller on.
-async fn authenticate(AxState(m): AxState<Mock>, req: Request, next: Next) -> Response {
-    let (mut parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
-    };
-    let target = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_owned();
-    let signable = SignableRequest::new(parts.method.as_str(), &target, &bytes);
-    let verified = m
-        .verifier
-        .verify(&signable, &HeaderLookup(&parts.headers), m.now(), |ak| {
-            m.secret_for(ak)
-        });
-    match verified {
-        Ok(v) => {
-            let caller = Caller(v.app_key);
-            parts.extensions.insert(caller.clone());
-            let mut resp = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
-            resp.extensions_mut().insert(caller);
-            resp
-        }
-        Err(e) => {
-            tracing::warn!(reason = %e, "gateway rejected the request");
-            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-            (
-                status,
-                axum::Json(GatewayError {
-                    message: e.gateway_message().to_owned(),
-                }),
-            )
-                .into_response()
-        }
-    }
+/// An authenticated request to a route that does not exist.
+async fn unknown_route(req: Request) -> Response {
+    let message = format!(
+        "no route for {} {}: terra-mock serves the 21 routes of TerraAPI v2 under /terra-rescon-be/v2/",
+        req.method(),
+        req.uri().path()
+    );
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({ "message": message })),
+    )
+        .into_response()
 }
 
 fn envelope<T: Serialize>(m: &Mock, result: ApiResult<Option<T>>) -> Response {
-    match result {
-        Ok(Some(data)) => axum::Json(Envelope::ok(data)).into_response(),
-        Ok(None) => axum::Json(Envelope::<()>::ok_empty()).into_response(),
+    let (mut resp, code) = match result {
+        Ok(Some(data)) => (axum::Json(Envelope::ok(data)).into_response(), 0),
+        Ok(None) => (axum::Json(Envelope::<()>::ok_empty()).into_response(), 0),
         Err(e) => {
             tracing::info!(code = e.code.code(), msg = %e.msg, "business error");
             let status = match m.cfg.error_status {
@@ -120,9 +93,15 @@ fn envelope<T: Serialize>(m: &Mock, result: ApiResult<Option<T>>) -> Response {
                     StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
                 }
             };
-            (status, axum::Json(Envelope::<()>::error(e.code, e.msg))).into_response()
+            let code = e.code.code();
+            (
+                (status, axum::Json(Envelope::<()>::error(e.code, e.msg))).into_response(),
+                code,
+            )
         }
-    }
+    };
+    resp.extensions_mut().insert(ApiCodeExt(code));
+    resp
 }
 
 fn ok<T: Serialize>(m: &Mock, result: ApiResult<T>) -> Response {
@@ -184,24 +163,29 @@ fn query<T: DeserializeOwned + Default>(uri: &Uri) -> ApiResult<T> {
 
 // ---- store ------------------------------------------------------------------------------
 
-async fn obtain_token(
-    AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
-) -> Response {
-    let now = m.now();
-    let r = m.state().obtain_token(&caller.0, now, &m.cfg);
-    ok(&m, r)
+async fn obtain_token(AxState(m): AxState<Mock>, Extension(caller): Extension<Caller>) -> Response {
+    let (token, dropped) = m.sessions.issue(&caller.0, &m.cfg, m.now());
+    m.clean_dropped(dropped);
+    ok(&m, Ok(token))
 }
 
 async fn upload_callback(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     bytes: Bytes,
 ) -> Response {
     let r = body::<UploadCallbackRequest>(&bytes).and_then(|req| {
-        let now = m.now();
-        m.state()
-            .upload_callback(&caller.0, req, now, &m.cfg, &m.storage)
+        let grant = m
+            .sessions
+            .grant(&req.callback_param)
+            .filter(|g| *g.app_key == caller.0.app_key)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "parameter `callbackParam` is invalid: obtain a token and pass its callbackParam",
+                )
+            })?;
+        let env = m.env();
+        caller.0.lock(&env).upload_callback(&caller.0, &grant, req, &env)
     });
     ok(&m, r)
 }
@@ -210,43 +194,47 @@ async fn upload_callback(
 
 async fn create_resource(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    let env = m.env();
     let r = body::<CreateResourceRequest>(&bytes)
-        .and_then(|req| m.state().create_resource(&caller.0, req, m.now()));
+        .and_then(|req| caller.0.lock(&env).create_resource(req, &env));
     created(&m, &headers, r, |r| r.uuid.clone())
 }
 
 async fn list_resources(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
+    let env = m.env();
     let r = query::<ListResourcesQuery>(&uri)
-        .and_then(|q| m.state().list_resources(&caller.0, &q, &m.cfg));
+        .and_then(|q| caller.0.lock(&env).list_resources(&q, &env));
     ok(&m, r)
 }
 
 async fn resource_detail(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
 ) -> Response {
-    let r = m.state().resource_detail(&caller.0, &uuid);
+    let env = m.env();
+    let r = caller.0.lock(&env).resource_detail(&uuid);
     ok(&m, r)
 }
 
 async fn update_resource(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    let env = m.env();
     let r = body::<UpdateRequest>(&bytes)
-        .and_then(|req| m.state().update_resource(&caller.0, &uuid, req, m.now()));
+        .and_then(|req| caller.0.lock(&env).update_resource(&uuid, req, &env));
     created(&m, &headers, r, |r| r.uuid.clone())
 }
 
@@ -258,42 +246,42 @@ struct DeleteQuery {
 
 async fn delete_resource(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
     uri: Uri,
 ) -> Response {
+    let env = m.env();
     let r = query::<DeleteQuery>(&uri).and_then(|q| {
-        m.state().delete_resource(
-            &caller.0,
-            &uuid,
-            q.delete_mode.as_deref(),
-            &m.storage,
-            &m.cfg,
-        )
+        caller
+            .0
+            .lock(&env)
+            .delete_resource(&caller.0, &uuid, q.delete_mode.as_deref(), &env)
     });
     done(&m, r)
 }
 
 async fn copy_resource(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    let env = m.env();
     let r = body::<UpdateRequest>(&bytes)
-        .and_then(|req| m.state().copy_resource(&caller.0, &uuid, req, m.now()));
+        .and_then(|req| caller.0.lock(&env).copy_resource(&uuid, req, &env));
     created(&m, &headers, r, |r| r.uuid.clone())
 }
 
 async fn file_operation(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
     bytes: Bytes,
 ) -> Response {
+    let env = m.env();
     let r = body::<FileOperationRequest>(&bytes)
-        .and_then(|req| m.state().file_operation(&caller.0, &uuid, req, m.now()));
+        .and_then(|req| caller.0.lock(&env).file_operation(&uuid, req, &env));
     ok(&m, r)
 }
 
@@ -301,45 +289,47 @@ async fn file_operation(
 
 async fn list_files(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let r = query::<ListFilesQuery>(&uri).and_then(|q| {
-        m.state()
-            .list_files(&caller.0, &q, &m.cfg, &|p, k| m.download_url(p, k))
-    });
+    let env = m.env();
+    let url = |p, k: &str| m.download_url(p, k);
+    let r = query::<ListFilesQuery>(&uri)
+        .and_then(|q| caller.0.lock(&env).list_files(&caller.0, &q, &env, &url));
     ok(&m, r)
 }
 
 async fn file_detail(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
 ) -> Response {
-    let r = m
-        .state()
-        .file_detail(&caller.0, &uuid, &|p, k| m.download_url(p, k));
+    let env = m.env();
+    let url = |p, k: &str| m.download_url(p, k);
+    let r = caller.0.lock(&env).file_detail(&caller.0, &uuid, &url);
     ok(&m, r)
 }
 
 async fn update_file(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    let env = m.env();
     let r = body::<UpdateFileRequest>(&bytes)
-        .and_then(|req| m.state().update_file(&caller.0, &uuid, req, m.now()));
+        .and_then(|req| caller.0.lock(&env).update_file(&uuid, req, &env));
     created(&m, &headers, r, |f| f.uuid.clone())
 }
 
 async fn delete_file(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
 ) -> Response {
-    let r = m.state().delete_file(&caller.0, &uuid, &m.storage, &m.cfg);
+    let env = m.env();
+    let r = caller.0.lock(&env).delete_file(&caller.0, &uuid, &env);
     done(&m, r)
 }
 
@@ -347,83 +337,92 @@ async fn delete_file(
 
 async fn create_job(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    let env = m.env();
     let r = body::<CreateJobRequest>(&bytes)
-        .and_then(|req| m.state().create_job(&caller.0, req.name, req.meta, m.now()));
+        .and_then(|req| caller.0.lock(&env).create_job(req.name, req.meta, &env));
     created(&m, &headers, r, |j| j.uuid.clone())
 }
 
 async fn list_jobs(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let r = query::<ListJobsQuery>(&uri)
-        .and_then(|q| m.state().list_jobs(&caller.0, &q, m.now(), &m.cfg));
+    let env = m.env();
+    let r = query::<ListJobsQuery>(&uri).and_then(|q| caller.0.lock(&env).list_jobs(&q, &env));
     ok(&m, r)
 }
 
 async fn job_detail(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
 ) -> Response {
-    let r = m.state().job_detail(&caller.0, &uuid, m.now());
+    let env = m.env();
+    let r = caller.0.lock(&env).job_detail(&uuid, &env);
     ok(&m, r)
 }
 
 async fn update_job(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    let env = m.env();
     let r = body::<UpdateRequest>(&bytes)
-        .and_then(|req| m.state().update_job(&caller.0, &uuid, req, m.now()));
+        .and_then(|req| caller.0.lock(&env).update_job(&uuid, req, &env));
     created(&m, &headers, r, |j| j.uuid.clone())
 }
 
 async fn delete_job(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
 ) -> Response {
-    let r = m.state().delete_job(&caller.0, &uuid);
+    let env = m.env();
+    let r = caller.0.lock(&env).delete_job(&uuid);
     done(&m, r)
 }
 
 async fn start_job(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let r = body::<StartJobRequest>(&bytes)
-        .and_then(|req| m.state().start_job(&caller.0, &uuid, req, m.now(), &m.cfg));
+    let env = m.env();
+    let r = body::<StartJobRequest>(&bytes).and_then(|req| {
+        let mut account = caller.0.lock(&env);
+        m.start_job(&caller.0, &mut account, &uuid, req, &env)
+    });
     ok(&m, r)
 }
 
 async fn stop_job(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
 ) -> Response {
-    let r = m.state().stop_job(&caller.0, &uuid, m.now());
+    let env = m.env();
+    let r = caller.0.lock(&env).stop_job(&uuid, &env);
     ok(&m, r)
 }
 
 async fn copy_job(
     AxState(m): AxState<Mock>,
-    axum::Extension(caller): axum::Extension<Caller>,
+    Extension(caller): Extension<Caller>,
     Path(uuid): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
+    let env = m.env();
     let r = body::<UpdateRequest>(&bytes)
-        .and_then(|req| m.state().copy_job(&caller.0, &uuid, req, m.now()));
+        .and_then(|req| caller.0.lock(&env).copy_job(&uuid, req, &env));
     created(&m, &headers, r, |j| j.uuid.clone())
 }

@@ -1,0 +1,218 @@
+//! The shared core of a running mock: settings, clock, accounts and their state, STS
+//! sessions, the object store, faults and the request log. The API (`api/`), the storage
+//! endpoints (`storage/`) and the harness use it; it uses none of them.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use terra_sign::Verifier;
+
+use crate::clock::Clock;
+use crate::config::{JobTiming, MockConfig, Provider};
+use crate::error::ApiResult;
+use crate::faults::Faults;
+use crate::record::RequestLog;
+use crate::state::sessions::{Dropped, Sessions, StsSession};
+use crate::state::{Account, AccountCell, Accounts, Env, FailureQueue, StartEnv, bucket_of};
+use crate::storage::BlobStore;
+use crate::storage::presign::{self, LinkParams};
+use terra_types::{Job, StartJobRequest};
+
+/// The prefix of every API route.
+pub const API_PREFIX: &str = "/terra-rescon-be/";
+
+/// The authenticated caller of an API request.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub Arc<AccountCell>);
+
+/// Marks a response whose connection must be closed without answering.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResetConnection;
+
+/// Internal credentials the mock signs download links with.
+#[derive(Debug)]
+pub(crate) struct ServiceKey {
+    pub access_key: String,
+    pub secret: String,
+}
+
+fn random_key(prefix: &str) -> ServiceKey {
+    ServiceKey {
+        access_key: format!(
+            "{prefix}{}",
+            uuid::Uuid::new_v4().simple().to_string()[..12].to_uppercase()
+        ),
+        secret: uuid::Uuid::new_v4().simple().to_string(),
+    }
+}
+
+/// Settings that can change while the mock runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Live {
+    pub timing: JobTiming,
+}
+
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub cfg: MockConfig,
+    pub clock: Arc<dyn Clock>,
+    pub accounts: Accounts,
+    pub sessions: Sessions,
+    pub storage: BlobStore,
+    pub faults: Mutex<Faults>,
+    pub log: Mutex<RequestLog>,
+    pub failures: FailureQueue,
+    pub verifier: Verifier,
+    pub live: RwLock<Live>,
+    pub base_url: RwLock<String>,
+    pub service_s3: ServiceKey,
+    pub service_oss: ServiceKey,
+}
+
+pub(crate) type Mock = Arc<Core>;
+
+impl Core {
+    pub(crate) fn new(cfg: MockConfig, clock: Arc<dyn Clock>) -> std::io::Result<Self> {
+        let verifier = if cfg.strict_signatures {
+            Verifier::strict()
+        } else {
+            Verifier::default().with_body_validation(cfg.strict_digest)
+        }
+        .with_clock_skew(Duration::from_secs(cfg.clock_skew_secs));
+        Ok(Self {
+            accounts: Accounts::new(&cfg.accounts),
+            sessions: Sessions::default(),
+            storage: BlobStore::new()?,
+            faults: Mutex::new(Faults::new(cfg.random_faults.clone())),
+            log: Mutex::new(RequestLog::new(
+                cfg.request_log_limit,
+                cfg.request_log_bytes,
+            )),
+            failures: FailureQueue::default(),
+            verifier,
+            live: RwLock::new(Live {
+                timing: cfg.timing.clone(),
+            }),
+            base_url: RwLock::new("http://127.0.0.1".into()),
+            service_s3: random_key("AKIATERRAMOCK"),
+            service_oss: random_key("LTAITERRAMOCK"),
+            cfg,
+            clock,
+        })
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// What account operations need, at the current time.
+    pub(crate) fn env(&self) -> Env<'_> {
+        Env {
+            now: self.now(),
+            cfg: &self.cfg,
+            storage: &self.storage,
+        }
+    }
+
+    /// The job timing in force.
+    pub(crate) fn timing(&self) -> JobTiming {
+        self.live
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .timing
+            .clone()
+    }
+
+    /// Starts a job of `cell` (whose state is `account`): the timing in force, the
+    /// account's limits, and the next queued failure, which stays queued if the start is
+    /// refused.
+    pub(crate) fn start_job(
+        &self,
+        cell: &AccountCell,
+        account: &mut Account,
+        uuid: &str,
+        req: StartJobRequest,
+        env: &Env<'_>,
+    ) -> ApiResult<Job> {
+        let timing = self.timing();
+        let failure = self.failures.pop();
+        let start = StartEnv {
+            timing: &timing,
+            failure: failure.clone(),
+            max_running_jobs: cell.max_running_jobs.unwrap_or(self.cfg.max_running_jobs),
+            job_quota: cell.job_quota.or(self.cfg.job_quota),
+        };
+        let r = account.start_job(uuid, req, start, env);
+        if let (Err(_), Some(f)) = (&r, failure) {
+            self.failures.push_front(f);
+        }
+        r
+    }
+
+    /// A live STS session (expired ones stay findable for the grace period).
+    pub(crate) fn session(&self, access_key: &str) -> Option<StsSession> {
+        self.sessions.session(
+            access_key,
+            self.now(),
+            Duration::from_secs(self.cfg.session_grace_secs),
+        )
+    }
+
+    /// Deletes what was uploaded under dropped grants and never registered.
+    pub(crate) fn clean_dropped(&self, dropped: Vec<Dropped>) {
+        for d in dropped {
+            let Some(cell) = self.accounts.get(&d.app_key) else {
+                continue;
+            };
+            let bucket = bucket_of(cell.provider, &self.cfg);
+            let keys = self.storage.keys_under(bucket, &d.prefix);
+            if keys.is_empty() {
+                continue;
+            }
+            let env = self.env();
+            let account = cell.lock(&env);
+            for key in keys {
+                if !account.references(&key) {
+                    self.storage.delete(bucket, &key);
+                }
+            }
+        }
+    }
+
+    /// Drops expired sessions and grants past their grace period, and cleans up after them.
+    pub(crate) fn prune_sessions(&self) {
+        let dropped = self.sessions.prune(self.now());
+        self.clean_dropped(dropped);
+    }
+
+    pub(crate) fn base_url(&self) -> String {
+        self.base_url
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// A presigned download link for an object of an account's bucket.
+    pub(crate) fn download_url(&self, provider: Provider, key: &str) -> String {
+        let base = self.base_url();
+        let (service, region) = match provider {
+            Provider::S3 => (&self.service_s3, self.cfg.s3.region.as_str()),
+            Provider::Oss => (&self.service_oss, self.cfg.oss.region.as_str()),
+        };
+        let p = LinkParams {
+            base_url: &base,
+            bucket: bucket_of(provider, &self.cfg),
+            key,
+            region,
+            access_key: &service.access_key,
+            secret: &service.secret,
+            wall_now: SystemTime::now(),
+            mock_now: self.now(),
+            ttl_secs: self.cfg.download_url_ttl_secs,
+        };
+        match provider {
+            Provider::S3 => presign::s3_get_url(p),
+            Provider::Oss => presign::oss_get_url(p),
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The emulator's state, one lock per account: an account's resources, files and jobs (with
+//! the timer queue that moves its jobs) live behind the account's own mutex, so that one
+//! account's heavy traffic never waits on another's. STS sessions and callback grants live
+//! in [`sessions::Sessions`], read by the storage endpoints without touching any account.
+//!
+//! Layout, sized for 100 000 jobs and 1 000 000 files in well under 1 GiB: each table keeps
+//! rows in creation order ([`table::Table`], chunks of 4 096 rows) with a uuid index and an
+//! order-statistic index, so a page costs O(rows × log n); strings are boxed slices; the
+//! count, size and extent of a resource are kept up to date as files come and go.
+//!
+//! Files by domain: `table.rs` (rows and ranks), `sessions.rs` (STS sessions, grants, their
+//! expiry), `resources.rs` (resources, files and the objects they point at), `jobs.rs`
+//! (jobs, the timer queue, outputs), `views.rs` (wire objects), `paging.rs` (pages and
+//! filters).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::SystemTime;
+
+use terra_sign::SecretString;
+use terra_types::{JobStatus, JobType, Position, ResourceType, Scope};
+use uuid::Uuid;
+
+use crate::config::{AccountConfig, JobTiming, MockConfig, Provider};
+use crate::error::{ApiError, ApiResult};
+use crate::storage::BlobStore;
+
+pub(crate) mod jobs;
+pub(crate) mod paging;
+pub(crate) mod resources;
+pub(crate) mod sessions;
+pub(crate) mod table;
+pub(crate) mod views;
+
+pub use jobs::JobFailure;
+use table::{Ranks, Table};
+
+/// What an account operation needs from the mock besides the account: the time, the
+/// settings and the object store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Env<'a> {
+    pub now: SystemTime,
+    pub cfg: &'a MockConfig,
+    pub storage: &'a BlobStore,
+}
+
+/// Count, bytes and extent of a resource's files, kept as files are added and removed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Agg {
+    pub size: u64,
+    pub scope: Option<Scope>,
+}
+
+impl Agg {
+    fn add(&mut self, f: &FileRec) {
+        self.size += f.size;
+        if let Some(p) = f.position {
+            let s = self.scope.get_or_insert(Scope {
+                min_latitude: p.latitude,
+                max_latitude: p.latitude,
+                min_longitude: p.longitude,
+                max_longitude: p.longitude,
+            });
+            s.min_latitude = s.min_latitude.min(p.latitude);
+            s.max_latitude = s.max_latitude.max(p.latitude);
+            s.min_longitude = s.min_longitude.min(p.longitude);
+            s.max_longitude = s.max_longitude.max(p.longitude);
+        }
+    }
+}
+
+/// A resource row.
+#[derive(Debug)]
+pub(crate) struct ResourceRec {
+    pub uuid: Uuid,
+    pub name: Box<str>,
+    pub kind: ResourceType,
+    pub meta: Box<str>,
+    /// Positions of its files in the account's file table, ascending (creation order).
+    pub files: Vec<u32>,
+    pub revisable: bool,
+    pub created: SystemTime,
+    pub updated: SystemTime,
+    pub input_jobs: Vec<Uuid>,
+    pub output_jobs: Vec<Uuid>,
+    pub agg: Agg,
+}
+
+impl ResourceRec {
+    /// A new resource, not yet used by any job, with no files.
+    pub(crate) fn new(
+        uuid: Uuid,
+        name: &str,
+        kind: ResourceType,
+        meta: &str,
+        now: SystemTime,
+    ) -> Self {
+        Self {
+            uuid,
+            name: name.into(),
+            revisable: kind == ResourceType::Map,
+            kind,
+            meta: meta.into(),
+            files: Vec::new(),
+            created: now,
+            updated: now,
+            input_jobs: Vec::new(),
+            output_jobs: Vec::new(),
+            agg: Agg::default(),
+        }
+    }
+}
+
+/// Where a file's object lives: a prefix shared by every object of a token (or of a job's
+/// outputs) and the name it was stored under (shared with [`FileRec::name`] until a rename).
+///
+/// Two keys are equal when their full keys are, however they are split.
+#[derive(Debug, Clone)]
+pub(crate) struct ObjectKey {
+    prefix: Arc<str>,
+    name: Arc<str>,
+}
+
+impl PartialEq for ObjectKey {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.prefix.as_bytes(), self.name.as_bytes());
+        let (c, d) = (other.prefix.as_bytes(), other.name.as_bytes());
+        a.len() + b.len() == c.len() + d.len() && a.iter().chain(b).eq(c.iter().chain(d))
+    }
+}
+
+impl Eq for ObjectKey {}
+
+impl std::hash::Hash for ObjectKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // One byte stream, so that the split does not matter.
+        state.write(self.prefix.as_bytes());
+        state.write(self.name.as_bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl ObjectKey {
+    pub(crate) fn new(prefix: Arc<str>, name: Arc<str>) -> Self {
+        Self { prefix, name }
+    }
+
+    /// The object key.
+    pub(crate) fn full(&self) -> String {
+        format!("{}{}", self.prefix, self.name)
+    }
+}
+
+/// A file row. The object lives in the account's bucket under `key`.
+#[derive(Debug)]
+pub(crate) struct FileRec {
+    pub uuid: Uuid,
+    pub name: Arc<str>,
+    pub size: u64,
+    pub checksum: Box<str>,
+    pub meta: Box<str>,
+    pub position: Option<Position>,
+    pub created: SystemTime,
+    pub updated: SystemTime,
+    pub key: ObjectKey,
+    pub resources: Vec<Uuid>,
+}
+
+/// A job row.
+#[derive(Debug)]
+pub(crate) struct JobRec {
+    pub uuid: Uuid,
+    pub name: Box<str>,
+    pub meta: Box<str>,
+    pub job_type: JobType,
+    pub status: JobStatus,
+    pub created: SystemTime,
+    pub updated: SystemTime,
+    pub run: Option<Box<jobs::Run>>,
+}
+
+/// One app key's world.
+#[derive(Debug, Default)]
+pub(crate) struct Account {
+    pub resources: Table<ResourceRec>,
+    pub files: Table<FileRec>,
+    pub jobs: Table<JobRec>,
+    pub starts: u64,
+    /// Job transitions due, in time order.
+    timers: BTreeMap<(SystemTime, u64), Uuid>,
+    seq: u64,
+    /// Files per object key: deleting the last file frees the object, and registering an
+    /// object that a resource already holds finds its row.
+    objects: HashMap<ObjectKey, resources::Refs>,
+    /// Job positions by type, resource positions by type (list filters).
+    jobs_by_type: HashMap<JobType, Ranks>,
+    resources_by_kind: HashMap<ResourceType, Ranks>,
+    /// Jobs in status 1 to 4.
+    running: usize,
+}
+
+/// An account: its identity and settings, and its state behind its own lock.
+#[derive(Debug)]
+pub(crate) struct AccountCell {
+    pub app_key: String,
+    /// Numeric id, the first segment of its object keys.
+    pub id: u64,
+    pub provider: Provider,
+    secret: SecretString,
+    /// Overrides of [`MockConfig::max_running_jobs`] and [`MockConfig::job_quota`].
+    pub max_running_jobs: Option<usize>,
+    pub job_quota: Option<u64>,
+    state: Mutex<Account>,
+}
+
+impl AccountCell {
+    /// The secret (for the gateway's verifier).
+    pub(crate) fn secret(&self) -> SecretString {
+        self.secret.clone()
+    }
+
+    /// The account's state with every job transition due by `env.now` applied.
+    pub(crate) fn lock(&self, env: &Env<'_>) -> MutexGuard<'_, Account> {
+        let mut a = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        a.tick(self, env);
+        a
+    }
+}
+
+/// Every account, by app key. The map's lock is held only to find or change an entry.
+#[derive(Debug, Default)]
+pub(crate) struct Accounts {
+    map: RwLock<HashMap<String, Arc<AccountCell>>>,
+    next_id: AtomicU64,
+}
+
+impl Accounts {
+    pub(crate) fn new(configs: &[AccountConfig]) -> Self {
+        let a = Self {
+            map: RwLock::default(),
+            next_id: AtomicU64::new(100_001),
+        };
+        for c in configs {
+            a.create(c.clone());
+        }
+        a
+    }
+
+    /// Adds an account (replacing one with the same app key).
+    pub(crate) fn create(&self, c: AccountConfig) -> Arc<AccountCell> {
+        self.insert(
+            c,
+            self.next_id.fetch_add(1, Ordering::Relaxed),
+            Account::default(),
+        )
+    }
+
+    fn insert(&self, c: AccountConfig, id: u64, state: Account) -> Arc<AccountCell> {
+        let cell = Arc::new(AccountCell {
+            id,
+            provider: c.provider,
+            secret: SecretString::from(c.secret),
+            max_running_jobs: c.max_running_jobs,
+            job_quota: c.job_quota,
+            state: Mutex::new(state),
+            app_key: c.app_key,
+        });
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(cell.app_key.clone(), cell.clone());
+        cell
+    }
+
+    pub(crate) fn get(&self, app_key: &str) -> Option<Arc<AccountCell>> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(app_key)
+            .cloned()
+    }
+
+    /// Every account, in id order.
+    pub(crate) fn all(&self) -> Vec<Arc<AccountCell>> {
+        let mut v: Vec<_> = self
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by_key(|a| a.id);
+        v
+    }
+}
+
+/// Failures queued for the next started jobs (harness and control API).
+#[derive(Debug, Default)]
+pub(crate) struct FailureQueue(Mutex<VecDeque<JobFailure>>);
+
+impl FailureQueue {
+    pub(crate) fn push(&self, f: JobFailure) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(f);
+    }
+
+    /// Puts a failure back at the head of the queue.
+    pub(crate) fn push_front(&self, f: JobFailure) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_front(f);
+    }
+
+    pub(crate) fn pop(&self) -> Option<JobFailure> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+    }
+}
+
+/// What a started job needs from outside its account.
+#[derive(Debug, Clone)]
+pub(crate) struct StartEnv<'a> {
+    pub timing: &'a JobTiming,
+    pub failure: Option<JobFailure>,
+    pub max_running_jobs: usize,
+    pub job_quota: Option<u64>,
+}
+
+pub(crate) fn parse_uuid(s: &str, not_found: impl Fn(&str) -> ApiError) -> ApiResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| not_found(s))
+}
+
+pub(crate) fn random_token(bytes: usize) -> String {
+    use base64::Engine as _;
+    let mut buf = vec![0u8; bytes];
+    rand::fill(&mut buf[..]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+pub(crate) fn bucket_of(provider: Provider, cfg: &MockConfig) -> &str {
+    match provider {
+        Provider::S3 => &cfg.s3.bucket,
+        Provider::Oss => &cfg.oss.bucket,
+    }
+}
+
+impl Account {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub(crate) fn resources_of_kind(&self, kind: &ResourceType) -> Option<&Ranks> {
+        self.resources_by_kind.get(kind)
+    }
+
+    pub(crate) fn jobs_of_type(&self, t: JobType) -> Option<&Ranks> {
+        self.jobs_by_type.get(&t)
+    }
+
+    /// Inserts a resource row and indexes it.
+    pub(crate) fn insert_resource(&mut self, r: ResourceRec) -> u32 {
+        let kind = r.kind.clone();
+        let pos = self.resources.insert(r.uuid, r);
+        self.resources_by_kind.entry(kind).or_default().insert(pos);
+        pos
+    }
+
+    pub(crate) fn remove_resource(&mut self, id: &Uuid) -> Option<ResourceRec> {
+        let pos = self.resources.position(id)?;
+        let r = self.resources.remove(id)?;
+        if let Some(ix) = self.resources_by_kind.get_mut(&r.kind) {
+            ix.remove(pos);
+        }
+        Some(r)
+    }
+
+    pub(crate) fn insert_job(&mut self, j: JobRec) -> u32 {
+        let t = j.job_type;
+        let pos = self.jobs.insert(j.uuid, j);
+        self.jobs_by_type.entry(t).or_default().insert(pos);
+        pos
+    }
+
+    /// Moves a job to another type index (on start).
+    fn retype_job(&mut self, id: &Uuid, to: JobType) {
+        let Some(pos) = self.jobs.position(id) else {
+            return;
+        };
+        let Some(j) = self.jobs.get_mut(id) else {
+            return;
+        };
+        let from = std::mem::replace(&mut j.job_type, to);
+        if let Some(ix) = self.jobs_by_type.get_mut(&from) {
+            ix.remove(pos);
+        }
+        self.jobs_by_type.entry(to).or_default().insert(pos);
+    }
+
+    pub(crate) fn remove_job(&mut self, id: &Uuid) -> Option<JobRec> {
+        let pos = self.jobs.position(id)?;
+        let j = self.jobs.remove(id)?;
+        if let Some(ix) = self.jobs_by_type.get_mut(&j.job_type) {
+            ix.remove(pos);
+        }
+        Some(j)
+    }
+
+    /// Sets a job's status, keeping the running count.
+    pub(crate) fn set_status(&mut self, id: &Uuid, status: JobStatus) {
+        if let Some(j) = self.jobs.get_mut(id) {
+            let was = j.status.is_running();
+            j.status = status;
+            match (was, status.is_running()) {
+                (false, true) => self.running += 1,
+                (true, false) => self.running -= 1,
+                _ => {}
+            }
+        }
+    }
+}
