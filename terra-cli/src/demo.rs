@@ -1,6 +1,5 @@
-//! `terra demo`, `terra mock serve` and `terra upload`.
+//! `terra demo` and `terra upload`.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +8,7 @@ use clap::Args;
 use terra_client::TerraClient;
 use terra_client::workflow::scan;
 use terra_mock::sample::{FlightPlan, write_flight, write_lidar_mission};
-use terra_mock::{JobTiming, MockConfig, Provider, TerraMock};
+use terra_mock::{JobTiming, Provider, TerraMock};
 use terra_store::{BackendOptions, UploadItem, UploadOptions, Uploader};
 use terra_types::{CallbackFile, CreateResourceRequest, Position, UploadCallbackRequest};
 
@@ -35,25 +34,6 @@ pub(crate) struct DemoArgs {
     input: Option<PathBuf>,
 }
 
-#[derive(Args, Debug)]
-pub(crate) struct ServeArgs {
-    /// Address to listen on (loopback by default).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
-    /// A TOML file of emulator settings (see `terra-mock print-config`).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Storage of every account: s3 or oss.
-    #[arg(long, value_parser = ["s3", "oss"])]
-    provider: Option<String>,
-    /// STS token lifetime, seconds.
-    #[arg(long)]
-    token_lifetime: Option<u64>,
-    /// Make jobs take about this many seconds (instead of the configured stage durations).
-    #[arg(long)]
-    job_seconds: Option<f64>,
-}
-
 fn provider(p: &str) -> Provider {
     if p == "oss" {
         Provider::Oss
@@ -67,63 +47,6 @@ fn io(what: &str, e: impl std::fmt::Display) -> Failure {
         code: 1,
         message: format!("{what}: {e}"),
     }
-}
-
-pub(crate) async fn serve(
-    a: &ServeArgs,
-    app_key: Option<String>,
-    secret: Option<String>,
-) -> Outcome {
-    let mut cfg = match &a.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Failure {
-                code: 3,
-                message: format!("cannot read {}: {e}", p.display()),
-            })?;
-            toml::from_str(&text).map_err(|e| Failure {
-                code: 3,
-                message: format!("invalid config {}: {e}", p.display()),
-            })?
-        }
-        None => MockConfig::default(),
-    };
-    if let (Some(ak), Some(sk)) = (app_key, secret) {
-        cfg.accounts = vec![terra_mock::AccountConfig::new(ak, sk, Provider::S3)];
-    }
-    if let Some(p) = &a.provider {
-        for acct in &mut cfg.accounts {
-            acct.provider = provider(p);
-        }
-    }
-    if let Some(t) = a.token_lifetime {
-        cfg.token_lifetime_secs = t;
-    }
-    if let Some(s) = a.job_seconds {
-        cfg.timing = JobTiming::lasting(Duration::from_secs_f64(s));
-    }
-    let accounts = cfg.accounts.clone();
-    let mock = TerraMock::builder()
-        .config(cfg)
-        .bind(a.addr)
-        .start()
-        .await
-        .map_err(|e| io(&format!("cannot listen on {}", a.addr), e))?;
-    println!("terra-mock listening on {}", mock.base_url());
-    for acct in &accounts {
-        println!(
-            "  DJI_APP_KEY={} DJI_SECRET_KEY={} ({:?} storage)",
-            acct.app_key, acct.secret, acct.provider
-        );
-    }
-    println!(
-        "  try: TERRA_ENDPOINT={} terra jobs list   (Ctrl-C stops)",
-        mock.base_url()
-    );
-    terra_mock::stop_signal()
-        .await
-        .map_err(|e| io("waiting for Ctrl-C or SIGTERM", e))?;
-    mock.shutdown().await;
-    Ok(())
 }
 
 pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {

@@ -125,9 +125,14 @@ enum Cmd {
     Upload(UploadArgs),
     /// Print the signed headers and signing string of a request (to debug "HMAC signature does not match").
     Sign(SignArgs),
-    /// The TerraAPI emulator.
-    #[command(subcommand)]
-    Mock(MockCmd),
+    /// The TerraAPI emulator: `terra mock serve`, `terra mock print-config` (the same
+    /// command line as `terra-mock`; see `terra mock --help`).
+    #[command(disable_help_flag = true)]
+    Mock {
+        /// The emulator's command and flags.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Run the whole flow on a generated sample flight against a built-in emulator (no account needed).
     Demo(demo::DemoArgs),
 }
@@ -310,12 +315,6 @@ struct SignArgs {
     /// Use X-Date instead of Date.
     #[arg(long)]
     x_date: bool,
-}
-
-#[derive(Subcommand, Debug)]
-enum MockCmd {
-    /// Serve the emulator until Ctrl-C.
-    Serve(demo::ServeArgs),
 }
 
 fn print_json<T: Serialize>(v: &T) {
@@ -840,30 +839,36 @@ async fn run(cli: Cli) -> Outcome {
             }
             Ok(())
         }
-        Cmd::Mock(MockCmd::Serve(a)) => {
-            demo::serve(a, cli.app_key.clone(), cli.secret.clone()).await
-        }
+        Cmd::Mock { .. } => unreachable!("`terra mock` is dispatched before the runtime starts"),
         Cmd::Demo(a) => demo::run(a, cli.json).await,
     }
 }
 
 fn main() -> ExitCode {
+    // `terra mock ...` is the emulator's own command line, flags and help included.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "mock") {
+        return terra_mock::cli::main_from("terra mock", argv.into_iter().skip(2));
+    }
     let cli = Cli::parse();
+    if let Cmd::Mock { args } = &cli.cmd {
+        return terra_mock::cli::main_from("terra mock", args.clone());
+    }
     if cli.verbose > 0 {
         let level = match cli.verbose {
             1 => "info",
             2 => "debug",
             _ => "trace",
         };
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(format!(
+        let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| {
+            format!(
                 "warn,terra_client={level},terra_store={level},terra_mock={level},terra={level}"
-            ))
+            )
         });
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
+        if let Err(e) = terra_mock::cli::init_logging(&filter) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -363,8 +363,6 @@ fn every_command_has_complete_help() {
         &["jobs", "wait"],
         &["upload"],
         &["sign"],
-        &["mock"],
-        &["mock", "serve"],
         &["demo"],
     ];
     for c in commands {
@@ -383,6 +381,53 @@ fn every_command_has_complete_help() {
             "global options listed for {c:?}"
         );
     }
+}
+
+/// `terra mock` is the emulator's own command line: its flags only (no --region, --endpoint,
+/// --json), `print-config` included, exactly as `terra-mock` has them.
+#[test]
+fn terra_mock_has_the_emulators_flags_only() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_terra"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "terra {args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let top = help(&["mock", "--help"]);
+    assert!(
+        top.contains("Usage: terra mock") && top.contains("print-config"),
+        "{top}"
+    );
+    let serve = help(&["mock", "serve", "--help"]);
+    for flag in [
+        "--addr",
+        "--config",
+        "--job-seconds",
+        "--clock-skew",
+        "--token-lifetime",
+        "--max-connections",
+    ] {
+        assert!(
+            serve.contains(flag),
+            "{flag} missing from terra mock serve --help"
+        );
+    }
+    for foreign in ["--region", "--endpoint", "--storage-endpoint", "--json"] {
+        assert!(
+            !serve.contains(foreign),
+            "{foreign} is not an emulator flag"
+        );
+    }
+    let config = help(&["mock", "print-config"]);
+    let parsed: toml::Value = toml::from_str(&config).unwrap();
+    assert_eq!(parsed["token_lifetime_secs"].as_integer(), Some(600));
+    let bad = Command::new(env!("CARGO_BIN_EXE_terra"))
+        .args(["mock", "serve", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "usage errors exit 2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

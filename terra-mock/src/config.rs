@@ -276,6 +276,32 @@ impl JobTiming {
         }
     }
 
+    /// These stages scaled so that a job of `inputs` inputs takes `total`: every stage
+    /// keeps its share, so a poller sees each status in turn (as long as it polls more often
+    /// than the shortest stage lasts).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = terra_mock::JobTiming::default().scaled_to(Duration::from_secs(20), 24);
+    /// let stages = [t.waiting, t.preparing, t.executing + 24.0 * t.executing_per_input, t.result_processing];
+    /// assert!((stages.iter().sum::<f64>() - 20.0).abs() < 1e-9);
+    /// assert!(stages.iter().all(|s| *s > 0.0), "no status is skipped");
+    /// ```
+    pub fn scaled_to(&self, total: Duration, inputs: usize) -> Self {
+        let now: f64 = self.stages(inputs).iter().map(Duration::as_secs_f64).sum();
+        if now <= 0.0 {
+            return Self::lasting(total);
+        }
+        let k = total.as_secs_f64() / now;
+        Self {
+            waiting: self.waiting * k,
+            preparing: self.preparing * k,
+            executing: self.executing * k,
+            executing_per_input: self.executing_per_input * k,
+            result_processing: self.result_processing * k,
+        }
+    }
+
     pub(crate) fn stages(&self, inputs: usize) -> [Duration; 4] {
         let d = |s: f64| Duration::from_secs_f64(s.max(0.0));
         [

@@ -27,6 +27,8 @@
 //! setting that changes it, in [`MockConfig`].
 
 mod api;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod clock;
 mod config;
 mod core;

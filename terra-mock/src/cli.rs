@@ -1,0 +1,228 @@
+//! The `terra-mock` command line (feature `cli`), shared by the `terra-mock` binary and
+//! `terra mock`, so that both take the same flags and print the same help.
+//!
+//! ```no_run
+//! // A binary of your own that embeds the emulator's command line:
+//! fn main() -> std::process::ExitCode {
+//!     terra_mock::cli::main_from("my-mock", std::env::args_os().skip(1))
+//! }
+//! ```
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::{AccountConfig, MockConfig, Provider, TerraMock};
+
+/// `terra-mock <command>`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "terra-mock",
+    version,
+    about = "A faithful emulator of DJI TerraAPI v2 (API, STS tokens, S3 and OSS uploads, jobs)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the API and the storage endpoints until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Print every setting with its default as TOML (a starting point for --config).
+    PrintConfig,
+}
+
+/// The flags of `serve`.
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on. Loopback by default; use 0.0.0.0 only on a trusted network.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// A TOML file with any settings (see `print-config`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// App key of the (single) account; replaces the accounts of the config file.
+    #[arg(long, env = "DJI_APP_KEY", requires = "secret")]
+    app_key: Option<String>,
+    /// Secret of that account.
+    #[arg(long, env = "DJI_SECRET_KEY", hide_env_values = true)]
+    secret: Option<String>,
+    /// Storage provider of every account: s3 (international) or oss (mainland China).
+    #[arg(long, value_parser = ["s3", "oss"])]
+    provider: Option<String>,
+    /// STS token lifetime, seconds.
+    #[arg(long)]
+    token_lifetime: Option<u64>,
+    /// Make jobs take about this many seconds, every stage shortened in proportion.
+    #[arg(long)]
+    job_seconds: Option<f64>,
+    /// Allowed clock skew of signed requests, seconds.
+    #[arg(long)]
+    clock_skew: Option<u64>,
+    /// Also require Digest to match the body (Kong's validate_request_body).
+    #[arg(long)]
+    strict_digest: bool,
+    /// Verify signatures strictly (date, request target and digest signed; digest checked).
+    #[arg(long)]
+    strict_signatures: bool,
+    /// Most open connections (default: three quarters of the file-descriptor limit).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Log filter (tracing EnvFilter syntax), e.g. `debug` or `terra_mock=trace`.
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    log: String,
+}
+
+/// Logs to stderr with `filter` (EnvFilter syntax). Whatever the filter, the `s3s` crate
+/// (the S3 protocol) logs only errors: at debug level it prints whole requests, session
+/// tokens and expected signatures included.
+///
+/// ```no_run
+/// terra_mock::cli::init_logging("info,terra_mock=debug").unwrap();
+/// ```
+pub fn init_logging(filter: &str) -> Result<(), String> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let env =
+        tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| format!("log filter: {e}"))?;
+    let quiet_s3s = tracing_subscriber::filter::filter_fn(|meta| {
+        !meta.target().starts_with("s3s") || *meta.level() <= tracing::Level::ERROR
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(env)
+                .with_filter(quiet_s3s),
+        )
+        .try_init()
+        .map_err(|e| format!("cannot set up logging: {e}"))
+}
+
+fn load(args: &ServeArgs) -> Result<MockConfig, String> {
+    let mut cfg = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))?
+        }
+        None => MockConfig::default(),
+    };
+    if let (Some(app_key), Some(secret)) = (&args.app_key, &args.secret) {
+        cfg.accounts = vec![AccountConfig::new(app_key, secret, Provider::S3)];
+    }
+    if let Some(p) = &args.provider {
+        let provider = if p == "oss" {
+            Provider::Oss
+        } else {
+            Provider::S3
+        };
+        for a in &mut cfg.accounts {
+            a.provider = provider;
+        }
+    }
+    if let Some(t) = args.token_lifetime {
+        cfg.token_lifetime_secs = t;
+    }
+    if let Some(s) = args.job_seconds {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(format!("--job-seconds must be a positive number, got {s}"));
+        }
+        cfg.timing = cfg.timing.scaled_to(Duration::from_secs_f64(s), 24);
+    }
+    if let Some(s) = args.clock_skew {
+        cfg.clock_skew_secs = s;
+    }
+    if let Some(n) = args.max_connections {
+        cfg.max_connections = n;
+    }
+    cfg.strict_digest |= args.strict_digest;
+    cfg.strict_signatures |= args.strict_signatures;
+    if cfg.accounts.is_empty() {
+        return Err(
+            "no account configured: give --app-key/--secret or [[accounts]] in the config".into(),
+        );
+    }
+    Ok(cfg)
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    init_logging(&args.log)?;
+    let cfg = load(&args)?;
+    let accounts = cfg.accounts.clone();
+    let mock = TerraMock::builder()
+        .config(cfg)
+        .bind(args.addr)
+        .start()
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let base = mock.base_url();
+    let mut banner =
+        format!("terra-mock listening on {base}\nAPI base:  {base}/terra-rescon-be/v2\n");
+    for a in &accounts {
+        banner.push_str(&format!(
+            "account:   DJI_APP_KEY={} DJI_SECRET_KEY={} (storage: {:?})\n",
+            a.app_key, a.secret, a.provider
+        ));
+    }
+    banner.push_str(&format!(
+        "try:       TERRA_ENDPOINT={base} terra jobs list\nCtrl-C or SIGTERM stops (and removes the stored objects).\n"
+    ));
+    // A closed stdout (a supervisor that stopped reading) must not stop the server.
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    drop(out);
+    crate::stop_signal()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C or SIGTERM: {e}"))?;
+    eprintln!("stopping...");
+    mock.shutdown().await;
+    Ok(())
+}
+
+/// Runs the command line with `args` (without the program name), as `bin` (the name used
+/// in help and errors). Returns the process exit code: 0, 1 on failure, 2 on usage errors.
+pub fn main_from<I, T>(bin: &str, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let argv = std::iter::once(OsString::from(bin)).chain(args.into_iter().map(Into::into));
+    let parsed = Cli::command()
+        .bin_name(bin.to_owned())
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::PrintConfig => toml::to_string_pretty(&MockConfig::default())
+            .map(|s| print!("{s}"))
+            .map_err(|e| e.to_string()),
+        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(serve(args))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{bin}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
