@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the API and the storage endpoints until Ctrl-C or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print every setting with its default as TOML (a starting point for --config).
     PrintConfig,
 }
@@ -216,7 +216,7 @@ where
             .enable_all()
             .build()
             .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(serve(args))),
+            .and_then(|rt| rt.block_on(serve(*args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
