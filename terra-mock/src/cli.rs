@@ -100,6 +100,7 @@ pub fn init_logging(filter: &str) -> Result<(), String> {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_filter(env)
                 .with_filter(quiet_s3s),
         )

@@ -1518,6 +1518,39 @@ impl TerraMock {
         self.inner.sessions.count_for(app_key)
     }
 
+    /// A presigned download link for an object, as `url` of a file carries it: SigV4 for
+    /// S3, OSS V1 for OSS; it expires after `download_url_ttl_secs` on the mock's clock.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::{Provider, TerraMock};
+    /// let mock = TerraMock::start().await?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// mock.put_object(&token, "a.txt", b"hello")?;
+    /// let url = mock.download_url(Provider::S3, &token.object_key("a.txt"));
+    /// assert_eq!(reqwest::get(url).await?.text().await?, "hello");
+    /// # Ok(()) }
+    /// ```
+    pub fn download_url(&self, provider: Provider, key: &str) -> String {
+        self.inner.download_url(provider, key)
+    }
+
+    /// The directory where object bodies are kept (a `terra-mock-*` folder under the
+    /// temporary directory, removed when the mock is dropped).
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// mock.put_object(&token, "a.jpg", b"jpeg")?;
+    /// assert_eq!(std::fs::read_dir(mock.storage_dir())?.count(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn storage_dir(&self) -> &std::path::Path {
+        self.inner.storage.dir()
+    }
+
     /// Stops serving and waits for open connections to finish (up to 5 s).
     ///
     /// ```

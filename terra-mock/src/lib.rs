@@ -53,3 +53,5 @@ pub use faults::{Fault, FaultRule};
 pub use harness::{AccountStats, TerraMock, TerraMockBuilder, stop_signal};
 pub use record::RecordedRequest;
 pub use state::JobFailure;
+#[doc(hidden)]
+pub use state::views::views_built_on_this_thread;

@@ -5,121 +5,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::Api;
+use common::{Api, Oss, tag};
 use http::Method;
-use reqsign_aliyun_oss::{Credential, RequestSigner, SigningVersion};
+use reqsign_aliyun_oss::SigningVersion;
 use reqsign_core::{Context, SignRequest};
 use serde_json::json;
 use terra_mock::{JobTiming, ManualClock, Provider, TerraMock};
 use terra_types::StsToken;
-
-struct Oss {
-    base: String,
-    bucket: String,
-    version: SigningVersion,
-    cred: Credential,
-    http: reqwest::Client,
-}
-
-struct Reply {
-    status: u16,
-    headers: http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn code(&self) -> &str {
-        tag(&self.body, "Code")
-    }
-
-    fn ec(&self) -> &str {
-        tag(&self.body, "EC")
-    }
-}
-
-fn tag<'a>(xml: &'a str, name: &str) -> &'a str {
-    let open = format!("<{name}>");
-    xml.split_once(&open)
-        .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
-        .map(|(v, _)| v)
-        .unwrap_or("")
-}
-
-impl Oss {
-    fn new(mock: &TerraMock, token: &StsToken, version: SigningVersion) -> Self {
-        Self {
-            base: mock.base_url(),
-            bucket: token.cloud_bucket_name.clone(),
-            version,
-            cred: Credential {
-                access_key_id: token.access_key_id.clone(),
-                access_key_secret: token.secret_access_key.expose().to_owned(),
-                security_token: Some(token.session_token.expose().to_owned()),
-                expires_in: None,
-            },
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn signer(&self) -> RequestSigner {
-        RequestSigner::new(&self.bucket)
-            .with_signing_version(self.version)
-            .with_region("cn-hangzhou")
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        key: &str,
-        query: &str,
-        headers: &[(&str, &str)],
-        body: Vec<u8>,
-    ) -> Reply {
-        let q = if query.is_empty() {
-            String::new()
-        } else {
-            format!("?{query}")
-        };
-        let mut b = http::Request::builder().method(method).uri(format!(
-            "{}/{}/{}{q}",
-            self.base,
-            self.bucket,
-            terra_mock::storage::presign::encode_key(key)
-        ));
-        for (n, v) in headers {
-            b = b.header(*n, *v);
-        }
-        let mut parts = b.body(()).unwrap().into_parts().0;
-        self.signer()
-            .sign_request(&Context::new(), &mut parts, Some(&self.cred), None)
-            .await
-            .unwrap();
-        let mut req = self
-            .http
-            .request(parts.method.clone(), parts.uri.to_string());
-        for (n, v) in &parts.headers {
-            req = req.header(n, v);
-        }
-        let resp = req.body(body).send().await.unwrap();
-        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
-        Reply {
-            status,
-            headers,
-            body: resp.text().await.unwrap(),
-        }
-    }
-
-    async fn put(&self, key: &str, body: &[u8]) -> Reply {
-        self.send(
-            Method::PUT,
-            key,
-            "",
-            &[("content-type", "image/jpeg")],
-            body.to_vec(),
-        )
-        .await
-    }
-}
 
 async fn started(manual: bool) -> (TerraMock, StsToken) {
     let mut b = TerraMock::builder()

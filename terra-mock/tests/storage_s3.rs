@@ -8,37 +8,10 @@ use std::time::Duration;
 use aws_sdk_s3::config::{Builder, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common::Api;
+use common::{Api, s3_client as client};
 use serde_json::json;
 use terra_mock::{JobTiming, ManualClock, TerraMock};
 use terra_types::StsToken;
-
-fn client(
-    base: &str,
-    token: &StsToken,
-    secret: Option<&str>,
-    session: Option<&str>,
-) -> aws_sdk_s3::Client {
-    let creds = Credentials::new(
-        &token.access_key_id,
-        secret.unwrap_or(token.secret_access_key.expose()),
-        session
-            .map(str::to_owned)
-            .or_else(|| Some(token.session_token.expose().to_owned()))
-            .filter(|s| !s.is_empty()),
-        None,
-        "terra-mock-test",
-    );
-    let conf = Builder::new()
-        .behavior_version_latest()
-        .credentials_provider(creds)
-        .region(Region::new(token.region.clone()))
-        .endpoint_url(base)
-        .force_path_style(true)
-        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
 
 async fn started(manual: bool) -> (TerraMock, StsToken) {
     let mut b = TerraMock::builder().timing(JobTiming::lasting(Duration::from_secs(60)));

@@ -7,11 +7,27 @@ use terra_types::{File, Job, JobStatus, JobType, Resource};
 
 use super::{FileRec, JobRec, ResourceRec};
 
+thread_local! {
+    static BUILT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn built() {
+    BUILT.with(|c| c.set(c.get() + 1));
+}
+
+/// How many wire objects (resources, files, jobs) this thread has built: what a listing
+/// costs, for the tests that check a page builds only its own rows.
+#[doc(hidden)]
+pub fn views_built_on_this_thread() -> u64 {
+    BUILT.with(std::cell::Cell::get)
+}
+
 fn secs_between(a: SystemTime, b: SystemTime) -> f64 {
     b.duration_since(a).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 pub(crate) fn resource_view(r: &ResourceRec) -> Resource {
+    built();
     Resource {
         uuid: r.uuid.to_string(),
         name: r.name.to_string(),
@@ -29,6 +45,7 @@ pub(crate) fn resource_view(r: &ResourceRec) -> Resource {
 }
 
 pub(crate) fn file_view(f: &FileRec, url: Option<String>) -> File {
+    built();
     File {
         uuid: f.uuid.to_string(),
         name: f.name.to_string(),
@@ -45,6 +62,7 @@ pub(crate) fn file_view(f: &FileRec, url: Option<String>) -> File {
 /// The job object. Fields that exist only after start are omitted before it; list items
 /// (`full == false`) carry the documented subset.
 pub(crate) fn job_view(j: &JobRec, now: SystemTime, full: bool) -> Job {
+    built();
     let mut job = Job {
         uuid: j.uuid.to_string(),
         name: j.name.to_string(),

@@ -214,6 +214,11 @@ impl BlobStore {
         })
     }
 
+    /// The directory holding the bodies.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }

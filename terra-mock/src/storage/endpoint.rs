@@ -79,6 +79,13 @@ pub(crate) async fn serve(m: Arc<Core>, s3: s3s::service::S3Service, req: Reques
             .call(normalize_range(req).map(s3s::Body::http_body_unsync))
             .await
         {
+            // s3s answers 501 for a method or subresource it has no operation for; S3
+            // answers 405 to a method a resource does not allow.
+            Ok(resp) if resp.status() == StatusCode::NOT_IMPLEMENTED => super::s3::error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            ),
             Ok(resp) => resp.map(axum::body::Body::new),
             Err(e) => {
                 tracing::error!(error = ?e, "s3 service error");

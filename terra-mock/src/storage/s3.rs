@@ -151,6 +151,14 @@ impl s3s::access::S3Access for Access {
             target: key.as_deref().map_or(Target::Bucket, Target::Object),
         };
         authorize(&m, &ask, now).map_err(denial_error)?;
+        let op = cx.s3_op().name();
+        if !SERVED.contains(&op) {
+            // DJI's STS policy allows uploads; everything else is refused as real S3 refuses
+            // an operation the session policy does not grant.
+            return Err(denial_error(Denial::Denied(format!(
+                "these credentials are not allowed to perform {op}"
+            ))));
+        }
         if let Some(session) = m.session(&creds.access_key) {
             cx.extensions_mut()
                 .insert(ListScope(session.prefix.to_string()));
@@ -158,6 +166,23 @@ impl s3s::access::S3Access for Access {
         Ok(())
     }
 }
+
+/// The S3 operations the endpoint serves; any other is refused with AccessDenied.
+const SERVED: &[&str] = &[
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "DeleteObject",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+    "ListObjects",
+    "ListObjectsV2",
+    "HeadBucket",
+];
 
 /// The prefix an STS session may list under (set by the access check).
 #[derive(Debug, Clone)]
@@ -198,6 +223,25 @@ fn listing_encoder(encoding: Option<&EncodingType>) -> impl Fn(String) -> String
 
 fn uri_encode_key(s: &str) -> String {
     s.split('/').map(uri_encode).collect::<Vec<_>>().join("/")
+}
+
+/// An S3 error answer built outside s3s.
+pub(crate) fn error_response(
+    status: http::StatusCode,
+    code: &str,
+    message: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let request_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase();
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
+    );
+    let mut r = (status, xml).into_response();
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    r
 }
 
 fn no_key() -> S3Error {

@@ -9,6 +9,15 @@ use terra_mock::TerraMock;
 use terra_sign::{Credentials, SignableRequest, SigningParams, sign};
 use tower::ServiceExt as _;
 
+use aws_sdk_s3::config::{Builder, Credentials as AwsCredentials, Region};
+use http::Method;
+use reqsign_aliyun_oss::{Credential, RequestSigner, SigningVersion};
+use reqsign_core::{Context, SignRequest};
+use terra_types::StsToken;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
 pub const V2: &str = "/terra-rescon-be/v2";
 
 pub struct Api<'a> {
@@ -210,5 +219,233 @@ pub fn normalize(v: &Value) -> Value {
             Value::String("output of job: <uuid>".into())
         }
         other => other.clone(),
+    }
+}
+
+/// An aws-sdk-s3 client for the mock's S3 endpoint with a token's credentials (or another
+/// secret or session token, to test refusals).
+pub fn s3_client(
+    base: &str,
+    token: &StsToken,
+    secret: Option<&str>,
+    session: Option<&str>,
+) -> aws_sdk_s3::Client {
+    let creds = AwsCredentials::new(
+        &token.access_key_id,
+        secret.unwrap_or(token.secret_access_key.expose()),
+        session
+            .map(str::to_owned)
+            .or_else(|| Some(token.session_token.expose().to_owned()))
+            .filter(|s| !s.is_empty()),
+        None,
+        "terra-mock-test",
+    );
+    let conf = Builder::new()
+        .behavior_version_latest()
+        .credentials_provider(creds)
+        .region(Region::new(token.region.clone()))
+        .endpoint_url(base)
+        .force_path_style(true)
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Requests to the mock's OSS endpoint signed by reqsign-aliyun-oss.
+pub struct Oss {
+    pub base: String,
+    pub bucket: String,
+    pub version: SigningVersion,
+    pub cred: Credential,
+    pub http: reqwest::Client,
+    /// Signatures of the requests sent so far.
+    pub sent: std::sync::Mutex<Vec<String>>,
+}
+
+pub struct OssReply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl OssReply {
+    pub fn code(&self) -> &str {
+        tag(&self.body, "Code")
+    }
+
+    pub fn ec(&self) -> &str {
+        tag(&self.body, "EC")
+    }
+}
+
+pub fn tag<'a>(xml: &'a str, name: &str) -> &'a str {
+    let open = format!("<{name}>");
+    xml.split_once(&open)
+        .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
+        .map(|(v, _)| v)
+        .unwrap_or("")
+}
+
+impl Oss {
+    pub fn new(mock: &TerraMock, token: &StsToken, version: SigningVersion) -> Self {
+        Self::for_base(&mock.base_url(), token, version)
+    }
+
+    pub fn for_base(base: &str, token: &StsToken, version: SigningVersion) -> Self {
+        Self {
+            base: base.to_owned(),
+            sent: Default::default(),
+            bucket: token.cloud_bucket_name.clone(),
+            version,
+            cred: Credential {
+                access_key_id: token.access_key_id.clone(),
+                access_key_secret: token.secret_access_key.expose().to_owned(),
+                security_token: Some(token.session_token.expose().to_owned()),
+                expires_in: None,
+            },
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The signatures sent since the last call.
+    pub fn last_signatures(&self) -> Vec<String> {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+    }
+
+    pub fn signer(&self) -> RequestSigner {
+        RequestSigner::new(&self.bucket)
+            .with_signing_version(self.version)
+            .with_region("cn-hangzhou")
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        key: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> OssReply {
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        let mut b = http::Request::builder().method(method).uri(format!(
+            "{}/{}/{}{q}",
+            self.base,
+            self.bucket,
+            terra_mock::storage::presign::encode_key(key)
+        ));
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        let mut parts = b.body(()).unwrap().into_parts().0;
+        self.signer()
+            .sign_request(&Context::new(), &mut parts, Some(&self.cred), None)
+            .await
+            .unwrap();
+        if let Some(auth) = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+        {
+            let sig = auth
+                .rsplit_once("Signature=")
+                .map(|(_, s)| s.split(',').next().unwrap_or(s))
+                .or_else(|| auth.rsplit_once(':').map(|(_, s)| s))
+                .unwrap_or(auth);
+            self.sent.lock().unwrap().push(sig.trim().to_owned());
+        }
+        let mut req = self
+            .http
+            .request(parts.method.clone(), parts.uri.to_string());
+        for (n, v) in &parts.headers {
+            req = req.header(n, v);
+        }
+        let resp = req.body(body).send().await.unwrap();
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        OssReply {
+            status,
+            headers,
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    pub async fn put(&self, key: &str, body: &[u8]) -> OssReply {
+        self.send(
+            Method::PUT,
+            key,
+            "",
+            &[("content-type", "image/jpeg")],
+            body.to_vec(),
+        )
+        .await
+    }
+}
+
+/// The standalone binary, stopped on drop.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Server {
+    /// `terra-mock serve` on a free port, with the open-file limit lowered to `nofile`,
+    /// more flags and environment variables.
+    pub fn start(nofile: u64, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(nofile, extra, env, None)
+    }
+
+    /// Like [`Server::start`], with the server's stderr (its log) written to `log`.
+    pub fn start_logging(extra: &[&str], env: &[(&str, &str)], log: &str) -> Self {
+        Self::spawn(4096, extra, env, Some(log))
+    }
+
+    fn spawn(nofile: u64, extra: &[&str], env: &[(&str, &str)], log: Option<&str>) -> Self {
+        let mut args = vec![
+            format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_terra-mock").to_owned(),
+            "serve".into(),
+            "--addr".into(),
+            "127.0.0.1:0".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").args(&args).stdout(Stdio::piped());
+        if let Some(path) = log {
+            cmd.stderr(std::fs::File::create(path).unwrap());
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+        Self { child, base }
+    }
+
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
