@@ -214,6 +214,9 @@ where
             .map(|s| print!("{s}"))
             .map_err(|e| e.to_string()),
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            // File I/O runs on blocking threads; a bounded pool keeps memory (and the
+            // allocator's per-thread caches) bounded too.
+            .max_blocking_threads(8)
             .enable_all()
             .build()
             .map_err(|e| e.to_string())

@@ -41,7 +41,7 @@ pub struct RecordedRequest {
     /// Header names (lower case) and values; storage session tokens and cookies are
     /// redacted (an `Authorization` signature is not a secret: it only authenticates that
     /// one request).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Box<str>,
     /// The body for API requests (up to 64 KiB); empty for storage requests.
     pub body: Bytes,
     /// The status answered (0 when the connection was reset).
@@ -137,10 +137,27 @@ impl RecordedRequest {
     /// # Ok(()) }
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Every header (lower-case name, value), in the order received; session tokens and
+    /// cookies redacted.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// # let _ = &mock;
+    /// for r in mock.requests() {
+    ///     for (name, value) in r.headers() {
+    ///         println!("{name}: {value}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .split_terminator('\n')
+            .filter_map(|l| l.split_once('\0'))
     }
 }
 
@@ -154,18 +171,21 @@ const SENSITIVE_QUERY: [&str; 3] = [
     "x-oss-security-token",
 ];
 
-pub(crate) fn redacted_headers(h: &http::HeaderMap) -> Vec<(String, String)> {
-    h.iter()
-        .map(|(n, v)| {
-            let name = n.as_str().to_owned();
-            let value = if SENSITIVE.contains(&n.as_str()) {
-                "***".to_owned()
-            } else {
-                String::from_utf8_lossy(v.as_bytes()).into_owned()
-            };
-            (name, value)
-        })
-        .collect()
+/// The headers in one allocation: `name\0value\n` each (a value cannot hold either byte).
+pub(crate) fn redacted_headers(h: &http::HeaderMap) -> Box<str> {
+    let mut out =
+        String::with_capacity(h.iter().map(|(n, v)| n.as_str().len() + v.len() + 2).sum());
+    for (n, v) in h {
+        out.push_str(n.as_str());
+        out.push('\0');
+        if SENSITIVE.contains(&n.as_str()) {
+            out.push_str("***");
+        } else {
+            out.push_str(&String::from_utf8_lossy(v.as_bytes()));
+        }
+        out.push('\n');
+    }
+    out.into_boxed_str()
 }
 
 /// The path and query with session tokens in the query replaced by `***`.
@@ -198,12 +218,7 @@ pub(crate) fn body_for_log(body: &[u8]) -> Bytes {
 }
 
 fn entry_bytes(r: &RecordedRequest) -> usize {
-    200 + r.target.len()
-        + r.body.len()
-        + r.headers
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 48)
-            .sum::<usize>()
+    200 + r.target.len() + r.body.len() + r.headers.len()
 }
 
 /// The last requests, bounded in entries and in bytes.
@@ -259,7 +274,7 @@ mod tests {
             at: SystemTime::UNIX_EPOCH,
             method: "POST".into(),
             target: "/x".into(),
-            headers: Vec::new(),
+            headers: "".into(),
             body: body_for_log(&vec![b'x'; body]),
             status: 200,
             app_key: None,

@@ -755,3 +755,73 @@ async fn unknown_routes_and_keep_alive_after_errors() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }
+
+/// Create-and-delete churn compacts the tables (a removed row otherwise leaves its slot
+/// behind forever); pages, details and filters stay right across a compaction.
+#[tokio::test]
+async fn churn_compacts_tables_and_pages_stay_right() {
+    let mock = TerraMock::builder().build().unwrap();
+    let api = Api::new(&mock);
+    let mut resources = Vec::new();
+    for _ in 0..3 {
+        resources.push(api.resource_with_images(200).await);
+    }
+    for rid in &resources[..2] {
+        api.ok("DELETE", &format!("/resources/{rid}?deleteMode=1"), None)
+            .await;
+    }
+    let kept = &resources[2];
+    let detail = api.ok("GET", &format!("/resources/{kept}"), None).await;
+    let uuids: Vec<String> = detail["fileUuids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(uuids.len(), 200);
+    assert_eq!(detail["summary"]["fileCount"], 200);
+    let mut paged = Vec::new();
+    for page in 1..=4 {
+        let p = api
+            .ok(
+                "GET",
+                &format!("/files?resourceUuid={kept}&rows=50&page={page}&orderAsc=true"),
+                None,
+            )
+            .await;
+        assert_eq!(p["total"], 200);
+        paged.extend(
+            p["list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["uuid"].as_str().unwrap().to_owned()),
+        );
+    }
+    assert_eq!(paged, uuids, "creation order, every file once");
+    let all = api.ok("GET", "/files?rows=1000", None).await;
+    assert_eq!(all["total"], 200);
+    api.ok("GET", &format!("/files/{}", uuids[137]), None).await;
+
+    let mut jobs = Vec::new();
+    for i in 0..600 {
+        jobs.push(api.job(&format!("job {i}")).await);
+    }
+    for j in &jobs[..500] {
+        api.ok("DELETE", &format!("/jobs/{j}"), None).await;
+    }
+    let page = api.ok("GET", "/jobs?rows=3", None).await;
+    assert_eq!(page["total"], 100);
+    let names: Vec<&str> = page["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["job 599", "job 598", "job 597"]);
+    let page = api.ok("GET", "/jobs?rows=10&page=10&type=0", None).await;
+    assert_eq!(
+        page["list"].as_array().unwrap().last().unwrap()["name"],
+        "job 500"
+    );
+}

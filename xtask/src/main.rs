@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|upload|all]"
+                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|all]"
             );
             return ExitCode::from(2);
         }
@@ -138,9 +138,26 @@ fn test(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The standalone emulator the benchmarks run against, in its own process.
+fn build_release_mock() -> Result<(), String> {
+    run("build terra-mock (release)", {
+        let mut c = cargo();
+        c.args([
+            "build",
+            "--release",
+            "-p",
+            "terra-mock",
+            "--bin",
+            "terra-mock",
+            "--locked",
+        ]);
+        c
+    })
+}
+
 fn bench(args: &[String]) -> Result<(), String> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["sign", "mock", "upload", "all"];
+    let known = ["sign", "mock", "soak", "upload", "all"];
     if !known.contains(&which) {
         return Err(format!(
             "unknown benchmark {which:?}; known: {}",
@@ -154,28 +171,27 @@ fn bench(args: &[String]) -> Result<(), String> {
             c
         })?;
     }
-    if matches!(which, "mock" | "all") {
-        run("bench: terra-mock (req/s, memory)", {
-            let mut c = cargo();
-            c.args(["bench", "-p", "terra-mock", "--bench", "mock", "--locked"]);
-            c
-        })?;
+    if matches!(which, "mock" | "soak" | "all") {
+        build_release_mock()?;
+        let venv = services::install_moto(&root().join("target/xtask"))?;
+        run(
+            "bench: terra-mock (req/s, p99, beside moto; multipart CPU; soak; memory)",
+            {
+                let mut c = cargo();
+                c.args(["bench", "-p", "terra-mock", "--bench", "mock", "--locked"]);
+                c.env("TERRA_MOCK_BIN", root().join("target/release/terra-mock"))
+                    .env("BENCH_MOTO", venv.join("bin/moto_server"))
+                    .env("BENCH_MOTO_VERSION", services::MOTO_VERSION);
+                if which == "soak" {
+                    c.env("BENCH_ONLY", "soak");
+                }
+                c
+            },
+        )?;
     }
     if matches!(which, "upload" | "all") {
         let peers = services::install_upload_peers()?;
-        run("build terra-mock (release)", {
-            let mut c = cargo();
-            c.args([
-                "build",
-                "--release",
-                "-p",
-                "terra-mock",
-                "--bin",
-                "terra-mock",
-                "--locked",
-            ]);
-            c
-        })?;
+        build_release_mock()?;
         run("bench: terra-store upload vs s5cmd, rclone, aws-cli", {
             let mut c = cargo();
             c.args([

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const MOTO_VERSION: &str = "5.2.5";
+pub(crate) const MOTO_VERSION: &str = "5.2.5";
 /// AssumeRole sessions handed to the tests.
 const SESSIONS: usize = 12;
 
@@ -64,7 +64,7 @@ fn wait_for(port: u16, timeout: Duration) -> Result<(), String> {
 }
 
 /// Creates the venv and installs moto unless the pinned version is already there.
-fn install_moto(dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn install_moto(dir: &Path) -> Result<PathBuf, String> {
     let venv = dir.join("moto-venv");
     let python = venv.join("bin/python");
     let marker = venv.join(format!(".moto-{MOTO_VERSION}"));

@@ -213,6 +213,7 @@ impl Account {
             )));
         }
         self.remove_job(&id);
+        self.compact_if_sparse();
         Ok(())
     }
 

@@ -409,6 +409,37 @@ impl Account {
         Some(j)
     }
 
+    /// Compacts the tables in which removed rows left more holes than rows, remapping the
+    /// positions held elsewhere (resources' file lists, the type indexes). Amortized O(1)
+    /// per removal: a table is compacted after as many removals as it has rows.
+    pub(crate) fn compact_if_sparse(&mut self) {
+        if self.files.sparse() {
+            let map = self.files.compact();
+            for r in self.resources.values_mut() {
+                for p in r.files.iter_mut() {
+                    *p = map[*p as usize];
+                }
+            }
+        }
+        if self.resources.sparse() {
+            self.resources.compact();
+            self.resources_by_kind.clear();
+            for (pos, r) in self.resources.entries() {
+                self.resources_by_kind
+                    .entry(r.kind.clone())
+                    .or_default()
+                    .insert(pos);
+            }
+        }
+        if self.jobs.sparse() {
+            self.jobs.compact();
+            self.jobs_by_type.clear();
+            for (pos, j) in self.jobs.entries() {
+                self.jobs_by_type.entry(j.job_type).or_default().insert(pos);
+            }
+        }
+    }
+
     /// Sets a job's status, keeping the running count.
     pub(crate) fn set_status(&mut self, id: &Uuid, status: JobStatus) {
         if let Some(j) = self.jobs.get_mut(id) {

@@ -473,6 +473,7 @@ impl Account {
                 self.remove_file(&fid, env, cell.provider);
             }
         }
+        self.compact_if_sparse();
         Ok(())
     }
 
@@ -706,6 +707,7 @@ impl Account {
             )));
         }
         self.remove_file(&id, env, cell.provider);
+        self.compact_if_sparse();
         Ok(())
     }
 }

@@ -22,13 +22,13 @@ use crate::config::{MockConfig, Provider};
 #[derive(Debug, Clone)]
 pub(crate) struct StsSession {
     /// Secret access key.
-    pub secret: String,
+    pub secret: Arc<str>,
     /// Session token.
-    pub token: String,
+    pub token: Arc<str>,
     /// Keys must start with this (`storePath` before `{fileName}`).
     pub prefix: Arc<str>,
-    /// Bucket the session may write to.
-    pub bucket: String,
+    /// The storage the session may write to (its bucket).
+    pub provider: Provider,
     /// Expiry on the mock's clock.
     pub expires: SystemTime,
 }
@@ -51,8 +51,8 @@ pub(crate) struct Dropped {
 #[derive(Debug)]
 struct Issue {
     app_key: Arc<str>,
-    access_key: String,
-    callback: String,
+    access_key: Arc<str>,
+    callback: Arc<str>,
     session_live: bool,
     grant_live: bool,
     /// The keys of its two expiry entries.
@@ -68,10 +68,10 @@ enum Part {
 
 #[derive(Debug, Default)]
 struct Inner {
-    sessions: HashMap<String, StsSession>,
-    /// Session token -> access key (to tell a token of another session from garbage).
-    tokens: HashMap<String, String>,
-    grants: HashMap<String, Grant>,
+    sessions: HashMap<Arc<str>, StsSession>,
+    /// Session tokens (to tell a token of another session from garbage).
+    tokens: std::collections::HashSet<Arc<str>>,
+    grants: HashMap<Arc<str>, Grant>,
     issues: HashMap<u64, Issue>,
     /// Issues per account, oldest first (for the cap).
     by_account: HashMap<Arc<str>, BTreeSet<u64>>,
@@ -135,6 +135,7 @@ impl Inner {
     }
 
     fn prune(&mut self, now: SystemTime, out: &mut Vec<Dropped>) {
+        let mut dropped = false;
         while let Some(entry) = self.expiry.first_entry() {
             let (at, seq, part) = *entry.key();
             if at > now {
@@ -142,6 +143,25 @@ impl Inner {
             }
             entry.remove();
             self.drop_part(seq, part, out);
+            dropped = true;
+        }
+        if dropped {
+            self.shrink();
+        }
+    }
+
+    /// Gives memory back after a peak: a map at a quarter of its capacity halves it.
+    fn shrink(&mut self) {
+        fn fit<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
+            if m.capacity() > 1024 && m.len() * 4 < m.capacity() {
+                m.shrink_to(m.len() * 2);
+            }
+        }
+        fit(&mut self.sessions);
+        fit(&mut self.grants);
+        fit(&mut self.issues);
+        if self.tokens.capacity() > 1024 && self.tokens.len() * 4 < self.tokens.capacity() {
+            self.tokens.shrink_to(self.tokens.len() * 2);
         }
     }
 }
@@ -195,19 +215,24 @@ impl Sessions {
             s.prune(now, &mut dropped);
             s.seq += 1;
             let seq = s.seq;
+            let (ak, tok, cb): (Arc<str>, Arc<str>, Arc<str>) = (
+                access_key_id.as_str().into(),
+                token.as_str().into(),
+                callback_param.as_str().into(),
+            );
             s.sessions.insert(
-                access_key_id.clone(),
+                ak.clone(),
                 StsSession {
-                    secret: secret.clone(),
-                    token: token.clone(),
+                    secret: secret.as_str().into(),
+                    token: tok.clone(),
                     prefix: prefix.clone(),
-                    bucket: bucket.bucket.clone(),
+                    provider: account.provider,
                     expires,
                 },
             );
-            s.tokens.insert(token.clone(), access_key_id.clone());
+            s.tokens.insert(tok);
             s.grants.insert(
-                callback_param.clone(),
+                cb.clone(),
                 Grant {
                     app_key: app_key.clone(),
                     prefix: prefix.clone(),
@@ -218,8 +243,8 @@ impl Sessions {
                 seq,
                 Issue {
                     app_key: app_key.clone(),
-                    access_key: access_key_id.clone(),
-                    callback: callback_param.clone(),
+                    access_key: ak,
+                    callback: cb,
                     session_live: true,
                     grant_live: true,
                     session_due: expires + grace,
@@ -277,7 +302,7 @@ impl Sessions {
 
     /// Whether some session has this token (a token of another session, rather than garbage).
     pub(crate) fn token_known(&self, token: &str) -> bool {
-        self.read().tokens.contains_key(token)
+        self.read().tokens.contains(token)
     }
 
     /// The grant of a `callbackParam`, unless it was dropped.

@@ -64,6 +64,33 @@ impl Ranks {
         }
     }
 
+    /// The positions `0..n`, all present.
+    fn full(n: usize) -> Self {
+        let mut r = Self::default();
+        if n == 0 {
+            return r;
+        }
+        r.grow_to(n - 1);
+        for p in 0..n {
+            r.bits[p / 64] |= 1 << (p % 64);
+        }
+        r.count = n;
+        // Rebuild the tree from the bits.
+        let cap = r.capacity();
+        let mut tree = vec![0u32; cap + 1];
+        for (i, slot) in tree.iter_mut().enumerate().skip(1) {
+            *slot = u32::from(i <= n);
+        }
+        for i in 1..=cap {
+            let parent = i + (i & i.wrapping_neg());
+            if parent <= cap {
+                tree[parent] += tree[i];
+            }
+        }
+        r.tree = tree;
+        r
+    }
+
     /// Adds a position (no-op if present).
     pub(crate) fn insert(&mut self, pos: u32) {
         if self.contains(pos) {
@@ -145,7 +172,9 @@ impl<T> Table<T> {
     /// Appends a row; returns its position.
     pub(crate) fn insert(&mut self, uuid: Uuid, row: T) -> u32 {
         if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+            // A chunk grows by doubling up to CHUNK rows: small tables stay small, and a
+            // reallocation never moves more than one chunk.
+            self.chunks.push(Vec::new());
         }
         let at = ((self.chunks.len() - 1) * CHUNK + self.chunks.last().map_or(0, Vec::len)) as u32;
         self.chunks
@@ -202,9 +231,64 @@ impl<T> Table<T> {
         self.live.len()
     }
 
+    /// Whether most slots are holes left by removed rows (then [`Table::compact`] pays).
+    pub(crate) fn sparse(&self) -> bool {
+        let slots =
+            self.chunks.len().saturating_sub(1) * CHUNK + self.chunks.last().map_or(0, Vec::len);
+        slots >= 256 && self.live.len() * 2 < slots
+    }
+
+    /// Moves the live rows together, keeping their order; returns each old position's new
+    /// one (`u32::MAX` for holes). Positions held elsewhere must be mapped through it.
+    pub(crate) fn compact(&mut self) -> Vec<u32> {
+        let slots =
+            self.chunks.len().saturating_sub(1) * CHUNK + self.chunks.last().map_or(0, Vec::len);
+        let mut map = vec![u32::MAX; slots];
+        let mut chunks: Vec<Vec<Option<T>>> = Vec::new();
+        let mut next = 0u32;
+        for (ci, chunk) in std::mem::take(&mut self.chunks).into_iter().enumerate() {
+            for (i, row) in chunk.into_iter().enumerate() {
+                let Some(row) = row else { continue };
+                if chunks.last().is_none_or(|c| c.len() == CHUNK) {
+                    chunks.push(Vec::new());
+                }
+                chunks.last_mut().expect("pushed").push(Some(row));
+                map[ci * CHUNK + i] = next;
+                next += 1;
+            }
+        }
+        for c in &mut chunks {
+            c.shrink_to_fit();
+        }
+        self.chunks = chunks;
+        for at in self.index.values_mut() {
+            *at = map[*at as usize];
+        }
+        self.index.shrink_to_fit();
+        self.live = Ranks::full(next as usize);
+        map
+    }
+
     /// The live positions, for pages in creation order.
     pub(crate) fn ranks(&self) -> &Ranks {
         &self.live
+    }
+
+    /// Every row, mutably. O(n).
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.chunks
+            .iter_mut()
+            .flat_map(|c| c.iter_mut())
+            .filter_map(Option::as_mut)
+    }
+
+    /// Rows with their positions, oldest first. O(n).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.chunks.iter().enumerate().flat_map(|(ci, c)| {
+            c.iter()
+                .enumerate()
+                .filter_map(move |(i, r)| r.as_ref().map(|r| ((ci * CHUNK + i) as u32, r)))
+        })
     }
 
     /// Rows oldest first (`.rev()` for newest first). O(n): for whole-table scans only.
@@ -224,6 +308,18 @@ mod tests {
     proptest! {
         /// Ranks agrees with a sorted vector under any mix of inserts and removes.
         #[test]
+        fn full_ranks_are_every_position(n in 0usize..3000) {
+            let r = Ranks::full(n);
+            prop_assert_eq!(r.len(), n);
+            for k in [0, n / 2, n.saturating_sub(1)] {
+                if k < n {
+                    prop_assert_eq!(r.select(k), Some(k as u32));
+                }
+            }
+            prop_assert_eq!(r.select(n), None);
+        }
+
+        #[test]
         fn ranks_select_like_a_sorted_vec(ops in proptest::collection::vec((any::<bool>(), 0u32..5000), 0..400)) {
             let mut r = Ranks::default();
             let mut model = std::collections::BTreeSet::new();
@@ -238,6 +334,34 @@ mod tests {
             }
             prop_assert_eq!(r.select(v.len()), None);
         }
+    }
+
+    #[test]
+    fn compaction_keeps_order_and_maps_positions() {
+        let mut t = Table::default();
+        let ids: Vec<Uuid> = (0..3 * CHUNK).map(|_| Uuid::new_v4()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            t.insert(*id, i);
+        }
+        for id in ids.iter().step_by(3).chain(ids.iter().skip(1).step_by(3)) {
+            t.remove(id);
+        }
+        assert!(t.sparse());
+        let map = t.compact();
+        assert_eq!(t.chunks.len(), 1);
+        assert!(!t.sparse());
+        assert_eq!(t.len(), CHUNK);
+        for (old, id) in ids.iter().enumerate().skip(2).step_by(3) {
+            let new = map[old];
+            assert_eq!(t.position(id), Some(new));
+            assert_eq!(*t.at(new).unwrap(), old);
+        }
+        let newest: Vec<usize> = (0..2)
+            .map(|k| *t.at(t.ranks().nth(k, false).unwrap()).unwrap())
+            .collect();
+        assert_eq!(newest, [3 * CHUNK - 1, 3 * CHUNK - 4]);
+        // Inserts continue after the compacted rows.
+        assert_eq!(t.insert(Uuid::new_v4(), 0), CHUNK as u32);
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub(crate) fn secret_for(m: &Core, access_key: &str) -> Option<String> {
     if access_key == m.service_oss.access_key {
         return Some(m.service_oss.secret.clone());
     }
-    m.session(access_key).map(|s| s.secret)
+    m.session(access_key).map(|s| s.secret.to_string())
 }
 
 /// One storage request, as far as access control cares.
@@ -99,7 +99,7 @@ pub(crate) fn authorize(m: &Core, ask: &Ask<'_>, now: SystemTime) -> Result<(), 
     };
     match token {
         None => return Err(Denial::MissingToken),
-        Some(t) if t != session.token => {
+        Some(t) if t != &*session.token => {
             return Err(if m.sessions.token_known(t) {
                 Denial::TokenMismatch
             } else {
@@ -111,10 +111,10 @@ pub(crate) fn authorize(m: &Core, ask: &Ask<'_>, now: SystemTime) -> Result<(), 
     if now >= session.expires {
         return Err(Denial::Expired);
     }
-    if bucket != session.bucket {
+    let own = crate::state::bucket_of(session.provider, &m.cfg);
+    if bucket != own {
         return Err(Denial::Denied(format!(
-            "these credentials are for bucket {}, not {bucket}",
-            session.bucket
+            "these credentials are for bucket {own}, not {bucket}"
         )));
     }
     let prefix = &*session.prefix;
