@@ -592,6 +592,15 @@ async fn mixed(server: &Server) {
 }
 
 async fn soak(server: &Server) {
+    // Warm up first: sessions reach their expiry turnover and the allocator its arenas'
+    // high-water marks (glibc never gives those back); the 60 s after are measured.
+    let warm = Duration::from_secs(20);
+    let (tallies, secs) = mixed_for(server, warm, |_| {}).await;
+    let rate = tallies.iter().map(|t| t.latencies_us.len()).sum::<usize>() as f64 / secs;
+    println!(
+        "soak: 20 s warm-up at {rate:.0} req/s, RSS {:.1} MiB (a cold start reaches the same level after 10 to 35 s)",
+        server.rss_mib()
+    );
     let samples = std::sync::Mutex::new(Vec::new());
     let soak_secs = std::env::var("BENCH_SOAK_SECONDS")
         .ok()

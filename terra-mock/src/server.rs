@@ -402,6 +402,9 @@ pub(crate) async fn serve(
         });
         let http = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
+            // hyper grows a connection's read buffer with the reads, up to 400 KiB; at
+            // 64 KiB (headers included) memory per connection stays small and flat.
+            .max_buf_size(64 * 1024)
             .serve_connection(io, service);
         let watched = graceful.watch(http);
         let tracker = tracker.clone();

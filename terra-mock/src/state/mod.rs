@@ -152,6 +152,24 @@ impl ObjectKey {
     }
 }
 
+impl ObjectKey {
+    /// A 64-bit digest of the full key, for the object index (which checks the key of
+    /// the file it finds, so a collision costs a lookup, never a wrong answer).
+    pub(crate) fn digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+/// The files of the account that point at one object: how many, and one of them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ObjRef {
+    pub first: Uuid,
+    pub count: u32,
+}
+
 /// A file row. The object lives in the account's bucket under `key`.
 #[derive(Debug)]
 pub(crate) struct FileRec {
@@ -192,7 +210,7 @@ pub(crate) struct Account {
     seq: u64,
     /// Files per object key: deleting the last file frees the object, and registering an
     /// object that a resource already holds finds its row.
-    objects: HashMap<ObjectKey, resources::Refs>,
+    objects: HashMap<u64, ObjRef>,
     /// Job positions by type, resource positions by type (list filters).
     jobs_by_type: HashMap<JobType, Ranks>,
     resources_by_kind: HashMap<ResourceType, Ranks>,
@@ -451,5 +469,23 @@ impl Account {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_keys_are_their_full_key_however_split() {
+        let a = ObjectKey::new("1/tmp/x/".into(), "a/b.jpg".into());
+        let b = ObjectKey::new("1/tmp/x/a/".into(), "b.jpg".into());
+        let c = ObjectKey::new("1/tmp/x/a/b.jpg".into(), "".into());
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a.digest(), b.digest());
+        assert_eq!(a.digest(), c.digest());
+        assert_ne!(a.digest(), ObjectKey::new("1/tmp/x/".into(), "a/c.jpg".into()).digest());
+        assert_ne!(a, ObjectKey::new("1/tmp/x".into(), "a/b.jpg".into()));
     }
 }

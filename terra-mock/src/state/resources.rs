@@ -13,7 +13,7 @@ use super::paging::{PageReq, Search, positions_of, uuid_filter};
 use super::sessions::Grant;
 use super::views::{file_view, resource_view};
 use super::{
-    Account, AccountCell, Agg, Env, FileRec, ObjectKey, ResourceRec, bucket_of, parse_uuid,
+    Account, AccountCell, Agg, Env, FileRec, ObjRef, ObjectKey, ResourceRec, bucket_of, parse_uuid,
 };
 use crate::config::{DuplicateCallbacks, Provider};
 use crate::error::{ApiError, ApiResult};
@@ -62,10 +62,17 @@ impl Account {
 
     /// Records that file `uuid` points at `key`.
     pub(crate) fn hold_object(&mut self, key: &ObjectKey, uuid: Uuid) {
-        self.objects.entry(key.clone()).or_default().push(uuid);
+        self.objects
+            .entry(key.digest())
+            .and_modify(|r| r.count += 1)
+            .or_insert(ObjRef {
+                first: uuid,
+                count: 1,
+            });
     }
 
-    /// Forgets that file `uuid` points at `key`; deletes the object when no file does.
+    /// Forgets that file `uuid` (already out of the file table) pointed at `key`; deletes
+    /// the object when no file does.
     pub(crate) fn release_object(
         &mut self,
         key: &ObjectKey,
@@ -73,37 +80,50 @@ impl Account {
         env: &Env<'_>,
         provider: Provider,
     ) {
-        let last = match self.objects.get_mut(key) {
-            Some(refs) => {
-                refs.remove(uuid);
-                refs.is_empty()
-            }
-            None => true,
-        };
-        if last {
-            self.objects.remove(key);
+        let h = key.digest();
+        let Some(r) = self.objects.get_mut(&h) else {
             env.storage
                 .delete(bucket_of(provider, env.cfg), &key.full());
+            return;
+        };
+        r.count -= 1;
+        if r.count == 0 {
+            self.objects.remove(&h);
+            env.storage
+                .delete(bucket_of(provider, env.cfg), &key.full());
+        } else if r.first == uuid {
+            // A copy outlives the file the object was first registered with (rare: only
+            // `copy` shares objects): find another holder.
+            let next = self.files.values().find(|f| f.key == *key).map(|f| f.uuid);
+            if let (Some(next), Some(r)) = (next, self.objects.get_mut(&h)) {
+                r.first = next;
+            }
         }
     }
 
     /// Whether any file points at the object `key`.
     pub(crate) fn references(&self, key: &str) -> bool {
         self.objects
-            .contains_key(&ObjectKey::new(key.into(), "".into()))
+            .contains_key(&ObjectKey::new(key.into(), "".into()).digest())
     }
 
     /// The file of `resource` that points at `key`, if any.
     fn file_in_resource(&self, key: &ObjectKey, resource: &Uuid) -> Option<Uuid> {
-        self.objects
-            .get(key)?
+        let r = self.objects.get(&key.digest())?;
+        let holds = |f: &FileRec| f.key == *key && f.resources.contains(resource);
+        if self.files.get(&r.first).is_some_and(holds) {
+            return Some(r.first);
+        }
+        if r.count == 1 {
+            return None;
+        }
+        // Copies: look among the resource's own files.
+        let res = self.resources.get(resource)?;
+        res.files
             .iter()
-            .find(|f| {
-                self.files
-                    .get(f)
-                    .is_some_and(|f| f.resources.contains(resource))
-            })
-            .copied()
+            .filter_map(|p| self.files.at(*p))
+            .find(|f| holds(f))
+            .map(|f| f.uuid)
     }
 
     // ---- membership -----------------------------------------------------------------
@@ -709,55 +729,5 @@ impl Account {
         self.remove_file(&id, env, cell.provider);
         self.compact_if_sparse();
         Ok(())
-    }
-}
-
-/// The files pointing at one object: nearly always one.
-#[derive(Debug, Clone, Default)]
-pub(crate) enum Refs {
-    #[default]
-    None,
-    One(Uuid),
-    Many(Vec<Uuid>),
-}
-
-impl Refs {
-    fn push(&mut self, u: Uuid) {
-        *self = match std::mem::take(self) {
-            Refs::None => Refs::One(u),
-            Refs::One(a) => Refs::Many(vec![a, u]),
-            Refs::Many(mut v) => {
-                v.push(u);
-                Refs::Many(v)
-            }
-        };
-    }
-
-    fn remove(&mut self, u: Uuid) {
-        *self = match std::mem::take(self) {
-            Refs::One(a) if a == u => Refs::None,
-            Refs::Many(mut v) => {
-                v.retain(|x| *x != u);
-                match v.len() {
-                    0 => Refs::None,
-                    1 => Refs::One(v[0]),
-                    _ => Refs::Many(v),
-                }
-            }
-            other => other,
-        };
-    }
-
-    fn is_empty(&self) -> bool {
-        matches!(self, Refs::None)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Uuid> {
-        let (one, many): (Option<&Uuid>, &[Uuid]) = match self {
-            Refs::None => (None, &[]),
-            Refs::One(u) => (Some(u), &[]),
-            Refs::Many(v) => (None, v.as_slice()),
-        };
-        one.into_iter().chain(many.iter())
     }
 }
