@@ -485,7 +485,10 @@ mod tests {
         assert_eq!(a, c);
         assert_eq!(a.digest(), b.digest());
         assert_eq!(a.digest(), c.digest());
-        assert_ne!(a.digest(), ObjectKey::new("1/tmp/x/".into(), "a/c.jpg".into()).digest());
+        assert_ne!(
+            a.digest(),
+            ObjectKey::new("1/tmp/x/".into(), "a/c.jpg".into()).digest()
+        );
         assert_ne!(a, ObjectKey::new("1/tmp/x".into(), "a/b.jpg".into()));
     }
 }
