@@ -85,6 +85,27 @@ impl AccountConfig {
     }
 }
 
+/// What a 3D job does with model formats asked for while `output_mesh` is off (DJI makes
+/// no model then; reference §5.4). **Unconfirmed** whether DJI says so.
+///
+/// ```
+/// let cfg = terra_mock::MockConfig {
+///     unused_mesh_formats: terra_mock::UnusedMeshFormats::Refuse,
+///     ..Default::default()
+/// };
+/// # let _ = cfg;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnusedMeshFormats {
+    /// The job runs and finishes without a model, and its `message` says which formats were
+    /// ignored and why. The default.
+    #[default]
+    Note,
+    /// Starting the job fails with 102001, naming the formats and the switch.
+    Refuse,
+}
+
 /// What `upload_callback` does with an object the resource already holds. **Unconfirmed**:
 /// DJI's answer was never observed.
 ///
@@ -470,6 +491,12 @@ pub struct MockConfig {
     pub callback_batch_limit: usize,
     /// What registering an object the resource already holds does.
     pub duplicate_callbacks: DuplicateCallbacks,
+    /// A LiDAR job whose resource holds no LiDAR data (no file of a DJI L1/L2 mission
+    /// folder: `.LDR`, `.IMU`, `.RTK`, ...) fails while preparing, with the reason in its
+    /// `message`, as a reconstruction with nothing to reconstruct fails. Off: it runs.
+    pub lidar_needs_lidar_data: bool,
+    /// Model formats asked for with `output_mesh` off.
+    pub unused_mesh_formats: UnusedMeshFormats,
     /// How long expired STS sessions and callback grants are remembered (so that late
     /// clients are told "expired" rather than "unknown"), then dropped, on the mock's clock.
     pub session_grace_secs: u64,
@@ -512,6 +539,10 @@ pub struct MockConfig {
     pub body_idle_timeout_secs: f64,
     /// Seconds an idle keep-alive connection is kept.
     pub keep_alive_timeout_secs: f64,
+    /// Bytes of a request body the mock reads and drops after answering without reading
+    /// it (an authentication error), so that the connection stays usable; a longer body
+    /// closes the connection instead.
+    pub drain_limit_bytes: usize,
     /// Random faults from the start (scripted ones are added at run time).
     pub random_faults: Option<RandomFaults>,
 }
@@ -538,6 +569,8 @@ impl Default for MockConfig {
             download_url_ttl_secs: 3600,
             callback_batch_limit: terra_types::limits::CALLBACK_BATCH,
             duplicate_callbacks: DuplicateCallbacks::Reuse,
+            lidar_needs_lidar_data: true,
+            unused_mesh_formats: UnusedMeshFormats::Note,
             session_grace_secs: 3600,
             max_sessions_per_account: 10_000,
             max_running_jobs: 10,
@@ -563,6 +596,7 @@ impl Default for MockConfig {
             header_read_timeout_secs: 10.0,
             body_idle_timeout_secs: 30.0,
             keep_alive_timeout_secs: 60.0,
+            drain_limit_bytes: 1 << 20,
             random_faults: None,
         }
     }

@@ -46,7 +46,7 @@ pub mod storage;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AccountConfig, BucketConfig, DEFAULT_APP_KEY, DEFAULT_SECRET, DuplicateCallbacks, ErrorStatus,
-    FaultScope, JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults,
+    FaultScope, JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults, UnusedMeshFormats,
 };
 pub use core::API_PREFIX;
 pub use faults::{Fault, FaultRule};

@@ -287,7 +287,7 @@ pub(crate) fn generate(
     files
 }
 
-fn parse<P: ParameterSet>(s: &str) -> terra_types::JobParameters<P> {
+pub(crate) fn parse<P: ParameterSet>(s: &str) -> terra_types::JobParameters<P> {
     terra_types::JobParameters::from_json_str(s)
         .unwrap_or_else(|_| terra_types::JobParameters::new(P::default()))
 }

@@ -4,6 +4,7 @@
 //! connection.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::Router;
@@ -24,7 +25,10 @@ use crate::record::{RecordedRequest, redacted_headers, redacted_target};
 /// The whole router of a mock.
 pub(crate) fn router(m: Mock) -> Router {
     let api = crate::api::router(m.clone());
-    let s3 = crate::storage::s3::service(&m);
+    let s3 = crate::storage::endpoint::S3Services {
+        s3: crate::storage::s3::service(&m, crate::config::Provider::S3),
+        oss: crate::storage::s3::service(&m, crate::config::Provider::Oss),
+    };
     Router::new()
         .fallback(move |AxState(m): AxState<Mock>, req: Request| {
             let (api, s3) = (api.clone(), s3.clone());
@@ -39,9 +43,85 @@ pub(crate) fn router(m: Mock) -> Router {
                 }
             }
         })
+        .layer(middleware::from_fn_with_state(m.clone(), drain_leftover))
         .layer(middleware::from_fn_with_state(m.clone(), outer))
         .layer(middleware::from_fn(catch_panic))
         .with_state(m)
+}
+
+/// The request body, shared with [`drain_leftover`], which gets back what the handler did
+/// not read.
+struct SlotBody(Arc<Mutex<Option<Body>>>);
+
+impl http_body::Body for SlotBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_mut() {
+            Some(b) => std::pin::Pin::new(b).poll_frame(cx),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+}
+
+/// An answer given before the request body was read (an authentication error, most often)
+/// would make hyper close the connection, and a client reusing it would meet a broken
+/// pipe. What the handler left unread is read and dropped after the answer, up to
+/// [`crate::MockConfig::drain_limit_bytes`], so that the connection stays usable; a longer
+/// body closes the connection, as S3 does.
+async fn drain_leftover(AxState(m): AxState<Mock>, req: Request, next: Next) -> Response {
+    use http_body::Body as _;
+    let (parts, body) = req.into_parts();
+    // A client that sent `Expect: 100-continue` waits for the answer before sending its
+    // body: answering an error then sends nothing more, as S3 does.
+    let expects = parts
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if body.is_end_stream() || expects {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let slot = Arc::new(Mutex::new(Some(body)));
+    let resp = next
+        .run(Request::from_parts(
+            parts,
+            Body::new(SlotBody(slot.clone())),
+        ))
+        .await;
+    let left = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let Some(left) = left else { return resp };
+    if left.is_end_stream() {
+        return resp;
+    }
+    // Answer now; read the rest after (hyper holds the connection's next request until the
+    // body is read or dropped, and closes the connection if it is dropped unread).
+    let budget = m.cfg.drain_limit_bytes;
+    let idle = std::time::Duration::from_secs_f64(m.cfg.body_idle_timeout_secs.max(0.001));
+    tokio::spawn(drain(left, budget, idle));
+    resp
+}
+
+/// Reads and drops up to `budget` bytes of a body, each frame within `idle`.
+async fn drain(mut body: Body, mut budget: usize, idle: std::time::Duration) {
+    use http_body::Body as _;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx));
+        match tokio::time::timeout(idle, frame).await {
+            Ok(Some(Ok(f))) => {
+                let n = f.data_ref().map_or(0, bytes::Buf::remaining);
+                if n > budget {
+                    return;
+                }
+                budget -= n;
+            }
+            Ok(None) | Ok(Some(Err(_))) | Err(_) => return,
+        }
+    }
 }
 
 /// A panic in a handler answers 500 and is logged, rather than dropping the connection.

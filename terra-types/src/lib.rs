@@ -73,6 +73,24 @@ pub fn is_image_name(name: &str) -> bool {
         .is_some_and(|(_, ext)| IMAGE_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
 
+/// File extensions (lower case) of the raw data in a DJI L1/L2 LiDAR mission folder
+/// (point records, IMU, the RTK/RTB/RTL/RTS positioning, calibration; reference §6.4).
+pub const LIDAR_EXTENSIONS: &[&str] = &[
+    "ldr", "ldrt", "imu", "rtk", "rtb", "rtl", "rts", "clc", "cli", "cmi", "sig",
+];
+
+/// Whether a file name has one of the [`LIDAR_EXTENSIONS`] (ignoring case): the data a
+/// LiDAR job reconstructs from.
+///
+/// ```
+/// assert!(terra_types::is_lidar_name("mission/DJI_20261125_0001_Zenmuse-L1-mission.LDR"));
+/// assert!(!terra_types::is_lidar_name("mission/DJI_0001.JPG"));
+/// ```
+pub fn is_lidar_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| LIDAR_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
+
 /// Documented input limits (reference §7).
 pub mod limits {
     /// At least this many images for 2D and 3D jobs.

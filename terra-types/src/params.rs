@@ -706,6 +706,36 @@ impl Model3dParams {
     }
 }
 
+impl Model3dParams {
+    /// The `generate_*` model formats asked for while the `output_mesh` master switch is
+    /// off: DJI produces none of them (reference §5.4), which is easy to miss.
+    ///
+    /// ```
+    /// use terra_types::Model3dParams;
+    /// let p = Model3dParams { generate_obj: Some(true), generate_b3dm: Some(true), ..Default::default() };
+    /// assert_eq!(p.ignored_mesh_formats(), ["generate_obj", "generate_b3dm"]);
+    /// let on = Model3dParams { output_mesh: Some(true), ..p };
+    /// assert!(on.ignored_mesh_formats().is_empty());
+    /// ```
+    pub fn ignored_mesh_formats(&self) -> Vec<&'static str> {
+        if self.output_mesh.unwrap_or(false) {
+            return Vec::new();
+        }
+        [
+            ("generate_ply", self.generate_ply),
+            ("generate_obj", self.generate_obj),
+            ("generate_b3dm", self.generate_b3dm),
+            ("generate_osgb", self.generate_osgb),
+            ("generate_s3mb", self.generate_s3mb),
+            ("generate_i3s", self.generate_i3s),
+        ]
+        .into_iter()
+        .filter(|(_, on)| on.unwrap_or(false))
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
 /// The mesh formats a 3D parameter set asks for.
 ///
 /// ```

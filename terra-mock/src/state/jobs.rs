@@ -67,6 +67,8 @@ pub(crate) struct Run {
     pub failure: Option<JobFailure>,
     pub timer: Option<(SystemTime, u64)>,
     pub inputs: usize,
+    /// Appended to the `message` of a successful run (what the parameters made it skip).
+    pub note: Option<Box<str>>,
 }
 
 impl Account {
@@ -217,6 +219,26 @@ impl Account {
         Ok(())
     }
 
+    /// The failure of a LiDAR job whose resource holds no LiDAR data, if so.
+    fn no_lidar_data(&self, rid: &Uuid, name: &str) -> Option<JobFailure> {
+        let r = self.resources.get(rid)?;
+        let files: Vec<&FileRec> = r.files.iter().filter_map(|p| self.files.at(*p)).collect();
+        if files.iter().any(|f| terra_types::is_lidar_name(&f.name)) {
+            return None;
+        }
+        let example = files
+            .first()
+            .map(|f| format!(" (e.g. {})", f.name))
+            .unwrap_or_default();
+        Some(JobFailure {
+            at: JobStatus::Preparing,
+            message: format!(
+                "No LiDAR data found in resource {name}: a LiDAR reconstruction needs the DJI L1/L2 mission folder (.LDR, .IMU, .RTK, .RTB, .RTL, .RTS, .CLC, .CLI files); it holds {} other files{example}",
+                files.len()
+            ),
+        })
+    }
+
     /// Checks a start request; returns the number of inputs and the merge target.
     fn check_start(&self, req: &StartJobRequest) -> ApiResult<(Uuid, usize, Option<Uuid>)> {
         if !matches!(
@@ -324,6 +346,33 @@ impl Account {
             )));
         }
         let (rid, inputs, merge_into) = self.check_start(&req)?;
+        let mut failure = start.failure;
+        let mut note = None;
+        match req.job_type {
+            JobType::Lidar if env.cfg.lidar_needs_lidar_data && failure.is_none() => {
+                failure = self.no_lidar_data(&rid, &req.resource_uuid);
+            }
+            JobType::Model3d => {
+                let p = crate::outputs::parse::<terra_types::Model3dParams>(&req.parameters);
+                let ignored = p.parameter.ignored_mesh_formats();
+                if !ignored.is_empty() {
+                    let what = ignored.join(", ");
+                    match env.cfg.unused_mesh_formats {
+                        crate::config::UnusedMeshFormats::Refuse => {
+                            return Err(ApiError::invalid(format!(
+                                "parameter `parameters`: {what} ask for a model, but `output_mesh` is false; set output_mesh to true"
+                            )));
+                        }
+                        crate::config::UnusedMeshFormats::Note => {
+                            note = Some(format!(
+                                "no textured model was produced: `output_mesh` is false, so {what} were ignored"
+                            ).into());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
         if self.running >= start.max_running_jobs {
             return Err(ApiError::new(
                 ApiCode::JobLimit,
@@ -367,9 +416,10 @@ impl Account {
             ends,
             completed: None,
             message: "waiting".into(),
-            failure: start.failure,
+            failure,
             timer: Some((ends[0], seq)),
             inputs,
+            note,
         }));
         let view = job_view(job, now, true);
         self.timers.insert((ends[0], seq), id);
@@ -452,7 +502,10 @@ impl Account {
             _ => return,
         };
         job.updated = at;
-        run.message = message.into();
+        run.message = match (&run.note, next) {
+            (Some(note), JobStatus::Succeeded) => format!("{message}; {note}").into(),
+            _ => message.into(),
+        };
         if next == JobStatus::Succeeded {
             run.completed = Some(at);
         } else {
@@ -615,6 +668,7 @@ impl Account {
                 failure: None,
                 timer: None,
                 inputs: 24,
+                note: None,
             }));
             self.insert_job(rec);
         }

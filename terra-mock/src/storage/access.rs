@@ -23,8 +23,10 @@ pub(crate) enum Intent {
 pub(crate) enum Target<'a> {
     /// One object (and its multipart uploads).
     Object(&'a str),
-    /// The bucket itself: reveals no key. Listings are bucket requests whose prefix the
-    /// operation checks against the session's (`s3::check_listing`).
+    /// A listing of keys (objects or multipart uploads) under a prefix. (The S3 endpoint
+    /// checks its parsed prefix in the operation, `s3::check_listing`.)
+    Listing(&'a str),
+    /// The bucket itself: reveals no key.
     Bucket,
 }
 
@@ -130,6 +132,10 @@ pub(crate) fn authorize(m: &Core, ask: &Ask<'_>, now: SystemTime) -> Result<(), 
                 "these credentials may only {verb} keys under {prefix}"
             )))
         }
+        Target::Listing(p) if p.starts_with(prefix) => Ok(()),
+        Target::Listing(_) => Err(Denial::Denied(format!(
+            "these credentials may only list with a prefix under {prefix}"
+        ))),
         Target::Bucket => Ok(()),
     }
 }

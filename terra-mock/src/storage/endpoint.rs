@@ -1,21 +1,59 @@
 //! The storage endpoints, mounted as the router's fallback: everything that is not an API
 //! route. Requests are told apart by bucket (path style `/bucket/key`, or virtual-host
-//! style `bucket.<host>`): the S3 bucket goes to the s3s service, the OSS bucket to the
-//! OSS handler. Unknown buckets are sent by their authorization style (`AWS4-HMAC-SHA256`
-//! or `X-Amz-*` to S3, `OSS`/`OSS4-HMAC-SHA256` or `OSSAccessKeyId` to OSS) so that they
-//! get that protocol's NoSuchBucket; anything else gets a 404 that names the route.
+//! style `bucket.<host>`):
+//!
+//! - the S3 bucket speaks S3 (s3s, SigV4 header or presigned); SigV2 is refused with S3's
+//!   own message, as S3 refuses it in the regions that no longer take it;
+//! - the OSS bucket speaks native OSS (V1, V2, V4) and, for requests signed with SigV4,
+//!   OSS's S3-compatible API (s3s again, over the OSS bucket), which refuses `aws-chunked`
+//!   bodies with OSS's error as OSS does (reference §6.3).
+//!
+//! Unknown buckets are sent by their signature style so that they get that protocol's
+//! NoSuchBucket; anything else gets a 404 that names the route. Every S3 answer carries
+//! `x-amz-request-id` and `x-amz-id-2`, and every S3 error body Code, Message, RequestId
+//! and HostId, so that SDKs and CLIs print the real cause.
 
 use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
+use s3s::service::S3Service;
 
 use crate::core::{API_PREFIX, Core};
+
+/// The two S3-protocol services: the S3 bucket's and the OSS bucket's S3-compatible API.
+#[derive(Debug, Clone)]
+pub(crate) struct S3Services {
+    pub s3: S3Service,
+    pub oss: S3Service,
+}
 
 enum Protocol {
     S3,
     Oss,
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> &'a str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Signed with SigV4 (header or presigned).
+fn sigv4(req: &Request) -> bool {
+    let query = req.uri().query().unwrap_or("");
+    header(req, "authorization").starts_with("AWS4-HMAC-SHA256")
+        || query.contains("X-Amz-Signature=")
+        || query.contains("X-Amz-Algorithm=")
+}
+
+/// Signed with SigV2 (`AWS ak:sig`, or `AWSAccessKeyId` + `Signature` in the query).
+fn sigv2(req: &Request) -> bool {
+    let query = req.uri().query().unwrap_or("");
+    header(req, "authorization").starts_with("AWS ")
+        || (query.contains("AWSAccessKeyId=") && query.contains("Signature="))
 }
 
 fn protocol_of(req: &Request, m: &Core, bucket: Option<&str>) -> Option<Protocol> {
@@ -24,15 +62,10 @@ fn protocol_of(req: &Request, m: &Core, bucket: Option<&str>) -> Option<Protocol
         Some(b) if b == m.cfg.oss.bucket => return Some(Protocol::Oss),
         _ => {}
     }
-    let auth = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let query = req.uri().query().unwrap_or("");
-    if auth.starts_with("AWS4-HMAC-SHA256") || query.contains("X-Amz-Signature=") {
+    if sigv4(req) || sigv2(req) {
         Some(Protocol::S3)
-    } else if auth.starts_with("OSS")
+    } else if header(req, "authorization").starts_with("OSS")
         || query.contains("OSSAccessKeyId=")
         || query.contains("x-oss-signature=")
     {
@@ -42,61 +75,79 @@ fn protocol_of(req: &Request, m: &Core, bucket: Option<&str>) -> Option<Protocol
     }
 }
 
-/// `(bucket, key, virtual-host style)` of a storage request.
-fn address(req: &Request, m: &Core) -> (Option<String>, String, bool) {
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+/// `(bucket, key)` of a storage request, path style or virtual-host style.
+fn address(req: &Request, m: &Core) -> (Option<String>, String) {
+    let host = header(req, "host");
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     for b in [&m.cfg.s3.bucket, &m.cfg.oss.bucket] {
         if host
             .strip_prefix(b.as_str())
             .is_some_and(|rest| rest.starts_with('.'))
         {
-            let key =
-                percent_encoding::percent_decode_str(req.uri().path().trim_start_matches('/'))
-                    .decode_utf8_lossy()
-                    .into_owned();
-            return (Some(b.clone()), key, true);
+            return (
+                Some(b.clone()),
+                decode(req.uri().path().trim_start_matches('/')),
+            );
         }
     }
     let path = req.uri().path().trim_start_matches('/');
     let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-    let key = percent_encoding::percent_decode_str(key)
-        .decode_utf8_lossy()
-        .into_owned();
-    ((!bucket.is_empty()).then(|| bucket.to_owned()), key, false)
+    ((!bucket.is_empty()).then(|| bucket.to_owned()), decode(key))
 }
 
-pub(crate) async fn serve(m: Arc<Core>, s3: s3s::service::S3Service, req: Request) -> Response {
+pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Response {
     if req.uri().path().starts_with(API_PREFIX) {
         return not_found(&m, &req);
     }
-    let (bucket, key, virtual_host) = address(&req, &m);
+    let (bucket, key) = address(&req, &m);
     match protocol_of(&req, &m, bucket.as_deref()) {
-        Some(Protocol::S3) => match s3
-            .call(normalize_range(req).map(s3s::Body::http_body_unsync))
+        Some(Protocol::S3) if sigv2(&req) => s3_answer(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+        ),
+        Some(Protocol::S3) => {
+            normalized(
+                s3.s3
+                    .call(normalize_range(req).map(s3s::Body::http_body_unsync))
+                    .await,
+            )
             .await
-        {
-            // s3s answers 501 for a method or subresource it has no operation for; S3
-            // answers 405 to a method a resource does not allow.
-            Ok(resp) if resp.status() == StatusCode::NOT_IMPLEMENTED => super::s3::error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "MethodNotAllowed",
-                "The specified method is not allowed against this resource.",
-            ),
-            Ok(resp) => resp.map(axum::body::Body::new),
-            Err(e) => {
-                tracing::error!(error = ?e, "s3 service error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal S3 error").into_response()
-            }
-        },
-        Some(Protocol::Oss) => {
-            super::oss::serve(m, req, bucket.unwrap_or_default(), key, virtual_host).await
         }
+        Some(Protocol::Oss) if sigv4(&req) => {
+            if aws_chunked_unsupported(&req) {
+                let id = super::oss::request_id();
+                let mut r = super::oss::error::aws_chunked().render(header(&req, "host"), &id);
+                if let Ok(v) = HeaderValue::from_str(&id) {
+                    r.headers_mut().insert("x-oss-request-id", v);
+                }
+                return r;
+            }
+            normalized(
+                s3.oss
+                    .call(normalize_range(req).map(s3s::Body::http_body_unsync))
+                    .await,
+            )
+            .await
+        }
+        Some(Protocol::Oss) => super::oss::serve(m, req, bucket.unwrap_or_default(), key).await,
         None => not_found(&m, &req),
     }
+}
+
+/// OSS reads an `aws-chunked` body only when its chunks are signed
+/// (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`); the AWS SDKs' default unsigned-trailer
+/// streaming is refused (error 0017-00000804).
+fn aws_chunked_unsupported(req: &Request) -> bool {
+    let chunked = header(req, "content-encoding")
+        .split(',')
+        .any(|e| e.trim().eq_ignore_ascii_case("aws-chunked"));
+    let sha = header(req, "x-amz-content-sha256");
+    (chunked || sha.starts_with("STREAMING-")) && sha != "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 }
 
 /// S3 ignores a `Range` header it cannot read (whole object) and clamps numbers past any
@@ -109,7 +160,7 @@ fn normalize_range(mut req: Request) -> Request {
         .to_str()
         .ok()
         .and_then(super::range::normalized)
-        .and_then(|n| http::HeaderValue::from_str(&n).ok());
+        .and_then(|n| HeaderValue::from_str(&n).ok());
     match normalized {
         Some(n) => {
             req.headers_mut().insert(http::header::RANGE, n);
@@ -119,6 +170,144 @@ fn normalize_range(mut req: Request) -> Request {
         }
     }
     req
+}
+
+fn request_ids() -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase();
+    let host_id = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
+    };
+    (id, host_id)
+}
+
+fn with_ids(mut r: Response, id: &str, host_id: &str) -> Response {
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(id) {
+        h.insert("x-amz-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(host_id) {
+        h.insert("x-amz-id-2", v);
+    }
+    r
+}
+
+/// An S3 error answer built outside s3s, with its request ids.
+pub(crate) fn s3_answer(status: StatusCode, code: &str, message: &str) -> Response {
+    let (id, host_id) = request_ids();
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{id}</RequestId><HostId>{host_id}</HostId></Error>"
+    );
+    let mut r = (status, xml).into_response();
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    with_ids(r, &id, &host_id)
+}
+
+/// S3's message for an error code s3s left without one.
+fn default_message(code: &str) -> &'static str {
+    match code {
+        "AccessDenied" => "Access Denied",
+        "SignatureDoesNotMatch" => {
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+        }
+        "InvalidAccessKeyId" => "The AWS Access Key Id you provided does not exist in our records.",
+        "NoSuchKey" => "The specified key does not exist.",
+        "NoSuchBucket" => "The specified bucket does not exist.",
+        "NoSuchUpload" => {
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+        }
+        "InvalidRange" => "The requested range is not satisfiable",
+        "RequestTimeTooSkewed" => {
+            "The difference between the request time and the current time is too large."
+        }
+        "AuthorizationHeaderMalformed" => "The authorization header is malformed.",
+        "AuthorizationQueryParametersError" => {
+            "Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+        }
+        "MissingSecurityHeader" => "Your request is missing a required header.",
+        "ExpiredToken" => "The provided token has expired.",
+        "InvalidToken" => "The provided token is malformed or otherwise invalid.",
+        "MalformedXML" => {
+            "The XML you provided was not well-formed or did not validate against our published schema."
+        }
+        "InvalidArgument" => "Invalid Argument",
+        "InvalidRequest" => "Invalid Request",
+        "InvalidDigest" => "The Content-MD5 you specified was invalid.",
+        "BadDigest" => "The Content-MD5 you specified did not match what we received.",
+        "IncompleteBody" => {
+            "You did not provide the number of bytes specified by the Content-Length HTTP header."
+        }
+        "MethodNotAllowed" => "The specified method is not allowed against this resource.",
+        "MissingContentLength" => "You must provide the Content-Length HTTP header.",
+        "XAmzContentSHA256Mismatch" => {
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+        }
+        _ => "The request could not be served.",
+    }
+}
+
+fn tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let (_, rest) = xml.split_once(&open)?;
+    rest.split_once(&format!("</{name}>")).map(|(v, _)| v)
+}
+
+/// Every S3 answer gets request ids; an error body gets Message, RequestId and HostId
+/// when s3s left them out. A method s3s has no operation for (its 501) is S3's 405.
+async fn normalized(result: Result<http::Response<s3s::Body>, s3s::HttpError>) -> Response {
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = ?e, "s3 service error");
+            return s3_answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            );
+        }
+    };
+    if resp.status() == StatusCode::NOT_IMPLEMENTED {
+        return s3_answer(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        );
+    }
+    let (id, host_id) = request_ids();
+    let resp = resp.map(axum::body::Body::new);
+    if resp.status().as_u16() < 400 {
+        return with_ids(resp, &id, &host_id);
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let body = match (text.contains("<Error>"), tag(&text, "Code")) {
+        (true, Some(code)) => {
+            let mut extra = String::new();
+            if tag(&text, "Message").is_none_or(str::is_empty) {
+                extra.push_str(&format!("<Message>{}</Message>", default_message(code)));
+            }
+            if tag(&text, "RequestId").is_none_or(str::is_empty) {
+                extra.push_str(&format!("<RequestId>{id}</RequestId>"));
+            }
+            if tag(&text, "HostId").is_none_or(str::is_empty) {
+                extra.push_str(&format!("<HostId>{host_id}</HostId>"));
+            }
+            text.replacen("</Error>", &format!("{extra}</Error>"), 1)
+        }
+        _ => text.into_owned(),
+    };
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    with_ids(
+        Response::from_parts(parts, axum::body::Body::from(body)),
+        &id,
+        &host_id,
+    )
 }
 
 pub(crate) fn not_found(m: &Core, req: &Request) -> Response {

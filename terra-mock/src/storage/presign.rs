@@ -9,37 +9,15 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use hmac::{KeyInit, Mac};
-use sha2::{Digest, Sha256};
+use super::crypto::{base64, hmac_sha1, hmac_sha256, sha256_hex, sigv4_key};
 
 /// The signed query parameter holding a link's expiry on the mock's clock (Unix seconds).
 pub const MOCK_EXPIRES_PARAM: &str = "x-terra-mock-expires";
 
 pub use terra_types::{encode_key, uri_encode};
 
-pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
-    let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
-    m.update(msg);
-    m.finalize().into_bytes().to_vec()
-}
-
-pub(crate) fn hmac_sha1(key: &[u8], msg: &[u8]) -> Vec<u8> {
-    let mut m = <hmac::Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key).expect("any key length");
-    m.update(msg);
-    m.finalize().into_bytes().to_vec()
-}
-
 pub(crate) fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
-}
-
-/// The SigV4 signing key for a date, region and service.
-pub(crate) fn sigv4_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let k = hmac_sha256(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    let k = hmac_sha256(&k, region.as_bytes());
-    let k = hmac_sha256(&k, service.as_bytes());
-    hmac_sha256(&k, b"aws4_request")
 }
 
 /// What a presigned link needs to know.
@@ -83,7 +61,7 @@ pub(crate) fn s3_get_url(p: LinkParams<'_>) -> String {
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{stamp}\n{date}/{}/s3/aws4_request\n{}",
         p.region,
-        hex::encode(Sha256::digest(canonical.as_bytes()))
+        sha256_hex(canonical.as_bytes())
     );
     let sig = hex::encode(hmac_sha256(
         &sigv4_key(p.secret, &date, p.region, "s3"),
@@ -101,8 +79,7 @@ pub(crate) fn s3_get_url(p: LinkParams<'_>) -> String {
 pub(crate) fn oss_get_url(p: LinkParams<'_>) -> String {
     let expires = unix(p.mock_now) + p.ttl_secs;
     let to_sign = format!("GET\n\n\n{expires}\n/{}/{}", p.bucket, p.key);
-    let sig = base64::engine::general_purpose::STANDARD
-        .encode(hmac_sha1(p.secret.as_bytes(), to_sign.as_bytes()));
+    let sig = base64(&hmac_sha1(p.secret.as_bytes(), to_sign.as_bytes()));
     format!(
         "{}/{}/{}?OSSAccessKeyId={}&Expires={expires}&Signature={}",
         p.base_url.trim_end_matches('/'),

@@ -18,8 +18,10 @@ use crate::core::Core;
 /// S3's smallest part (all but the last).
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
+/// The S3 operations over one provider's bucket: the S3 bucket, or the OSS bucket through
+/// OSS's S3-compatible API.
 #[derive(Debug, Clone)]
-pub(crate) struct Backend(Weak<Core>);
+pub(crate) struct Backend(Weak<Core>, Provider);
 
 impl Backend {
     fn mock(&self) -> S3Result<Arc<Core>> {
@@ -29,12 +31,12 @@ impl Backend {
     }
 }
 
-/// Builds the s3s service for a mock.
-pub(crate) fn service(m: &Arc<Core>) -> s3s::service::S3Service {
-    let mut b = s3s::service::S3ServiceBuilder::new(Backend(Arc::downgrade(m)));
+/// Builds the s3s service serving `provider`'s bucket.
+pub(crate) fn service(m: &Arc<Core>, provider: Provider) -> s3s::service::S3Service {
+    let mut b = s3s::service::S3ServiceBuilder::new(Backend(Arc::downgrade(m), provider));
     b.set_auth(Auth(Arc::downgrade(m)));
-    b.set_access(Access(Arc::downgrade(m)));
-    b.set_host(Host(m.cfg.s3.bucket.clone()));
+    b.set_access(Access(Arc::downgrade(m), provider));
+    b.set_host(Host(crate::state::bucket_of(provider, &m.cfg).to_owned()));
     b.build()
 }
 
@@ -74,7 +76,7 @@ impl s3s::auth::S3Auth for Auth {
     }
 }
 
-struct Access(Weak<Core>);
+struct Access(Weak<Core>, Provider);
 
 fn query_param<'a>(uri: &'a http::Uri, name: &str) -> Option<std::borrow::Cow<'a, str>> {
     uri.query()?.split('&').find_map(|pair| {
@@ -115,7 +117,9 @@ impl s3s::access::S3Access for Access {
             ));
         };
         let now = m.now();
-        if creds.access_key == m.service_s3.access_key {
+        if creds.access_key == m.service_s3.access_key
+            || creds.access_key == m.service_oss.access_key
+        {
             // A download link: its expiry on the mock's clock travels in a signed parameter.
             let expires =
                 query_param(cx.uri(), MOCK_EXPIRES_PARAM).and_then(|v| v.parse::<u64>().ok());
@@ -142,7 +146,7 @@ impl s3s::access::S3Access for Access {
             Intent::Write
         };
         let ask = Ask {
-            provider: Provider::S3,
+            provider: self.1,
             access_key: &creds.access_key,
             token: token.as_deref(),
             intent,
@@ -225,25 +229,6 @@ fn uri_encode_key(s: &str) -> String {
     s.split('/').map(uri_encode).collect::<Vec<_>>().join("/")
 }
 
-/// An S3 error answer built outside s3s.
-pub(crate) fn error_response(
-    status: http::StatusCode,
-    code: &str,
-    message: &str,
-) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    let request_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase();
-    let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
-    );
-    let mut r = (status, xml).into_response();
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/xml"),
-    );
-    r
-}
-
 fn no_key() -> S3Error {
     s3_error!(NoSuchKey, "The specified key does not exist.")
 }
@@ -255,7 +240,7 @@ impl Backend {
     }
 
     fn bucket(&self, m: &Core, bucket: &str) -> S3Result<()> {
-        if bucket == m.cfg.s3.bucket {
+        if bucket == crate::state::bucket_of(self.1, &m.cfg) {
             Ok(())
         } else {
             Err(s3_error!(
@@ -699,43 +684,19 @@ fn listing(
     delimiter: Option<&str>,
     enc: &dyn Fn(String) -> String,
 ) -> Listing {
-    let prefix = prefix.unwrap_or_default();
     let max = max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
-    let delimiter = delimiter.filter(|d| !d.is_empty());
-    let (mut contents, mut common, mut next) = (Vec::new(), Vec::<String>::new(), None);
-    let mut last_returned: Option<String> = None;
-    let mut after = after.unwrap_or_default().to_owned();
-    // Read in batches from `after`; a common prefix skips past its keys.
-    'outer: loop {
-        let batch = m.storage.list(bucket, prefix, &after, 256);
-        if batch.is_empty() {
-            break;
-        }
-        for (key, meta) in batch {
-            after = key.clone();
-            if let Some(pos) =
-                delimiter.and_then(|d| key[prefix.len()..].find(d).map(|p| p + d.len()))
-            {
-                let cp = key[..prefix.len() + pos].to_owned();
-                if common.last() == Some(&cp) {
-                    continue;
-                }
-                if contents.len() + common.len() >= max {
-                    next = Some(cp);
-                    break 'outer;
-                }
-                // Skip every key under this common prefix.
-                after = format!("{cp}\u{10FFFF}");
-                last_returned = Some(cp.clone());
-                common.push(cp);
-                continue 'outer;
-            }
-            if contents.len() + common.len() >= max {
-                next = Some(key);
-                break 'outer;
-            }
-            last_returned = Some(key.clone());
-            contents.push(Object {
+    let page = m.storage.page(
+        bucket,
+        prefix.unwrap_or_default(),
+        after.unwrap_or_default(),
+        max,
+        delimiter,
+    );
+    Listing {
+        contents: page
+            .objects
+            .into_iter()
+            .map(|(key, meta)| Object {
                 key: Some(enc(key)),
                 size: Some(meta.size as i64),
                 e_tag: Some(etag(&meta.etag)),
@@ -744,20 +705,16 @@ fn listing(
                     ObjectStorageClass::STANDARD,
                 )),
                 ..Default::default()
-            });
-        }
-    }
-    // The next page starts after the last key (or common prefix) returned.
-    let next = next.and(last_returned);
-    Listing {
-        contents,
-        common: common
+            })
+            .collect(),
+        common: page
+            .prefixes
             .into_iter()
             .map(|p| CommonPrefix {
                 prefix: Some(enc(p)),
             })
             .collect(),
-        next,
+        next: page.next,
         max,
     }
 }
