@@ -81,8 +81,9 @@ struct ServeArgs {
 }
 
 /// Logs to stderr with `filter` (EnvFilter syntax). Whatever the filter, the `s3s` crate
-/// (the S3 protocol) logs only errors: at debug level it prints whole requests, session
-/// tokens and expected signatures included.
+/// (the S3 protocol) is silent: at debug level it prints whole requests, session tokens
+/// and expected signatures included, and at error level every refused request (a wrong
+/// signature is the client's error, not the server's). The mock logs its own S3 failures.
 ///
 /// ```no_run
 /// terra_mock::cli::init_logging("info,terra_mock=debug").unwrap();
@@ -93,9 +94,7 @@ pub fn init_logging(filter: &str) -> Result<(), String> {
     use tracing_subscriber::util::SubscriberInitExt as _;
     let env =
         tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| format!("log filter: {e}"))?;
-    let quiet_s3s = tracing_subscriber::filter::filter_fn(|meta| {
-        !meta.target().starts_with("s3s") || *meta.level() <= tracing::Level::ERROR
-    });
+    let quiet_s3s = tracing_subscriber::filter::filter_fn(|meta| !meta.target().starts_with("s3s"));
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()

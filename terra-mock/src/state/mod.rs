@@ -229,6 +229,7 @@ pub(crate) struct AccountCell {
     /// Overrides of [`MockConfig::max_running_jobs`] and [`MockConfig::job_quota`].
     pub max_running_jobs: Option<usize>,
     pub job_quota: Option<u64>,
+    pub token_lifetime_secs: Option<u64>,
     state: Mutex<Account>,
 }
 
@@ -281,6 +282,7 @@ impl Accounts {
             secret: SecretString::from(c.secret),
             max_running_jobs: c.max_running_jobs,
             job_quota: c.job_quota,
+            token_lifetime_secs: c.token_lifetime_secs,
             state: Mutex::new(state),
             app_key: c.app_key,
         });

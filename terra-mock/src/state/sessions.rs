@@ -204,7 +204,10 @@ impl Sessions {
         };
         let secret = random_token(30);
         let token = random_token(96);
-        let expires = now + Duration::from_secs(cfg.token_lifetime_secs);
+        let lifetime = account
+            .token_lifetime_secs
+            .unwrap_or(cfg.token_lifetime_secs);
+        let expires = now + Duration::from_secs(lifetime);
         let grant_expires = now + Duration::from_secs(cfg.callback_param_ttl_secs);
         let grace = Duration::from_secs(cfg.session_grace_secs);
         let app_key: Arc<str> = account.app_key.as_str().into();

@@ -278,6 +278,9 @@ async fn normalized(result: Result<http::Response<s3s::Body>, s3s::HttpError>) -
     }
     let (id, host_id) = request_ids();
     let resp = resp.map(axum::body::Body::new);
+    if resp.status().is_server_error() {
+        tracing::error!(status = resp.status().as_u16(), request_id = %id, "S3 operation failed");
+    }
     if resp.status().as_u16() < 400 {
         return with_ids(resp, &id, &host_id);
     }

@@ -16,7 +16,12 @@ use reqsign_core::{Context, SignRequest};
 use terra_types::StsToken;
 
 use std::io::{BufRead, BufReader};
+use std::time::SystemTime;
+
+use hmac::{KeyInit, Mac};
+use sha2::{Digest, Sha256};
 use std::process::{Command, Stdio};
+use terra_mock::storage::presign::uri_encode;
 
 pub const V2: &str = "/terra-rescon-be/v2";
 
@@ -448,4 +453,72 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+pub fn hmac256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    m.update(msg);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// SigV4 header signing, written from AWS's documented algorithm, with `UNSIGNED-PAYLOAD`.
+pub fn sigv4(parts: &mut http::request::Parts, token: &StsToken) {
+    let now = terra_types::time::format_rfc3339(SystemTime::now()).replace(['-', ':'], "");
+    let (date, stamp) = (&now[..8], now.clone());
+    let h = &mut parts.headers;
+    h.insert("host", "localhost".parse().unwrap());
+    h.insert("x-amz-date", stamp.parse().unwrap());
+    h.insert("x-amz-content-sha256", "UNSIGNED-PAYLOAD".parse().unwrap());
+    h.insert(
+        "x-amz-security-token",
+        token.session_token.expose().parse().unwrap(),
+    );
+    let mut q: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let d = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (uri_encode(&d(k)), uri_encode(&d(v)))
+        })
+        .collect();
+    q.sort();
+    let q: Vec<String> = q.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let signed = "host;x-amz-content-sha256;x-amz-date;x-amz-security-token";
+    let canonical = format!(
+        "{}\n{}\n{}\nhost:localhost\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:{stamp}\nx-amz-security-token:{}\n\n{signed}\nUNSIGNED-PAYLOAD",
+        parts.method,
+        parts.uri.path(),
+        q.join("&"),
+        token.session_token.expose()
+    );
+    let scope = format!("{date}/{}/s3/aws4_request", token.region);
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let mut k = hmac256(
+        format!("AWS4{}", token.secret_access_key.expose()).as_bytes(),
+        date.as_bytes(),
+    );
+    for part in [token.region.as_str(), "s3", "aws4_request"] {
+        k = hmac256(&k, part.as_bytes());
+    }
+    let sig = hex::encode(hmac256(&k, to_sign.as_bytes()));
+    h.insert(
+        "authorization",
+        format!(
+            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={sig}",
+            token.access_key_id
+        )
+        .parse()
+        .unwrap(),
+    );
 }

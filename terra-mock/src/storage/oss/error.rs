@@ -15,6 +15,13 @@ pub(crate) struct OssError {
     pub message: String,
     /// OSS's detailed error code (`EC`), where the documentation gives one.
     pub ec: Option<&'static str>,
+    /// The elements only some errors carry.
+    pub detail: Option<Box<Detail>>,
+}
+
+/// Elements of an OSS error answer that only some errors carry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Detail {
     pub access_key: Option<String>,
     pub string_to_sign: Option<String>,
     /// `ArgumentName` / `ArgumentValue` of an InvalidArgument.
@@ -28,10 +35,12 @@ impl OssError {
             code,
             message: message.into(),
             ec: None,
-            access_key: None,
-            string_to_sign: None,
-            argument: None,
+            detail: None,
         }
+    }
+
+    fn detail(&mut self) -> &mut Detail {
+        self.detail.get_or_insert_with(Box::default)
     }
 
     pub(crate) fn ec(mut self, ec: &'static str) -> Self {
@@ -40,7 +49,7 @@ impl OssError {
     }
 
     pub(crate) fn key(mut self, access_key: &str) -> Self {
-        self.access_key = Some(access_key.to_owned());
+        self.detail().access_key = Some(access_key.to_owned());
         self
     }
 
@@ -51,19 +60,20 @@ impl OssError {
             escape(&self.message),
             escape(host)
         );
-        if let Some((name, value)) = &self.argument {
+        let detail = self.detail.clone().unwrap_or_default();
+        if let Some((name, value)) = &detail.argument {
             xml.push_str(&format!(
                 "  <ArgumentName>{name}</ArgumentName>\n  <ArgumentValue>{}</ArgumentValue>\n",
                 escape(value)
             ));
         }
-        if let Some(ak) = &self.access_key {
+        if let Some(ak) = &detail.access_key {
             xml.push_str(&format!(
                 "  <OSSAccessKeyId>{}</OSSAccessKeyId>\n",
                 escape(ak)
             ));
         }
-        if let Some(sts) = &self.string_to_sign {
+        if let Some(sts) = &detail.string_to_sign {
             xml.push_str(&format!("  <StringToSign>{}</StringToSign>\n", escape(sts)));
         }
         if let Some(ec) = self.ec {
@@ -108,7 +118,7 @@ pub(crate) fn mismatch(ak: &str, string_to_sign: String) -> OssError {
     )
     .ec("0002-00000040")
     .key(ak);
-    e.string_to_sign = Some(string_to_sign);
+    e.detail().string_to_sign = Some(string_to_sign);
     e
 }
 
@@ -195,6 +205,6 @@ pub(crate) fn aws_chunked() -> OssError {
         "aws-chunked encoding is not supported with the specified x-amz-content-sha256 value.",
     )
     .ec("0017-00000804");
-    e.argument = Some(("Content-Encoding", "aws-chunked".into()));
+    e.detail().argument = Some(("Content-Encoding", "aws-chunked".into()));
     e
 }
