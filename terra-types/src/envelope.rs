@@ -56,6 +56,7 @@ impl ApiCode {
 /// assert!(r.msg.contains("`name`"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ApiResult {
     /// `0` on success; see [`ApiCode`].
@@ -112,12 +113,15 @@ impl ApiResult {
 /// assert!(env.data.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Envelope_{T}"))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Envelope<T> {
     /// Outcome of the call.
     pub result: ApiResult,
     /// Operation-specific payload.
     #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(default = "none::<T>"))]
     pub data: Option<T>,
 }
 
@@ -180,6 +184,7 @@ impl<T> Envelope<T> {
 /// assert_eq!(e.message, "HMAC signature does not match");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct GatewayError {
     /// For example `HMAC signature does not match`.
@@ -193,6 +198,7 @@ pub struct GatewayError {
 /// assert_eq!(c.uuid, "3c6a2c5e");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Created {
     /// The new object's id.

@@ -109,6 +109,7 @@ impl JobStatus {
 /// assert!(!serde_json::to_string(&job).unwrap().contains("null"), "absent, not null");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Job {
     /// Job id.
@@ -195,6 +196,7 @@ fn not_started() -> JobType {
 /// assert_eq!(body, r#"{"name":"survey"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct CreateJobRequest {
     /// Job name (required).
@@ -240,6 +242,7 @@ impl CreateJobRequest {
 /// assert!(json.contains(r#""parameters":"{\"parameter\":{"#));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct StartJobRequest {
     /// 13 LiDAR, 14 2D, 15 3D, 4 merge.

@@ -112,6 +112,26 @@ macro_rules! int_enum {
             }
         }
 
+        /// An integer; the known codes are listed (others are kept as they come).
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let known: Vec<String> = Self::KNOWN
+                    .iter()
+                    .map(|v| format!("{} {}", v.code(), v.label()))
+                    .collect();
+                schemars::json_schema!({
+                    "type": "integer",
+                    "description": format!("Known values: {}.", known.join(", ")),
+                    "examples": Self::KNOWN.iter().map(|v| v.code()).collect::<Vec<_>>(),
+                })
+            }
+        }
+
         #[cfg(test)]
         impl proptest::arbitrary::Arbitrary for $name {
             type Parameters = ();
@@ -215,6 +235,23 @@ macro_rules! str_enum {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
                 Ok(Self::parse(&s))
+            }
+        }
+
+        /// A string; the known values are listed (others are kept as they come).
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let known: Vec<&str> = Self::KNOWN.iter().map(|v| v.as_str()).collect();
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": format!("Known values: {}.", known.join(", ")),
+                    "examples": known,
+                })
             }
         }
 

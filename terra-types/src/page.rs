@@ -13,10 +13,13 @@ pub const MAX_UUIDS_FILTER: usize = 1000;
 /// assert!(page.list.is_empty() && !page.has_next());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Page_{T}"))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Page<T> {
     /// The items of this page.
     #[serde(default = "Vec::new")]
+    #[cfg_attr(feature = "schema", schemars(default = "Vec::<T>::new"))]
     pub list: Vec<T>,
     /// Page number, starting at 1.
     #[serde(default)]
@@ -71,6 +74,7 @@ mod comma_list {
 /// assert_eq!(serde_urlencoded::to_string(&q).unwrap(), "page=2&rows=50");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ListResourcesQuery {
     /// Page number, from 1.
@@ -84,6 +88,7 @@ pub struct ListResourcesQuery {
     pub search: Option<String>,
     /// Only these resources (at most 1000).
     #[serde(default, with = "comma_list", skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     #[cfg_attr(test, proptest(strategy = "crate::proptest_support::uuid_list()"))]
     pub uuids: Vec<String>,
     /// Only this type.
@@ -104,6 +109,7 @@ pub struct ListResourcesQuery {
 /// assert_eq!(serde_urlencoded::to_string(&q).unwrap(), "rows=100&uuids=f-1%2Cf-2&resourceUuid=r-1");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ListFilesQuery {
     /// Page number, from 1.
@@ -123,6 +129,7 @@ pub struct ListFilesQuery {
     pub name: Option<String>,
     /// Only these files (at most 1000).
     #[serde(default, with = "comma_list", skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     #[cfg_attr(test, proptest(strategy = "crate::proptest_support::uuid_list()"))]
     pub uuids: Vec<String>,
     /// Only files linked to this resource.
@@ -145,6 +152,7 @@ pub struct ListFilesQuery {
 /// assert_eq!(serde_urlencoded::to_string(&q).unwrap(), "page=2&type=15");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ListJobsQuery {
     /// Page number, from 1.
@@ -158,6 +166,7 @@ pub struct ListJobsQuery {
     pub search: Option<String>,
     /// Only these jobs (at most 1000).
     #[serde(default, with = "comma_list", skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     #[cfg_attr(test, proptest(strategy = "crate::proptest_support::uuid_list()"))]
     pub uuids: Vec<String>,
     /// Only this job type.

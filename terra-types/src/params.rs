@@ -209,6 +209,7 @@ str_enum! {
 /// assert_eq!(far_north.validate().unwrap_err().field, "ref_GPS.latitude");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct RefGps {
     /// Degrees, -90 to 90.
@@ -231,6 +232,7 @@ pub struct RefGps {
 /// assert!(utm.validate().is_ok());
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct GeoDesc {
     /// `GEO_CS`, `LOCAL_CS` or `LOCAL_ENU_CS`.
@@ -367,6 +369,7 @@ fn geo(field: &str, g: &Option<GeoDesc>) -> Checked {
 /// assert_eq!(p.to_json_string(), r#"{"parameter":{"output_pointcloud":true,"generate_las":true}}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct CommonParams {
     /// Aerotriangulation method (default `GLOBAL`).
@@ -514,6 +517,7 @@ pub trait ParameterSet:
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Map2dParams {
     /// The common section.
@@ -604,6 +608,7 @@ impl ParameterSet for Map2dParams {
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Model3dParams {
     /// The common section.
@@ -770,6 +775,7 @@ pub struct MeshFormats {
 /// assert!(p.validate().is_ok());
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct LidarParams {
     /// The common section (clients send it for LiDAR too).
@@ -922,6 +928,7 @@ impl ParameterSet for LidarParams {
 /// assert_eq!(p.validate().unwrap_err().field, "predefine_AOI.polygon_points");
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct PredefineAoi {
     /// Polygon vertices `[x, y, z]` in `geo_desc` coordinates (at least 3).
@@ -996,6 +1003,7 @@ impl PredefineAoi {
 /// assert_eq!(p.to_json_string(), r#"{"parameter":{},"export_parameter":{"pc_dir_structure":true}}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ExportParameter {
     /// Lay out the output like local DJI Terra.
@@ -1024,6 +1032,12 @@ pub struct ExportParameter {
 /// assert_eq!(err.field, "parameter.sample_distance");
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "JobParameters_{P}"))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(bound = "P: schemars::JsonSchema + Default + Serialize")
+)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(bound(deserialize = "P: DeserializeOwned + Default"))]
 pub struct JobParameters<P> {

@@ -27,6 +27,7 @@ str_enum! {
 /// assert!(s.max_latitude > s.min_latitude);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Scope {
     /// Southern bound, degrees.
@@ -60,6 +61,7 @@ pub struct Scope {
 /// assert!(r.scope.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Resource {
     /// Resource id.
@@ -112,6 +114,7 @@ pub struct Resource {
 /// assert_eq!(d.file_uuids.len(), 2);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ResourceDetail {
     /// The resource object.
@@ -135,6 +138,7 @@ pub struct ResourceDetail {
 /// assert_eq!(body, r#"{"name":"test-resource","type":"map"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct CreateResourceRequest {
     /// Resource name.
@@ -179,6 +183,7 @@ impl CreateResourceRequest {
 /// assert_eq!(serde_json::to_string(&req).unwrap(), r#"{"name":"renamed"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct UpdateRequest {
     /// New name.
@@ -202,6 +207,7 @@ pub struct UpdateRequest {
 /// assert_eq!(serde_json::to_string(&req).unwrap(), r#"{"removeFileUuids":["f-9"]}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct FileOperationRequest {
     /// Files to link to the resource.

@@ -44,6 +44,7 @@ pub const FILE_NAME_PLACEHOLDER: &str = "{fileName}";
 /// assert!(!format!("{token:?}").contains("s3cr3t"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct StsToken {
     /// Storage provider.
@@ -121,6 +122,7 @@ impl StsToken {
 /// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"attitude":0.0,"latitude":22.54,"longitude":113.95}"#);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Position {
     /// Attitude (the wire uses float32).
@@ -145,6 +147,7 @@ pub struct Position {
 /// assert_eq!(f.checksum, f.etag);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct CallbackFile {
     /// Relative file name: exactly the string substituted for `{fileName}`, `/`-separated.
@@ -198,6 +201,7 @@ impl CallbackFile {
 /// assert!(json.starts_with(r#"{"callbackParam":"eyJ","resourceUUID":"r-1""#), "note resourceUUID");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct UploadCallbackRequest {
     /// The `callbackParam` of the token the objects were uploaded with.
