@@ -333,7 +333,8 @@ async fn random_faults_never_duplicate_anything() {
         too_many_requests: 0.05,
         reset: 0.1,
         ..Default::default()
-    }));
+    }))
+    .expect("valid random faults");
     let rid = resource_with_images(&mock, &client, 60).await;
     let mut jobs = Vec::new();
     for i in 0..20 {
@@ -349,7 +350,7 @@ async fn random_faults_never_duplicate_anything() {
         .start_job(&jobs[0], &StartJobRequest::new(&rid, &p3d()).unwrap())
         .await
         .unwrap();
-    mock.set_random_faults(None);
+    mock.set_random_faults(None).expect("valid random faults");
     let s = mock.stats(&ak);
     assert_eq!(
         (s.map_resources, s.files, s.jobs, s.job_starts),

@@ -15,7 +15,8 @@
 //! The server is the standalone binary in its own process, so its CPU time and memory are
 //! its own; the load generator is a minimal HTTP/1.1 client (keep-alive, no pipelining) so
 //! that it leaves the cores to the server. `BENCH_ONLY=list,mixed,...` runs a subset;
-//! `BENCH_SECONDS` changes the 5 s of each throughput run.
+//! `BENCH_SECONDS` changes the 5 s of each throughput run; `BENCH_PERSIST=1` runs the
+//! server with `--data-dir` (state in SQLite).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -64,16 +65,20 @@ impl Server {
             ));
         }
         std::fs::write(&config, toml).unwrap();
-        let mut child = Command::new(bin)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--log",
-                "error",
-                "--config",
-            ])
-            .arg(&config)
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--log",
+            "error",
+            "--config",
+        ])
+        .arg(&config);
+        if std::env::var_os("BENCH_PERSIST").is_some() {
+            cmd.arg("--data-dir").arg(dir.path().join("state"));
+        }
+        let mut child = cmd
             .env("TMPDIR", dir.path())
             .stdout(Stdio::piped())
             .spawn()

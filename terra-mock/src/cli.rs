@@ -75,6 +75,13 @@ struct ServeArgs {
     /// Most open connections (default: three quarters of the file-descriptor limit).
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Keep state and objects in this directory across restarts (default: ephemeral).
+    #[arg(long, env = "TERRA_MOCK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Token the control API (/_terra-mock/v1) asks for as `Authorization: Bearer`; without
+    /// one it answers loopback callers only, and is off on a non-loopback --addr.
+    #[arg(long, env = "TERRA_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     /// Log filter (tracing EnvFilter syntax), e.g. `debug` or `terra_mock=trace`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -144,6 +151,15 @@ fn load(args: &ServeArgs) -> Result<MockConfig, String> {
     if let Some(n) = args.max_connections {
         cfg.max_connections = n;
     }
+    if let Some(d) = &args.data_dir {
+        cfg.data_dir = Some(d.clone());
+    }
+    if let Some(t) = &args.admin_token {
+        if t.is_empty() {
+            return Err("--admin-token must not be empty".into());
+        }
+        cfg.admin_token = Some(crate::AdminToken::new(t));
+    }
     cfg.strict_digest |= args.strict_digest;
     cfg.strict_signatures |= args.strict_signatures;
     if cfg.accounts.is_empty() {
@@ -157,25 +173,40 @@ fn load(args: &ServeArgs) -> Result<MockConfig, String> {
 async fn serve(args: ServeArgs) -> Result<(), String> {
     init_logging(&args.log)?;
     let cfg = load(&args)?;
-    let accounts = cfg.accounts.clone();
+    let data_dir = cfg.data_dir.clone();
     let mock = TerraMock::builder()
         .config(cfg)
         .bind(args.addr)
         .start()
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+        .map_err(|e| format!("cannot start on {}: {e}", args.addr))?;
     let base = mock.base_url();
     let mut banner =
         format!("terra-mock listening on {base}\nAPI base:  {base}/terra-rescon-be/v2\n");
-    for a in &accounts {
+    for a in mock.accounts() {
         banner.push_str(&format!(
             "account:   DJI_APP_KEY={} DJI_SECRET_KEY={} (storage: {:?})\n",
             a.app_key, a.secret, a.provider
         ));
     }
+    match mock.control_url() {
+        Some(url) => banner.push_str(&format!(
+            "control:   {url} (dashboard: {base}/_terra-mock/, API description: {url}/openapi.json)\n"
+        )),
+        None => banner.push_str(
+            "control:   off (a non-loopback --addr needs --admin-token for the control API)\n",
+        ),
+    }
     banner.push_str(&format!(
-        "try:       TERRA_ENDPOINT={base} terra jobs list\nCtrl-C or SIGTERM stops (and removes the stored objects).\n"
+        "try:       TERRA_ENDPOINT={base} terra jobs list\n"
     ));
+    banner.push_str(&match &data_dir {
+        Some(d) => format!(
+            "state:     kept in {} across restarts\nCtrl-C or SIGTERM stops.\n",
+            d.display()
+        ),
+        None => "Ctrl-C or SIGTERM stops (and removes the stored objects).\n".to_owned(),
+    });
     // A closed stdout (a supervisor that stopped reading) must not stop the server.
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());

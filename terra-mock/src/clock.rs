@@ -121,3 +121,203 @@ impl Clock for ManualClock {
         *self.0.lock().expect("clock lock")
     }
 }
+
+/// Whether the mock's time follows its base clock or stands still.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClockMode {
+    /// Time runs with the base clock (the system clock, or the test's [`ManualClock`]),
+    /// shifted by what was advanced or set.
+    System,
+    /// Time stands still until advanced or set.
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Shift {
+    /// `base + ahead - behind`.
+    Follow {
+        ahead: Duration,
+        behind: Duration,
+    },
+    Frozen(SystemTime),
+}
+
+/// A [`MockClock`]'s shift and mode, as kept across restarts.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ClockState {
+    mode: ClockMode,
+    /// Milliseconds ahead of the base clock (system mode).
+    offset_ms: i64,
+    /// The frozen time (manual mode).
+    frozen_ms: u64,
+}
+
+/// The clock a running mock reads: a base clock that the control API can shift, set or
+/// freeze (the harness and `/_terra-mock/v1/clock` use it).
+#[derive(Debug)]
+pub(crate) struct MockClock {
+    base: Arc<dyn Clock>,
+    shift: Mutex<Shift>,
+}
+
+impl MockClock {
+    pub(crate) fn new(base: Arc<dyn Clock>) -> Self {
+        Self {
+            base,
+            shift: Mutex::new(Shift::Follow {
+                ahead: Duration::ZERO,
+                behind: Duration::ZERO,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shift> {
+        self.shift.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn at(&self, shift: Shift) -> SystemTime {
+        match shift {
+            Shift::Follow { ahead, behind } => {
+                let t = self.base.now() + ahead;
+                t.checked_sub(behind).unwrap_or(SystemTime::UNIX_EPOCH)
+            }
+            Shift::Frozen(t) => t,
+        }
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        let s = *self.lock();
+        self.at(s)
+    }
+
+    /// The base clock's time, without what was advanced or set (what clients sign with).
+    pub(crate) fn base_now(&self) -> SystemTime {
+        self.base.now()
+    }
+
+    pub(crate) fn mode(&self) -> ClockMode {
+        match *self.lock() {
+            Shift::Follow { .. } => ClockMode::System,
+            Shift::Frozen(_) => ClockMode::Manual,
+        }
+    }
+
+    /// Moves time forward (in either mode).
+    pub(crate) fn advance(&self, by: Duration) {
+        let mut s = self.lock();
+        *s = match *s {
+            Shift::Follow { ahead, behind } => {
+                // Keep one of the two at zero.
+                if behind >= by {
+                    Shift::Follow {
+                        ahead,
+                        behind: behind - by,
+                    }
+                } else {
+                    Shift::Follow {
+                        ahead: ahead + (by - behind),
+                        behind: Duration::ZERO,
+                    }
+                }
+            }
+            Shift::Frozen(t) => Shift::Frozen(t + by),
+        };
+    }
+
+    /// Sets the time (in either mode; in system mode time then runs on from there).
+    pub(crate) fn set(&self, to: SystemTime) {
+        let mut s = self.lock();
+        *s = match *s {
+            Shift::Follow { .. } => {
+                let base = self.base.now();
+                match to.duration_since(base) {
+                    Ok(ahead) => Shift::Follow {
+                        ahead,
+                        behind: Duration::ZERO,
+                    },
+                    Err(e) => Shift::Follow {
+                        ahead: Duration::ZERO,
+                        behind: e.duration(),
+                    },
+                }
+            }
+            Shift::Frozen(_) => Shift::Frozen(to),
+        };
+    }
+
+    /// The shift and mode, to keep across restarts.
+    pub(crate) fn state(&self) -> ClockState {
+        match *self.lock() {
+            Shift::Follow { ahead, behind } => ClockState {
+                mode: ClockMode::System,
+                offset_ms: ahead.as_millis() as i64 - behind.as_millis() as i64,
+                frozen_ms: 0,
+            },
+            Shift::Frozen(t) => ClockState {
+                mode: ClockMode::Manual,
+                offset_ms: 0,
+                frozen_ms: t
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            },
+        }
+    }
+
+    /// Puts back a kept shift and mode: in system mode, time has run on meanwhile.
+    pub(crate) fn restore(&self, s: ClockState) {
+        *self.lock() = match s.mode {
+            ClockMode::System => Shift::Follow {
+                ahead: Duration::from_millis(s.offset_ms.max(0) as u64),
+                behind: Duration::from_millis(s.offset_ms.min(0).unsigned_abs()),
+            },
+            ClockMode::Manual => {
+                Shift::Frozen(SystemTime::UNIX_EPOCH + Duration::from_millis(s.frozen_ms))
+            }
+        };
+    }
+
+    /// Switches mode without a jump: manual freezes the current time, system lets it run
+    /// on from there.
+    pub(crate) fn set_mode(&self, mode: ClockMode) {
+        let now = self.now();
+        *self.lock() = Shift::Frozen(now);
+        if mode == ClockMode::System {
+            *self.lock() = Shift::Follow {
+                ahead: Duration::ZERO,
+                behind: Duration::ZERO,
+            };
+            self.set(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mock_clock_shifts_freezes_and_resumes_without_a_jump() {
+        let base = ManualClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1000));
+        let c = MockClock::new(Arc::new(base.clone()));
+        let at = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        assert_eq!((c.now(), c.mode()), (at(1000), ClockMode::System));
+        c.advance(Duration::from_secs(50));
+        base.advance(Duration::from_secs(10));
+        assert_eq!(c.now(), at(1060), "system mode follows the base, shifted");
+        c.set(at(500));
+        assert_eq!(c.now(), at(500));
+        base.advance(Duration::from_secs(5));
+        assert_eq!(c.now(), at(505));
+        c.set_mode(ClockMode::Manual);
+        base.advance(Duration::from_secs(100));
+        assert_eq!(c.now(), at(505), "manual mode stands still");
+        c.advance(Duration::from_secs(5));
+        assert_eq!(c.now(), at(510));
+        c.set_mode(ClockMode::System);
+        assert_eq!(c.now(), at(510), "no jump when switching back");
+        base.advance(Duration::from_secs(1));
+        assert_eq!(c.now(), at(511));
+    }
+}

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(token.region, "oss-cn-hangzhou");
 /// # Ok(()) }
 /// ```
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
@@ -49,7 +50,8 @@ pub enum Provider {
 /// assert!(mock.issue_token("cn-ak").is_some());
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AccountConfig {
     /// The app key (AK).
     pub app_key: String,
@@ -69,6 +71,56 @@ pub struct AccountConfig {
     /// see expiry without slowing every other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_lifetime_secs: Option<u64>,
+}
+
+impl std::fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("app_key", &self.app_key)
+            .field("secret", &"***")
+            .field("provider", &self.provider)
+            .field("max_running_jobs", &self.max_running_jobs)
+            .field("job_quota", &self.job_quota)
+            .field("token_lifetime_secs", &self.token_lifetime_secs)
+            .finish()
+    }
+}
+
+/// A secret setting (the control API's admin token): shown as `***` by `Debug`.
+///
+/// ```
+/// let t = terra_mock::AdminToken::new("s3cr3t");
+/// assert_eq!(format!("{t:?}"), "AdminToken(***)");
+/// assert_eq!(t.expose(), "s3cr3t");
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// Wraps a token.
+    ///
+    /// ```
+    /// let _ = terra_mock::AdminToken::new("s3cr3t");
+    /// ```
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token itself.
+    ///
+    /// ```
+    /// assert_eq!(terra_mock::AdminToken::new("x").expose(), "x");
+    /// ```
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(***)")
+    }
 }
 
 impl AccountConfig {
@@ -257,6 +309,7 @@ pub enum MinimalCreate {
 /// assert_eq!(mock.jobs(mock.app_key())[0].status, terra_types::JobStatus::Succeeded);
 /// # Ok(()) }
 /// ```
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JobTiming {
@@ -389,6 +442,7 @@ pub struct BucketConfig {
 /// assert!(status >= 500);
 /// # Ok(()) }
 /// ```
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RandomFaults {
@@ -447,6 +501,7 @@ impl Default for RandomFaults {
 /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
 /// # Ok(()) }
 /// ```
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultScope {
@@ -551,6 +606,15 @@ pub struct MockConfig {
     pub drain_limit_bytes: usize,
     /// Random faults from the start (scripted ones are added at run time).
     pub random_faults: Option<RandomFaults>,
+    /// The token the control API (`/_terra-mock/v1`) asks for, as
+    /// `Authorization: Bearer <token>`. Without one it answers loopback callers only, and a
+    /// server bound to a non-loopback address keeps it off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<AdminToken>,
+    /// Where state and objects are kept across restarts (`--data-dir`); without one the
+    /// mock is ephemeral. See the README's "Persistence" section.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// The default app key.
@@ -604,6 +668,8 @@ impl Default for MockConfig {
             keep_alive_timeout_secs: 60.0,
             drain_limit_bytes: 1 << 20,
             random_faults: None,
+            admin_token: None,
+            data_dir: None,
         }
     }
 }

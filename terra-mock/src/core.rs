@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use terra_sign::Verifier;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, MockClock};
 use crate::config::{JobTiming, MockConfig, Provider};
 use crate::error::ApiResult;
 use crate::faults::Faults;
+use crate::persist::Db;
 use crate::record::RequestLog;
 use crate::state::sessions::{Dropped, Sessions, StsSession};
 use crate::state::{Account, AccountCell, Accounts, Env, FailureQueue, StartEnv, bucket_of};
@@ -18,12 +19,25 @@ use crate::storage::BlobStore;
 use crate::storage::presign::{self, LinkParams};
 use terra_types::{Job, StartJobRequest};
 
+const META_CLOCK: &str = "clock";
+const META_TIMING: &str = "timing";
+
 /// The prefix of every API route.
 pub const API_PREFIX: &str = "/terra-rescon-be/";
 
 /// The authenticated caller of an API request.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller(pub Arc<AccountCell>);
+
+/// The address a request came from (set by the server; absent for in-process calls).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerAddr(pub std::net::SocketAddr);
+
+/// Whether the control API answers at all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ControlAccess {
+    pub on: bool,
+}
 
 /// Marks a response whose connection must be closed without answering.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +69,7 @@ pub(crate) struct Live {
 #[derive(Debug)]
 pub(crate) struct Core {
     pub cfg: MockConfig,
-    pub clock: Arc<dyn Clock>,
+    pub clock: MockClock,
     pub accounts: Accounts,
     pub sessions: Sessions,
     pub storage: BlobStore,
@@ -67,6 +81,12 @@ pub(crate) struct Core {
     pub base_url: RwLock<String>,
     pub service_s3: ServiceKey,
     pub service_oss: ServiceKey,
+    /// Where state is kept across restarts, with `--data-dir`.
+    pub db: Option<Arc<Db>>,
+    /// When this mock started (for the health report).
+    pub started: std::time::Instant,
+    /// Off when bound to a non-loopback address without an admin token.
+    pub control_on: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) type Mock = Arc<Core>;
@@ -79,10 +99,45 @@ impl Core {
             Verifier::default().with_body_validation(cfg.strict_digest)
         }
         .with_clock_skew(Duration::from_secs(cfg.clock_skew_secs));
+        let grace = Duration::from_secs(cfg.session_grace_secs);
+        let clock = MockClock::new(clock);
+        let mut timing = cfg.timing.clone();
+        let (db, accounts, sessions, storage) = match &cfg.data_dir {
+            None => (
+                None,
+                Accounts::new(&cfg.accounts, None, Vec::new())?,
+                Sessions::default(),
+                BlobStore::new()?,
+            ),
+            Some(dir) => {
+                let db = Arc::new(Db::open(dir)?);
+                let mut stored = db.load()?;
+                if let Some(c) = stored.meta.get(META_CLOCK) {
+                    let state = serde_json::from_str(c).map_err(|e| {
+                        std::io::Error::other(format!("the stored clock is unreadable: {e}"))
+                    })?;
+                    clock.restore(state);
+                }
+                if let Some(t) = stored.meta.get(META_TIMING) {
+                    timing = serde_json::from_str(t).map_err(|e| {
+                        std::io::Error::other(format!("the stored job timing is unreadable: {e}"))
+                    })?;
+                }
+                let storage = BlobStore::open(db.clone(), &mut stored)?;
+                let sessions = Sessions::new(Some(db.clone()), &stored.sessions, grace)?;
+                let accounts = Accounts::new(
+                    &cfg.accounts,
+                    Some(db.clone()),
+                    std::mem::take(&mut stored.accounts),
+                )?;
+                (Some(db), accounts, sessions, storage)
+            }
+        };
         Ok(Self {
-            accounts: Accounts::new(&cfg.accounts),
-            sessions: Sessions::default(),
-            storage: BlobStore::new()?,
+            accounts,
+            sessions,
+            storage,
+            db,
             faults: Mutex::new(Faults::new(cfg.random_faults.clone())),
             log: Mutex::new(RequestLog::new(
                 cfg.request_log_limit,
@@ -90,19 +145,56 @@ impl Core {
             )),
             failures: FailureQueue::default(),
             verifier,
-            live: RwLock::new(Live {
-                timing: cfg.timing.clone(),
-            }),
+            live: RwLock::new(Live { timing }),
             base_url: RwLock::new("http://127.0.0.1".into()),
             service_s3: random_key("AKIATERRAMOCK"),
             service_oss: random_key("LTAITERRAMOCK"),
             cfg,
             clock,
+            started: std::time::Instant::now(),
+            control_on: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
     pub(crate) fn now(&self) -> SystemTime {
         self.clock.now()
+    }
+
+    /// Who may use the control API.
+    pub(crate) fn control_access(&self) -> ControlAccess {
+        ControlAccess {
+            on: self.control_on.load(std::sync::atomic::Ordering::Acquire),
+        }
+    }
+
+    /// Whether state survives a restart.
+    pub(crate) fn persistent(&self) -> bool {
+        self.db.is_some()
+    }
+
+    /// Keeps the clock's shift and mode across restarts (when persistent).
+    pub(crate) fn save_clock(&self) {
+        if let Some(db) = &self.db {
+            db.set_meta(
+                META_CLOCK,
+                &serde_json::to_string(&self.clock.state()).unwrap_or_default(),
+            );
+        }
+    }
+
+    /// Keeps the job timing in force across restarts (when persistent).
+    pub(crate) fn save_timing(&self) {
+        if let Some(db) = &self.db {
+            db.set_meta(
+                META_TIMING,
+                &serde_json::to_string(&self.timing()).unwrap_or_default(),
+            );
+        }
+    }
+
+    /// Whether a write to the state database failed (then nothing more is acknowledged).
+    pub(crate) fn broken(&self) -> bool {
+        self.db.as_ref().is_some_and(|d| d.is_broken())
     }
 
     /// What account operations need, at the current time.

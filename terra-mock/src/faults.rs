@@ -88,11 +88,11 @@ pub enum Fault {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
-    method: Option<String>,
-    path: Option<String>,
-    scope: FaultScope,
-    remaining: Option<usize>,
-    fault: Fault,
+    pub(crate) method: Option<String>,
+    pub(crate) path: Option<String>,
+    pub(crate) scope: FaultScope,
+    pub(crate) remaining: Option<usize>,
+    pub(crate) fault: Fault,
 }
 
 impl FaultRule {
@@ -135,7 +135,8 @@ impl FaultRule {
     }
 
     /// Matches one method and path. In the path, `*` matches one segment and a final
-    /// `**` matches the rest: `/terra-rescon-be/v2/jobs/*/start`.
+    /// `**` matches the rest: `/terra-rescon-be/v2/jobs/*/start`. A method of `*` (or empty)
+    /// matches every method; a path of `**` every path.
     ///
     /// ```
     /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
@@ -158,12 +159,15 @@ impl FaultRule {
     /// mock.inject(FaultRule::on("GET", "/terra-rescon-be/v2/jobs/*").fault(Fault::Status { status: 503, retry_after: Some(2) }));
     /// assert_eq!(call(&mock, "GET", "/jobs/abc", "").await.0, 503);
     /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200, "one segment only");
+    /// mock.inject(FaultRule::on("*", "/terra-rescon-be/v2/jobs").times(1).fault(Fault::Reset));
+    /// assert_eq!(call(&mock, "POST", "/jobs", r#"{"name":"x"}"#).await.0, 500, "a reset, any method");
     /// # Ok(()) }
     /// ```
     pub fn on(method: &str, path: &str) -> Self {
+        let any_method = method.is_empty() || method == "*";
         Self {
-            method: Some(method.to_ascii_uppercase()),
-            path: Some(path.to_owned()),
+            method: (!any_method).then(|| method.to_ascii_uppercase()),
+            path: (path != "**").then(|| path.to_owned()),
             ..Self::any()
         }
     }
@@ -281,7 +285,9 @@ fn glob(pattern: &str, path: &str) -> bool {
 /// Scripted rules plus an optional random generator.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
-    rules: Vec<FaultRule>,
+    /// Scripted rules with their ids, first match wins.
+    rules: Vec<(u64, FaultRule)>,
+    next_id: u64,
     random: Option<(RandomFaults, StdRng)>,
 }
 
@@ -292,8 +298,28 @@ impl Faults {
         f
     }
 
-    pub(crate) fn push(&mut self, rule: FaultRule) {
-        self.rules.push(rule);
+    /// Adds a rule; returns its id.
+    pub(crate) fn push(&mut self, rule: FaultRule) -> u64 {
+        self.next_id += 1;
+        self.rules.push((self.next_id, rule));
+        self.next_id
+    }
+
+    /// The scripted rules with their ids (a rule that fired its count is gone).
+    pub(crate) fn rules(&self) -> Vec<(u64, FaultRule)> {
+        self.rules.clone()
+    }
+
+    /// Removes one rule; `false` if there is none with that id.
+    pub(crate) fn remove(&mut self, id: u64) -> bool {
+        let before = self.rules.len();
+        self.rules.retain(|(i, _)| *i != id);
+        self.rules.len() != before
+    }
+
+    /// The random-fault settings in force.
+    pub(crate) fn random(&self) -> Option<RandomFaults> {
+        self.random.as_ref().map(|(r, _)| r.clone())
     }
 
     pub(crate) fn set_random(&mut self, random: Option<RandomFaults>) {
@@ -310,16 +336,16 @@ impl Faults {
 
     /// The fault for this request, if any. Scripted rules win over random faults.
     pub(crate) fn pick(&mut self, method: &str, path: &str, is_api: bool) -> Option<Fault> {
-        if let Some(rule) = self
+        if let Some((_, rule)) = self
             .rules
             .iter_mut()
-            .find(|r| r.matches(method, path, is_api))
+            .find(|(_, r)| r.matches(method, path, is_api))
         {
             if let Some(n) = rule.remaining.as_mut() {
                 *n -= 1;
             }
             let fault = rule.fault.clone();
-            self.rules.retain(|r| r.remaining != Some(0));
+            self.rules.retain(|(_, r)| r.remaining != Some(0));
             return Some(fault);
         }
         let (cfg, rng) = self.random.as_mut()?;

@@ -31,11 +31,15 @@ mod api;
 pub mod cli;
 mod clock;
 mod config;
+mod control;
 mod core;
 mod error;
 mod faults;
 mod harness;
+#[cfg(feature = "schema")]
+pub mod openapi;
 mod outputs;
+mod persist;
 mod record;
 mod router;
 pub mod sample;
@@ -43,14 +47,16 @@ mod server;
 mod state;
 pub mod storage;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ClockMode, ManualClock, SystemClock};
 pub use config::{
-    AccountConfig, BucketConfig, DEFAULT_APP_KEY, DEFAULT_SECRET, DuplicateCallbacks, ErrorStatus,
-    FaultScope, JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults, UnusedMeshFormats,
+    AccountConfig, AdminToken, BucketConfig, DEFAULT_APP_KEY, DEFAULT_SECRET, DuplicateCallbacks,
+    ErrorStatus, FaultScope, JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults,
+    UnusedMeshFormats,
 };
+pub use control::{AccountStats, ControlError, ControlErrorKind};
 pub use core::API_PREFIX;
 pub use faults::{Fault, FaultRule};
-pub use harness::{AccountStats, TerraMock, TerraMockBuilder, stop_signal};
+pub use harness::{TerraMock, TerraMockBuilder, stop_signal};
 pub use record::RecordedRequest;
 pub use state::JobFailure;
 #[doc(hidden)]

@@ -259,6 +259,26 @@ impl RequestLog {
         self.entries.iter().cloned().collect()
     }
 
+    /// Requests kept.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The newest `limit` requests that `keep` accepts, newest first.
+    pub(crate) fn newest(
+        &self,
+        limit: usize,
+        keep: impl Fn(&RecordedRequest) -> bool,
+    ) -> Vec<RecordedRequest> {
+        self.entries
+            .iter()
+            .rev()
+            .filter(|r| keep(r))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.bytes = 0;

@@ -1,7 +1,8 @@
-//! The router: requests under [`API_PREFIX`] go to the API (behind its gateway), everything
-//! else to the storage endpoints; around both, fault injection, the request log, a tracing
-//! span per request, and a guard that turns a panic into a logged 500 instead of a dropped
-//! connection.
+//! The router: requests under `/_terra-mock` go to the emulator's controls and pages;
+//! requests under [`API_PREFIX`] to the API (behind its gateway), everything else to the
+//! storage endpoints; around those two, fault injection, the request log and a tracing span
+//! per request; around everything, a guard that turns a panic into a logged 500 instead of
+//! a dropped connection.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -29,10 +30,19 @@ pub(crate) fn router(m: Mock) -> Router {
         s3: crate::storage::s3::service(&m, crate::config::Provider::S3),
         oss: crate::storage::s3::service(&m, crate::config::Provider::Oss),
     };
-    Router::new()
+    let served = Router::new()
         .fallback(move |AxState(m): AxState<Mock>, req: Request| {
             let (api, s3) = (api.clone(), s3.clone());
             async move {
+                if m.broken() {
+                    return (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        axum::Json(serde_json::json!({
+                            "message": "terra-mock cannot write its state database (--data-dir): see its log"
+                        })),
+                    )
+                        .into_response();
+                }
                 if req.uri().path().starts_with(API_PREFIX) {
                     match api.oneshot(req).await {
                         Ok(r) => r,
@@ -45,8 +55,29 @@ pub(crate) fn router(m: Mock) -> Router {
         })
         .layer(middleware::from_fn_with_state(m.clone(), drain_leftover))
         .layer(middleware::from_fn_with_state(m.clone(), outer))
+        .with_state(m.clone());
+    let control = crate::control::api::router(m);
+    // The emulator's own pages and controls bypass faults and the request log.
+    Router::new()
+        .fallback(move |req: Request| {
+            let (served, control) = (served.clone(), control.clone());
+            async move {
+                let path = req.uri().path();
+                let own = path
+                    .strip_prefix(crate::control::api::MOCK_PREFIX)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+                let r = if own {
+                    control.oneshot(req).await
+                } else {
+                    served.oneshot(req).await
+                };
+                match r {
+                    Ok(r) => r,
+                    Err(e) => match e {},
+                }
+            }
+        })
         .layer(middleware::from_fn(catch_panic))
-        .with_state(m)
 }
 
 /// The request body, shared with [`drain_leftover`], which gets back what the handler did

@@ -379,13 +379,14 @@ pub(crate) async fn serve(
             conn.busy.store(true, Ordering::Release);
             conn.requests.fetch_add(1, Ordering::AcqRel);
             async move {
-                let req = req.map(|b| {
+                let mut req = req.map(|b| {
                     axum::body::Body::new(IdleBody {
                         inner: b,
                         timeout: limits.body_idle_timeout,
                         sleep: None,
                     })
                 });
+                req.extensions_mut().insert(crate::core::PeerAddr(peer));
                 let resp = router
                     .oneshot(req)
                     .await

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use common::Server;
@@ -33,24 +31,8 @@ fn config() -> MockConfig {
     }
 }
 
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("TERRA_TEST_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            let required = std::env::var_os("CI").is_some()
-                || std::env::var_os("TERRA_REQUIRE_SERVICES").is_some();
-            assert!(
-                !required,
-                "TERRA_TEST_PYTHON must name a python with boto3, oss2 and pytest (cargo xtask test installs them)"
-            );
-            eprintln!("skipped: set TERRA_TEST_PYTHON to a python with boto3, oss2 and pytest");
-            None
-        }
-    }
-}
-
 /// Runs the pytest suite against `base`; panics with its output if it fails.
-fn pytest(python: &PathBuf, base: &str, what: &str) {
+fn pytest(python: &std::path::Path, base: &str, what: &str) {
     let suite = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk");
     let accounts = accounts()
         .iter()
@@ -63,29 +45,21 @@ fn pytest(python: &PathBuf, base: &str, what: &str) {
         })
         .collect::<Vec<_>>()
         .join(",");
-    let out = Command::new(python)
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", suite])
-        .env("TERRA_MOCK_URL", base)
-        .env("TERRA_MOCK_ACCOUNTS", accounts)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("run pytest");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (passed, text) = common::run_pytest(
+        python,
+        suite,
+        &[("TERRA_MOCK_URL", base), ("TERRA_MOCK_ACCOUNTS", &accounts)],
     );
-    assert!(
-        out.status.success(),
-        "the SDK suite failed against {what}:\n{text}"
-    );
+    assert!(passed, "the SDK suite failed against {what}:\n{text}");
     assert!(text.contains("passed"), "{text}");
     eprintln!("{what}: {}", text.lines().last().unwrap_or(""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_and_oss2_against_the_in_process_harness() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::test_python() else {
+        return;
+    };
     let mock = TerraMock::builder().config(config()).start().await.unwrap();
     let base = mock.base_url();
     tokio::task::spawn_blocking(move || pytest(&python, &base, "the in-process harness"))
@@ -95,7 +69,9 @@ async fn boto3_and_oss2_against_the_in_process_harness() {
 
 #[test]
 fn boto3_and_oss2_against_the_standalone_binary() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::test_python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mock.toml");
     std::fs::write(&path, toml::to_string(&config()).unwrap()).unwrap();

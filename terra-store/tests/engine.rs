@@ -134,7 +134,8 @@ async fn faults_in_the_middle_of_an_upload_are_retried() {
         too_many_requests: 0.05,
         scope: FaultScope::Storage,
         ..Default::default()
-    }));
+    }))
+    .expect("valid random faults");
     let tokens = MockTokens::new(&mock);
     let dir = tempfile::tempdir().unwrap();
     let mut items: Vec<UploadItem> = (0..40)
@@ -166,7 +167,7 @@ async fn faults_in_the_middle_of_an_upload_are_retried() {
         }
     });
     let uploads = up.upload(items).await.unwrap();
-    mock.set_random_faults(None);
+    mock.set_random_faults(None).expect("valid random faults");
     assert_eq!(uploads.len(), 41);
     assert!(*retries.lock().unwrap() > 0, "faults were met and retried");
     for u in &uploads {

@@ -177,7 +177,8 @@ async fn two_second_tokens_and_five_percent_faults_still_end_with_correct_output
         latency: 0.5,
         latency_ms: 80,
         scope: FaultScope::All,
-    }));
+    }))
+    .expect("valid random faults");
     let dir = tempfile::tempdir().unwrap();
     let (input, out) = (dir.path().join("in"), dir.path().join("out"));
     write_flight(
@@ -211,7 +212,7 @@ async fn two_second_tokens_and_five_percent_faults_still_end_with_correct_output
         .run()
         .await
         .unwrap();
-    mock.set_random_faults(None);
+    mock.set_random_faults(None).expect("valid random faults");
     assert_eq!(s.job.status, JobStatus::Succeeded);
     assert_outputs_complete(&mock, &out);
     let stats = mock.stats(mock.app_key());

@@ -470,6 +470,60 @@ impl Account {
         true
     }
 
+    /// Moves a started job on to `target` now: forward through the stages in order (outputs
+    /// made on the way), or to stopped or failed. Refused backwards, or for a job not
+    /// started or already ended.
+    pub(crate) fn move_job(
+        &mut self,
+        cell: &AccountCell,
+        id: &Uuid,
+        target: JobStatus,
+        message: Option<&str>,
+        env: &Env<'_>,
+    ) -> Result<(), String> {
+        let Some(j) = self.jobs.get(id) else {
+            return Err(format!("no job {id} in account {}", cell.app_key));
+        };
+        let from = j.status;
+        if !from.is_running() {
+            return Err(format!(
+                "job {id} is {from}: only a started, unfinished job can move"
+            ));
+        }
+        match target {
+            JobStatus::Stopped => {
+                self.end_run(
+                    id,
+                    JobStatus::Stopped,
+                    message.unwrap_or("stopped by user"),
+                    env.now,
+                );
+            }
+            JobStatus::Failed => {
+                self.end_run(id, JobStatus::Failed, message.unwrap_or("failed"), env.now);
+            }
+            t if t.code() > from.code() && (t.is_running() || t == JobStatus::Succeeded) => {
+                while self
+                    .jobs
+                    .get(id)
+                    .is_some_and(|j| j.status != t && j.status.is_running())
+                {
+                    let timer = self
+                        .jobs
+                        .get_mut(id)
+                        .and_then(|j| j.run.as_mut())
+                        .and_then(|r| r.timer.take());
+                    if let Some(t) = timer {
+                        self.timers.remove(&t);
+                    }
+                    self.advance_job(cell, *id, env.now, env);
+                }
+            }
+            t => return Err(format!("job {id} cannot move from {from} to {t}")),
+        }
+        Ok(())
+    }
+
     /// Applies every job transition due at or before `env.now`, in time order.
     pub(super) fn tick(&mut self, cell: &AccountCell, env: &Env<'_>) {
         while let Some(entry) = self.timers.first_entry() {

@@ -24,11 +24,13 @@ use uuid::Uuid;
 
 use crate::config::{AccountConfig, JobTiming, MockConfig, Provider};
 use crate::error::{ApiError, ApiResult};
+use crate::persist::Db;
 use crate::storage::BlobStore;
 
 pub(crate) mod jobs;
 pub(crate) mod paging;
 pub(crate) mod resources;
+pub(crate) mod rows;
 pub(crate) mod sessions;
 pub(crate) mod table;
 pub(crate) mod views;
@@ -146,6 +148,16 @@ impl ObjectKey {
         Self { prefix, name }
     }
 
+    /// The part shared by the objects of a token (or of a job's outputs).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The rest of the key.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The object key.
     pub(crate) fn full(&self) -> String {
         format!("{}{}", self.prefix, self.name)
@@ -231,6 +243,50 @@ pub(crate) struct AccountCell {
     pub job_quota: Option<u64>,
     pub token_lifetime_secs: Option<u64>,
     state: Mutex<Account>,
+    /// Where its rows are kept, when the mock is persistent.
+    db: Option<Arc<Db>>,
+}
+
+/// An account's state, locked. With persistence on, the rows changed while it was held are
+/// written when it is let go, before the answer that acknowledges them leaves.
+#[derive(Debug)]
+pub(crate) struct AccountGuard<'a> {
+    guard: MutexGuard<'a, Account>,
+    cell: &'a AccountCell,
+}
+
+impl std::ops::Deref for AccountGuard<'_> {
+    type Target = Account;
+    fn deref(&self) -> &Account {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for AccountGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Account {
+        &mut self.guard
+    }
+}
+
+impl Drop for AccountGuard<'_> {
+    fn drop(&mut self) {
+        let Some(db) = &self.cell.db else { return };
+        let a = &mut *self.guard;
+        let mut rows = Vec::new();
+        for kind in [rows::Kind::File, rows::Kind::Resource, rows::Kind::Job] {
+            let touched = match kind {
+                rows::Kind::Resource => a.resources.take_touched(),
+                rows::Kind::File => a.files.take_touched(),
+                rows::Kind::Job => a.jobs.take_touched(),
+            };
+            for u in touched {
+                rows.push((kind as u8, u, a.row_json(kind, &u)));
+            }
+        }
+        if !rows.is_empty() {
+            db.write_rows(self.cell.id, a.starts, &rows);
+        }
+    }
 }
 
 impl AccountCell {
@@ -239,11 +295,33 @@ impl AccountCell {
         self.secret.clone()
     }
 
+    /// The settings this account was created with.
+    pub(crate) fn config(&self) -> AccountConfig {
+        use terra_sign::ExposeSecret as _;
+        AccountConfig {
+            app_key: self.app_key.clone(),
+            secret: self.secret.expose_secret().to_owned(),
+            provider: self.provider,
+            max_running_jobs: self.max_running_jobs,
+            job_quota: self.job_quota,
+            token_lifetime_secs: self.token_lifetime_secs,
+        }
+    }
+
+    /// The prefix of every object key of this account.
+    pub(crate) fn key_prefix(&self) -> String {
+        format!("{}/", self.id)
+    }
+
     /// The account's state with every job transition due by `env.now` applied.
-    pub(crate) fn lock(&self, env: &Env<'_>) -> MutexGuard<'_, Account> {
-        let mut a = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        a.tick(self, env);
-        a
+    pub(crate) fn lock(&self, env: &Env<'_>) -> AccountGuard<'_> {
+        let mut guard = AccountGuard {
+            guard: self.state.lock().unwrap_or_else(|e| e.into_inner()),
+            cell: self,
+        };
+        let cell = guard.cell;
+        guard.tick(cell, env);
+        guard
     }
 }
 
@@ -252,31 +330,123 @@ impl AccountCell {
 pub(crate) struct Accounts {
     map: RwLock<HashMap<String, Arc<AccountCell>>>,
     next_id: AtomicU64,
+    db: Option<Arc<Db>>,
 }
 
+/// The id of the first account.
+const FIRST_ID: u64 = 100_001;
+
 impl Accounts {
-    pub(crate) fn new(configs: &[AccountConfig]) -> Self {
+    /// The stored accounts (if any), then those of `configs` not stored yet.
+    pub(crate) fn new(
+        configs: &[AccountConfig],
+        db: Option<Arc<Db>>,
+        stored: Vec<crate::persist::StoredAccount>,
+    ) -> std::io::Result<Self> {
         let a = Self {
             map: RwLock::default(),
-            next_id: AtomicU64::new(100_001),
+            next_id: AtomicU64::new(FIRST_ID),
+            db,
         };
-        for c in configs {
-            a.create(c.clone());
+        for s in stored {
+            let config: AccountConfig = serde_json::from_str(&s.config).map_err(|e| {
+                std::io::Error::other(format!("stored account {} is unreadable: {e}", s.id))
+            })?;
+            let (mut res, mut files, mut jobs) = (Vec::new(), Vec::new(), Vec::new());
+            for (kind, data) in &s.rows {
+                let bad = |e: serde_json::Error| {
+                    std::io::Error::other(format!(
+                        "a stored row of account {} is unreadable: {e}",
+                        s.id
+                    ))
+                };
+                match *kind {
+                    k if k == rows::Kind::Resource as u8 => {
+                        res.push(serde_json::from_str(data).map_err(bad)?)
+                    }
+                    k if k == rows::Kind::File as u8 => {
+                        files.push(serde_json::from_str(data).map_err(bad)?)
+                    }
+                    _ => jobs.push(serde_json::from_str(data).map_err(bad)?),
+                }
+            }
+            let mut state = Account::from_rows(s.starts, res, files, jobs);
+            state.track();
+            a.next_id.fetch_max(s.id + 1, Ordering::Relaxed);
+            a.insert(config, s.id, state);
         }
-        a
+        for c in configs {
+            if a.get(&c.app_key).is_none() {
+                a.create(c.clone());
+            }
+        }
+        Ok(a)
+    }
+
+    /// A new, empty account state (recording its changes when persistent).
+    fn fresh(&self) -> Account {
+        let mut state = Account::default();
+        if self.db.is_some() {
+            state.track();
+        }
+        state
     }
 
     /// Adds an account (replacing one with the same app key).
     pub(crate) fn create(&self, c: AccountConfig) -> Arc<AccountCell> {
-        self.insert(
-            c,
-            self.next_id.fetch_add(1, Ordering::Relaxed),
-            Account::default(),
-        )
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Some(db) = &self.db {
+            db.put_account(
+                id,
+                &c.app_key,
+                &serde_json::to_string(&c).unwrap_or_default(),
+            );
+        }
+        self.insert(c, id, self.fresh())
+    }
+
+    /// Adds an account with its id and state (an import).
+    pub(crate) fn restore(
+        &self,
+        c: AccountConfig,
+        id: u64,
+        mut state: Account,
+    ) -> Arc<AccountCell> {
+        if let Some(db) = &self.db {
+            db.put_account(
+                id,
+                &c.app_key,
+                &serde_json::to_string(&c).unwrap_or_default(),
+            );
+            state.track();
+            let (r, f, j) = state.rows();
+            let mut rows: Vec<(u8, Uuid, Option<String>)> = Vec::new();
+            for x in &f {
+                rows.push((
+                    rows::Kind::File as u8,
+                    x.uuid,
+                    serde_json::to_string(x).ok(),
+                ));
+            }
+            for x in &r {
+                rows.push((
+                    rows::Kind::Resource as u8,
+                    x.uuid,
+                    serde_json::to_string(x).ok(),
+                ));
+            }
+            for x in &j {
+                rows.push((rows::Kind::Job as u8, x.uuid, serde_json::to_string(x).ok()));
+            }
+            db.write_rows(id, state.starts, &rows);
+        }
+        self.next_id.fetch_max(id + 1, Ordering::Relaxed);
+        self.insert(c, id, state)
     }
 
     fn insert(&self, c: AccountConfig, id: u64, state: Account) -> Arc<AccountCell> {
         let cell = Arc::new(AccountCell {
+            db: self.db.clone(),
             id,
             provider: c.provider,
             secret: SecretString::from(c.secret),
@@ -291,6 +461,48 @@ impl Accounts {
             .unwrap_or_else(|e| e.into_inner())
             .insert(cell.app_key.clone(), cell.clone());
         cell
+    }
+
+    /// Removes an account.
+    pub(crate) fn remove(&self, app_key: &str) -> Option<Arc<AccountCell>> {
+        let cell = self
+            .map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(app_key)?;
+        if let Some(db) = &self.db {
+            db.delete_account(cell.id);
+        }
+        Some(cell)
+    }
+
+    /// Empties an account's state, keeping its settings and id.
+    pub(crate) fn reset(&self, app_key: &str) -> Option<Arc<AccountCell>> {
+        let old = self.get(app_key)?;
+        if let Some(db) = &self.db {
+            db.clear_account(old.id);
+        }
+        Some(self.insert(old.config(), old.id, self.fresh()))
+    }
+
+    /// Drops every account and creates `configs` afresh (ids from the start again).
+    pub(crate) fn replace_all(&self, configs: &[AccountConfig]) {
+        self.clear();
+        for c in configs {
+            self.create(c.clone());
+        }
+    }
+
+    /// Drops every account (their rows too).
+    pub(crate) fn clear(&self) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(db) = &self.db {
+            for cell in map.values() {
+                db.delete_account(cell.id);
+            }
+        }
+        map.clear();
+        self.next_id.store(FIRST_ID, Ordering::Relaxed);
     }
 
     pub(crate) fn get(&self, app_key: &str) -> Option<Arc<AccountCell>> {
@@ -338,6 +550,14 @@ impl FailureQueue {
     pub(crate) fn pop(&self) -> Option<JobFailure> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
     }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub(crate) fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 /// What a started job needs from outside its account.
@@ -368,9 +588,21 @@ pub(crate) fn bucket_of(provider: Provider, cfg: &MockConfig) -> &str {
 }
 
 impl Account {
+    /// Records which rows change from now on (persistence).
+    pub(crate) fn track(&mut self) {
+        self.resources.track();
+        self.files.track();
+        self.jobs.track();
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// Jobs in status 1 to 4.
+    pub(crate) fn running(&self) -> usize {
+        self.running
     }
 
     pub(crate) fn resources_of_kind(&self, kind: &ResourceType) -> Option<&Ranks> {

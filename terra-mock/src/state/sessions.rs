@@ -15,8 +15,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use terra_types::{CloudName, Secret, StsToken};
 use uuid::Uuid;
 
+use super::rows::{SessionRow, at, ms};
 use super::{AccountCell, random_token};
 use crate::config::{MockConfig, Provider};
+use crate::persist::Db;
 
 /// STS credentials issued by `obtain_token`, checked by the storage endpoints.
 #[derive(Debug, Clone)]
@@ -78,22 +80,147 @@ struct Inner {
     /// When each part may be dropped.
     expiry: BTreeMap<(SystemTime, u64, Part), ()>,
     seq: u64,
+    /// Issues changed since the last write to the database.
+    changed: Vec<u64>,
 }
 
 /// The registry of sessions and grants.
 #[derive(Debug, Default)]
-pub(crate) struct Sessions(RwLock<Inner>);
+pub(crate) struct Sessions {
+    inner: RwLock<Inner>,
+    /// Where issues are kept, when the mock is persistent.
+    db: Option<Arc<Db>>,
+}
+
+/// The registry, locked for writing: with persistence on, the issues changed while it was
+/// held are written when it is let go.
+struct WriteGuard<'a> {
+    inner: std::sync::RwLockWriteGuard<'a, Inner>,
+    db: Option<&'a Db>,
+}
+
+impl std::ops::Deref for WriteGuard<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for WriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.inner
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        let mut changed = std::mem::take(&mut self.inner.changed);
+        let Some(db) = self.db else { return };
+        changed.sort_unstable();
+        changed.dedup();
+        let mut gone = Vec::new();
+        for seq in changed {
+            match self.inner.row(seq) {
+                Some(row) => db.put_session(seq, &serde_json::to_string(&row).unwrap_or_default()),
+                None => gone.push(seq),
+            }
+        }
+        db.delete_sessions(&gone);
+    }
+}
 
 fn unix(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64
 }
 
 impl Inner {
+    /// The stored form of an issue, unless it is gone.
+    fn row(&self, seq: u64) -> Option<SessionRow> {
+        let issue = self.issues.get(&seq)?;
+        let session = self
+            .sessions
+            .get(&issue.access_key)
+            .filter(|_| issue.session_live);
+        let grant = self
+            .grants
+            .get(&issue.callback)
+            .filter(|_| issue.grant_live);
+        Some(SessionRow {
+            seq,
+            app_key: issue.app_key.to_string(),
+            access_key: issue.access_key.to_string(),
+            secret: session.map(|s| s.secret.to_string()).unwrap_or_default(),
+            token: session.map(|s| s.token.to_string()).unwrap_or_default(),
+            prefix: grant
+                .map(|g| g.prefix.to_string())
+                .or_else(|| session.map(|s| s.prefix.to_string()))
+                .unwrap_or_default(),
+            provider: session.map(|s| s.provider).unwrap_or_default(),
+            expires_ms: session.map_or(0, |s| ms(s.expires)),
+            callback: issue.callback.to_string(),
+            grant_expires_ms: grant.map_or(0, |g| ms(g.expires)),
+            session_live: issue.session_live,
+            grant_live: issue.grant_live,
+        })
+    }
+
+    /// Puts a stored issue back (at start, or on import).
+    fn restore(&mut self, r: SessionRow, grace: Duration) {
+        let app_key: Arc<str> = r.app_key.as_str().into();
+        let (ak, cb): (Arc<str>, Arc<str>) =
+            (r.access_key.as_str().into(), r.callback.as_str().into());
+        let prefix: Arc<str> = r.prefix.as_str().into();
+        let (expires, grant_expires) = (at(r.expires_ms), at(r.grant_expires_ms));
+        if r.session_live {
+            let token: Arc<str> = r.token.as_str().into();
+            self.tokens.insert(token.clone());
+            self.sessions.insert(
+                ak.clone(),
+                StsSession {
+                    secret: r.secret.as_str().into(),
+                    token,
+                    prefix: prefix.clone(),
+                    provider: r.provider,
+                    expires,
+                },
+            );
+            self.expiry
+                .insert((expires + grace, r.seq, Part::Session), ());
+        }
+        if r.grant_live {
+            self.grants.insert(
+                cb.clone(),
+                Grant {
+                    app_key: app_key.clone(),
+                    prefix,
+                    expires: grant_expires,
+                },
+            );
+            self.expiry
+                .insert((grant_expires + grace, r.seq, Part::Grant), ());
+        }
+        self.issues.insert(
+            r.seq,
+            Issue {
+                app_key: app_key.clone(),
+                access_key: ak,
+                callback: cb,
+                session_live: r.session_live,
+                grant_live: r.grant_live,
+                session_due: expires + grace,
+                grant_due: grant_expires + grace,
+            },
+        );
+        self.by_account.entry(app_key).or_default().insert(r.seq);
+        self.seq = self.seq.max(r.seq);
+    }
+
     /// Drops one part of an issue; reports the grant's prefix when the grant goes.
     fn drop_part(&mut self, seq: u64, part: Part, out: &mut Vec<Dropped>) {
         let Some(issue) = self.issues.get_mut(&seq) else {
             return;
         };
+        self.changed.push(seq);
         match part {
             Part::Session if issue.session_live => {
                 issue.session_live = false;
@@ -167,12 +294,53 @@ impl Inner {
 }
 
 impl Sessions {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
-        self.0.read().unwrap_or_else(|e| e.into_inner())
+    /// A registry holding the stored issues (`rows`, as JSON).
+    pub(crate) fn new(
+        db: Option<Arc<Db>>,
+        rows: &[String],
+        grace: Duration,
+    ) -> std::io::Result<Self> {
+        let mut inner = Inner::default();
+        for r in rows {
+            let row: SessionRow = serde_json::from_str(r).map_err(|e| {
+                std::io::Error::other(format!("a stored STS session is unreadable: {e}"))
+            })?;
+            inner.restore(row, grace);
+        }
+        Ok(Self {
+            inner: RwLock::new(inner),
+            db,
+        })
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
-        self.0.write().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> WriteGuard<'_> {
+        WriteGuard {
+            inner: self.inner.write().unwrap_or_else(|e| e.into_inner()),
+            db: self.db.as_deref(),
+        }
+    }
+
+    /// Every issue in its stored form (an export).
+    pub(crate) fn rows(&self) -> Vec<SessionRow> {
+        let inner = self.read();
+        let mut seqs: Vec<u64> = inner.issues.keys().copied().collect();
+        seqs.sort_unstable();
+        seqs.into_iter().filter_map(|s| inner.row(s)).collect()
+    }
+
+    /// Replaces every issue with `rows` (an import).
+    pub(crate) fn replace(&self, rows: Vec<SessionRow>, grace: Duration) {
+        self.clear();
+        let mut inner = self.write();
+        for r in rows {
+            let seq = r.seq;
+            inner.restore(r, grace);
+            inner.changed.push(seq);
+        }
     }
 
     /// `obtain_token`: new credentials and a grant for a new prefix of the account. Also
@@ -257,6 +425,7 @@ impl Sessions {
             s.expiry.insert((expires + grace, seq, Part::Session), ());
             s.expiry
                 .insert((grant_expires + grace, seq, Part::Grant), ());
+            s.changed.push(seq);
             let set = s.by_account.entry(app_key).or_default();
             set.insert(seq);
             let cap = cfg.max_sessions_per_account.max(1);
@@ -315,9 +484,12 @@ impl Sessions {
 
     /// Makes every session expire now (the harness's "expire tokens").
     pub(crate) fn expire_all(&self, now: SystemTime) {
-        for s in self.write().sessions.values_mut() {
+        let mut inner = self.write();
+        for s in inner.sessions.values_mut() {
             s.expires = s.expires.min(now);
         }
+        let seqs: Vec<u64> = inner.issues.keys().copied().collect();
+        inner.changed.extend(seqs);
     }
 
     /// Drops what has expired past the grace period; returns the grants' prefixes.
@@ -332,6 +504,34 @@ impl Sessions {
             self.write().prune(now, &mut out);
         }
         out
+    }
+
+    /// Forgets every session and grant of an account (deleted or reset).
+    pub(crate) fn remove_account(&self, app_key: &str) {
+        let mut s = self.write();
+        let seqs: Vec<u64> = s
+            .by_account
+            .get(app_key)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
+        let mut dropped = Vec::new();
+        for seq in seqs {
+            s.drop_issue(seq, &mut dropped);
+        }
+        s.shrink();
+    }
+
+    /// Forgets every session and grant.
+    pub(crate) fn clear(&self) {
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = Inner::default();
+        if let Some(db) = &self.db {
+            db.clear_sessions();
+        }
+    }
+
+    /// Sessions remembered, every account.
+    pub(crate) fn len(&self) -> usize {
+        self.read().sessions.len()
     }
 
     /// Sessions and grants of one account.

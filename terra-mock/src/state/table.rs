@@ -156,6 +156,8 @@ pub(crate) struct Table<T> {
     chunks: Vec<Vec<Option<T>>>,
     index: HashMap<Uuid, u32>,
     live: Ranks,
+    /// Rows inserted, changed or removed since [`Table::take_touched`], when tracking.
+    touched: Option<Vec<Uuid>>,
 }
 
 impl<T> Default for Table<T> {
@@ -164,13 +166,40 @@ impl<T> Default for Table<T> {
             chunks: Vec::new(),
             index: HashMap::new(),
             live: Ranks::default(),
+            touched: None,
         }
     }
 }
 
 impl<T> Table<T> {
+    /// Starts recording which rows change (for persistence).
+    pub(crate) fn track(&mut self) {
+        self.touched.get_or_insert_with(Vec::new);
+    }
+
+    /// The rows inserted, changed (borrowed mutably) or removed since the last call, each
+    /// once, in the order first touched.
+    pub(crate) fn take_touched(&mut self) -> Vec<Uuid> {
+        let Some(t) = self.touched.as_mut() else {
+            return Vec::new();
+        };
+        let mut v = std::mem::take(t);
+        let mut seen = std::collections::HashSet::with_capacity(v.len());
+        v.retain(|u| seen.insert(*u));
+        v
+    }
+
+    fn touch(&mut self, uuid: Uuid) {
+        if let Some(t) = self.touched.as_mut()
+            && t.last() != Some(&uuid)
+        {
+            t.push(uuid);
+        }
+    }
+
     /// Appends a row; returns its position.
     pub(crate) fn insert(&mut self, uuid: Uuid, row: T) -> u32 {
+        self.touch(uuid);
         if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
             // A chunk grows by doubling up to CHUNK rows: small tables stay small, and a
             // reallocation never moves more than one chunk.
@@ -214,11 +243,13 @@ impl<T> Table<T> {
 
     pub(crate) fn get_mut(&mut self, uuid: &Uuid) -> Option<&mut T> {
         let at = *self.index.get(uuid)?;
+        self.touch(*uuid);
         self.at_mut(at)
     }
 
     pub(crate) fn remove(&mut self, uuid: &Uuid) -> Option<T> {
         let at = self.index.remove(uuid)?;
+        self.touch(*uuid);
         self.live.remove(at);
         let p = at as usize;
         self.chunks

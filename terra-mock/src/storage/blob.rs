@@ -18,6 +18,9 @@ use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
+use crate::persist::{Db, Stored};
+use crate::state::rows::{ObjectDoc, PartDoc, UploadDoc, at, ms};
+
 /// One file of a body.
 #[derive(Debug, Clone)]
 pub(crate) struct Segment {
@@ -208,27 +211,165 @@ struct Inner {
     objects: usize,
 }
 
+/// Where bodies live: a temporary directory removed on drop, or `--data-dir`'s `objects/`.
+#[derive(Debug)]
+enum Dir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
 /// The objects of every bucket.
 #[derive(Debug)]
 pub(crate) struct BlobStore {
-    dir: tempfile::TempDir,
+    dir: Dir,
     inner: Mutex<Inner>,
     next: AtomicU64,
+    /// Where metadata is kept, when the mock is persistent.
+    db: Option<Arc<Db>>,
+}
+
+/// An object's stored form: its metadata and the files of its body (names under the
+/// objects directory).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ObjectRow {
+    size: u64,
+    etag: String,
+    content_type: Option<String>,
+    last_modified_ms: u64,
+    segments: Vec<(String, u64)>,
+}
+
+/// A multipart upload's stored form (its parts are rows of their own).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct UploadRow {
+    bucket: String,
+    key: String,
+    content_type: Option<String>,
+    initiated_ms: u64,
+}
+
+/// A part's stored form.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct PartRow {
+    size: u64,
+    etag: String,
+    last_modified_ms: u64,
+    file: String,
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn object_row(m: &ObjectMeta) -> String {
+    serde_json::to_string(&ObjectRow {
+        size: m.size,
+        etag: m.etag.clone(),
+        content_type: m.content_type.clone(),
+        last_modified_ms: ms(m.last_modified),
+        segments: m
+            .body
+            .segments
+            .iter()
+            .map(|s| (file_name(&s.path), s.len))
+            .collect(),
+    })
+    .unwrap_or_default()
 }
 
 impl BlobStore {
     /// An empty store in a new temporary directory (removed on drop).
     pub(crate) fn new() -> std::io::Result<Self> {
         Ok(Self {
-            dir: tempfile::Builder::new().prefix("terra-mock-").tempdir()?,
+            dir: Dir::Temp(tempfile::Builder::new().prefix("terra-mock-").tempdir()?),
             inner: Mutex::default(),
             next: AtomicU64::new(1),
+            db: None,
+        })
+    }
+
+    /// A persistent store holding what `stored` lists; files of the objects directory that
+    /// nothing lists (being written when the process died) are deleted.
+    pub(crate) fn open(db: Arc<Db>, stored: &mut Stored) -> std::io::Result<Self> {
+        let dir = db.objects_dir();
+        let bad = |what: &str, e: serde_json::Error| {
+            std::io::Error::other(format!("a stored {what} is unreadable: {e}"))
+        };
+        let mut inner = Inner::default();
+        let mut kept = std::collections::HashSet::new();
+        for (bucket, key, data) in std::mem::take(&mut stored.objects) {
+            let r: ObjectRow = serde_json::from_str(&data).map_err(|e| bad("object", e))?;
+            let segments = r
+                .segments
+                .into_iter()
+                .map(|(name, len)| {
+                    let path = dir.join(&name);
+                    kept.insert(name);
+                    Segment { path, len }
+                })
+                .collect();
+            let meta = ObjectMeta {
+                size: r.size,
+                etag: r.etag,
+                content_type: r.content_type,
+                last_modified: at(r.last_modified_ms),
+                body: Blob::new(segments),
+            };
+            inner.buckets.entry(bucket).or_default().insert(key, meta);
+            inner.objects += 1;
+        }
+        for (id, data) in std::mem::take(&mut stored.uploads) {
+            let r: UploadRow = serde_json::from_str(&data).map_err(|e| bad("upload", e))?;
+            inner.uploads.insert(
+                id,
+                Upload {
+                    bucket: r.bucket,
+                    key: r.key,
+                    content_type: r.content_type,
+                    initiated: at(r.initiated_ms),
+                    parts: BTreeMap::new(),
+                },
+            );
+        }
+        for (id, number, data) in std::mem::take(&mut stored.parts) {
+            let r: PartRow = serde_json::from_str(&data).map_err(|e| bad("part", e))?;
+            let Some(u) = inner.uploads.get_mut(&id) else {
+                continue;
+            };
+            let path = dir.join(&r.file);
+            kept.insert(r.file);
+            u.parts.insert(
+                number,
+                PartMeta {
+                    size: r.size,
+                    etag: r.etag,
+                    last_modified: at(r.last_modified_ms),
+                    body: Blob::new(vec![Segment { path, len: r.size }]),
+                },
+            );
+        }
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            if !kept.contains(&*entry.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(Self {
+            dir: Dir::Kept(dir),
+            inner: Mutex::new(inner),
+            next: AtomicU64::new(1),
+            db: Some(db),
         })
     }
 
     /// The directory holding the bodies.
     pub(crate) fn dir(&self) -> &std::path::Path {
-        self.dir.path()
+        match &self.dir {
+            Dir::Temp(t) => t.path(),
+            Dir::Kept(p) => p,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -237,10 +378,14 @@ impl BlobStore {
 
     /// A fresh path for a body being written.
     pub(crate) fn new_path(&self) -> PathBuf {
-        self.dir.path().join(format!(
-            "blob-{}",
-            self.next.fetch_add(1, Ordering::Relaxed)
-        ))
+        match &self.dir {
+            Dir::Temp(t) => t.path().join(format!(
+                "blob-{}",
+                self.next.fetch_add(1, Ordering::Relaxed)
+            )),
+            // Names that a restart cannot reuse.
+            Dir::Kept(p) => p.join(format!("blob-{}", uuid::Uuid::new_v4().simple())),
+        }
     }
 
     /// Metadata of an object.
@@ -274,6 +419,9 @@ impl BlobStore {
     }
 
     fn insert(&self, inner: &mut Inner, bucket: &str, key: &str, meta: ObjectMeta) {
+        if let Some(db) = &self.db {
+            db.put_object(bucket, key, &object_row(&meta));
+        }
         let old = inner
             .buckets
             .entry(bucket.to_owned())
@@ -448,6 +596,15 @@ impl BlobStore {
         now: SystemTime,
     ) -> String {
         let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        if let Some(db) = &self.db {
+            let row = UploadRow {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                content_type: content_type.clone(),
+                initiated_ms: ms(now),
+            };
+            db.put_upload(&id, &serde_json::to_string(&row).unwrap_or_default());
+        }
         self.lock().uploads.insert(
             id.clone(),
             Upload {
@@ -493,6 +650,19 @@ impl BlobStore {
                 len: body.size,
             }]),
         };
+        if let Some(db) = &self.db {
+            let row = PartRow {
+                size: part.size,
+                etag: part.etag.clone(),
+                last_modified_ms: ms(now),
+                file: file_name(&part.body.segments[0].path),
+            };
+            db.put_part(
+                upload_id,
+                number,
+                &serde_json::to_string(&row).unwrap_or_default(),
+            );
+        }
         if let Some(old) = upload.parts.insert(number, part.clone()) {
             old.body.condemn();
         }
@@ -552,6 +722,9 @@ impl BlobStore {
     /// Aborts an upload, deleting its parts; `false` if it did not exist.
     pub(crate) fn abort_upload(&self, upload_id: &str) -> bool {
         let upload = self.lock().uploads.remove(upload_id);
+        if let (Some(db), Some(_)) = (&self.db, &upload) {
+            db.finish_upload(upload_id, None);
+        }
         match upload {
             Some(u) => {
                 for p in u.parts.into_values() {
@@ -608,6 +781,9 @@ impl BlobStore {
             size += part.size;
         }
         let upload = inner.uploads.remove(upload_id).expect("checked");
+        if let Some(db) = &self.db {
+            db.finish_upload(upload_id, None);
+        }
         for (n, p) in &upload.parts {
             if listed.binary_search_by_key(n, |(m, _)| *m).is_err() {
                 p.body.condemn();
@@ -680,12 +856,185 @@ impl BlobStore {
         Ok(stream)
     }
 
+    /// Every object with its bytes, and every multipart upload with its parts' bytes (an
+    /// export). Reads every body: O(bytes stored).
+    pub(crate) fn export(&self) -> std::io::Result<(Vec<ObjectDoc>, Vec<UploadDoc>)> {
+        use base64::Engine as _;
+        let b64 = |segments: &[Segment]| -> std::io::Result<String> {
+            let mut bytes = Vec::new();
+            for s in segments {
+                bytes.extend(std::fs::read(&s.path)?);
+            }
+            Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+        };
+        let (objects, uploads): (Vec<_>, Vec<_>) = {
+            let inner = self.lock();
+            let objects = inner
+                .buckets
+                .iter()
+                .flat_map(|(b, m)| {
+                    m.iter()
+                        .map(move |(k, o)| (b.clone(), k.clone(), o.clone()))
+                })
+                .collect();
+            let uploads = inner
+                .uploads
+                .iter()
+                .map(|(id, u)| {
+                    let parts: Vec<(u32, PartMeta)> =
+                        u.parts.iter().map(|(n, p)| (*n, p.clone())).collect();
+                    (
+                        id.clone(),
+                        u.bucket.clone(),
+                        u.key.clone(),
+                        u.content_type.clone(),
+                        u.initiated,
+                        parts,
+                    )
+                })
+                .collect();
+            (objects, uploads)
+        };
+        let mut out = Vec::with_capacity(objects.len());
+        for (bucket, key, o) in objects {
+            out.push(ObjectDoc {
+                data: b64(&o.body.segments)?,
+                bucket,
+                key,
+                size: o.size,
+                etag: o.etag,
+                content_type: o.content_type,
+                last_modified_ms: ms(o.last_modified),
+            });
+        }
+        out.sort_by(|a, b| (&a.bucket, &a.key).cmp(&(&b.bucket, &b.key)));
+        let mut ups = Vec::with_capacity(uploads.len());
+        for (id, bucket, key, content_type, initiated, parts) in uploads {
+            let mut ps = Vec::with_capacity(parts.len());
+            for (number, p) in parts {
+                ps.push(PartDoc {
+                    data: b64(&p.body.segments)?,
+                    number,
+                    size: p.size,
+                    etag: p.etag,
+                    last_modified_ms: ms(p.last_modified),
+                });
+            }
+            ups.push(UploadDoc {
+                id,
+                bucket,
+                key,
+                content_type,
+                initiated_ms: ms(initiated),
+                parts: ps,
+            });
+        }
+        ups.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok((out, ups))
+    }
+
+    /// Stores an object as exported (its bytes decoded already), keeping its ETag.
+    pub(crate) fn import_object(&self, o: &ObjectDoc, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.new_path();
+        std::fs::write(&path, bytes)?;
+        let meta = ObjectMeta {
+            size: bytes.len() as u64,
+            etag: o.etag.clone(),
+            content_type: o.content_type.clone(),
+            last_modified: at(o.last_modified_ms),
+            body: Blob::new(vec![Segment {
+                path,
+                len: bytes.len() as u64,
+            }]),
+        };
+        let mut inner = self.lock();
+        self.insert(&mut inner, &o.bucket, &o.key, meta);
+        Ok(())
+    }
+
+    /// Puts back a multipart upload as exported (its parts' bytes decoded already).
+    pub(crate) fn import_upload(&self, u: &UploadDoc, parts: &[Vec<u8>]) -> std::io::Result<()> {
+        let id = u.id.clone();
+        if let Some(db) = &self.db {
+            let row = UploadRow {
+                bucket: u.bucket.clone(),
+                key: u.key.clone(),
+                content_type: u.content_type.clone(),
+                initiated_ms: u.initiated_ms,
+            };
+            db.put_upload(&id, &serde_json::to_string(&row).unwrap_or_default());
+        }
+        self.lock().uploads.insert(
+            id.clone(),
+            Upload {
+                bucket: u.bucket.clone(),
+                key: u.key.clone(),
+                content_type: u.content_type.clone(),
+                initiated: at(u.initiated_ms),
+                parts: BTreeMap::new(),
+            },
+        );
+        for (p, bytes) in u.parts.iter().zip(parts) {
+            let path = self.new_path();
+            std::fs::write(&path, bytes)?;
+            let body = WrittenBody {
+                path,
+                size: bytes.len() as u64,
+                etag: p.etag.clone(),
+                content_type: None,
+            };
+            self.put_part(&id, p.number, body, at(p.last_modified_ms));
+        }
+        Ok(())
+    }
+
+    /// Deletes every object and upload under `prefix` of `bucket`; returns how many objects.
+    pub(crate) fn delete_under(&self, bucket: &str, prefix: &str) -> usize {
+        let keys = self.keys_under(bucket, prefix);
+        for k in &keys {
+            self.delete(bucket, k);
+        }
+        let ids: Vec<String> = self
+            .lock()
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.bucket == bucket && u.key.starts_with(prefix))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.abort_upload(&id);
+        }
+        keys.len()
+    }
+
+    /// Deletes every object and upload.
+    pub(crate) fn clear(&self) {
+        let mut inner = self.lock();
+        for b in inner.buckets.values() {
+            for m in b.values() {
+                m.body.condemn();
+            }
+        }
+        for u in inner.uploads.values() {
+            for p in u.parts.values() {
+                p.body.condemn();
+            }
+        }
+        *inner = Inner::default();
+        if let Some(db) = &self.db {
+            db.clear_storage();
+        }
+    }
+
     /// Deletes an object; `false` if it did not exist.
     pub(crate) fn delete(&self, bucket: &str, key: &str) -> bool {
         let mut inner = self.lock();
         let old = inner.buckets.get_mut(bucket).and_then(|b| b.remove(key));
         match old {
             Some(old) => {
+                if let Some(db) = &self.db {
+                    db.delete_object(bucket, key);
+                }
                 inner.objects -= 1;
                 old.body.condemn();
                 true

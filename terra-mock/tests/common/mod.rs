@@ -522,3 +522,40 @@ pub fn sigv4(parts: &mut http::request::Parts, token: &StsToken) {
         .unwrap(),
     );
 }
+
+/// The python `cargo xtask test` installs (boto3, oss2, pytest, jsonschema), or `None` when
+/// running outside it; under CI or `TERRA_REQUIRE_SERVICES` its absence fails the test.
+pub fn test_python() -> Option<std::path::PathBuf> {
+    match std::env::var_os("TERRA_TEST_PYTHON") {
+        Some(p) => Some(std::path::PathBuf::from(p)),
+        None => {
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os("TERRA_REQUIRE_SERVICES").is_some();
+            assert!(
+                !required,
+                "TERRA_TEST_PYTHON must name a python with boto3, oss2, pytest and jsonschema (cargo xtask test installs them)"
+            );
+            eprintln!(
+                "skipped: set TERRA_TEST_PYTHON to a python with boto3, oss2, pytest and jsonschema"
+            );
+            None
+        }
+    }
+}
+
+/// Runs `python -m pytest -q` on `suite` with `env`; returns whether it passed and its output.
+pub fn run_pytest(python: &std::path::Path, suite: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(python);
+    cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", suite])
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run pytest");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

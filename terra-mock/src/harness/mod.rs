@@ -1,5 +1,7 @@
 //! [`TerraMock`]: the emulator as a test harness (in-process, random port) or a server.
 
+mod controls;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -13,10 +15,8 @@ use crate::config::{
     AccountConfig, ErrorStatus, JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults,
 };
 use crate::core::{Core, Mock};
-use crate::faults::FaultRule;
-use crate::record::RecordedRequest;
 use crate::state::views::{file_view, job_view, resource_view};
-use crate::state::{AccountCell, JobFailure, bucket_of};
+use crate::state::{AccountCell, bucket_of};
 use crate::storage::ObjectMeta;
 
 /// Configures a [`TerraMock`]. Every setting of [`MockConfig`] has a method; the rest can
@@ -430,6 +430,38 @@ impl TerraMockBuilder {
         self
     }
 
+    /// Keeps state and objects under `dir` across restarts (created if missing): a mock
+    /// built on a directory an earlier one used starts with what that one held, jobs having
+    /// moved on meanwhile. See the README's "Persistence" section.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let first = terra_mock::TerraMock::builder().data_dir(dir.path()).build()?;
+    /// let token = first.issue_token(first.app_key()).unwrap();
+    /// first.put_object(&token, "a.jpg", b"photo")?;
+    /// drop(first);
+    /// let again = terra_mock::TerraMock::builder().data_dir(dir.path()).build()?;
+    /// assert_eq!(again.object_count(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.cfg.data_dir = Some(dir.into());
+        self
+    }
+
+    /// The token the control API asks for (`Authorization: Bearer <token>`); with one, it
+    /// answers callers from any address.
+    ///
+    /// ```
+    /// let mock = terra_mock::TerraMock::builder().admin_token("s3cr3t").build().unwrap();
+    /// assert!(format!("{:?}", mock.config()).contains("AdminToken(***)"));
+    /// ```
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.cfg.admin_token = Some(crate::config::AdminToken::new(token));
+        self
+    }
+
     /// The address to bind (default `127.0.0.1:0`, a random port).
     ///
     /// ```
@@ -494,6 +526,15 @@ impl TerraMockBuilder {
         let task = tokio::spawn(crate::server::serve(listener, router, limits, async move {
             let _ = rx.await;
         }));
+        if !local.ip().to_canonical().is_loopback() && mock.inner.cfg.admin_token.is_none() {
+            mock.inner
+                .control_on
+                .store(false, std::sync::atomic::Ordering::Release);
+            tracing::warn!(
+                %local,
+                "control API off: listening on a non-loopback address without an admin token"
+            );
+        }
         mock.addr = local;
         mock.server = Some(Server {
             stop: Some(tx),
@@ -544,44 +585,6 @@ pub async fn stop_signal() -> std::io::Result<()> {
     {
         tokio::signal::ctrl_c().await
     }
-}
-
-/// Counts of one account's state.
-///
-/// ```
-/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-/// #     use tower::ServiceExt as _;
-/// #     let target = format!("/terra-rescon-be/v2{path}");
-/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-/// #     let status = resp.status().as_u16();
-/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-/// # }
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let mock = terra_mock::TerraMock::builder().build()?;
-/// call(&mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-/// let stats = mock.stats(mock.app_key());
-/// assert_eq!((stats.map_resources, stats.jobs, stats.files), (1, 0, 0));
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AccountStats {
-    /// Resources of type map.
-    pub map_resources: usize,
-    /// Resources of type job_output.
-    pub output_resources: usize,
-    /// Files.
-    pub files: usize,
-    /// Jobs.
-    pub jobs: usize,
-    /// Job starts so far (what the quota counts).
-    pub job_starts: u64,
 }
 
 /// A running (or socket-less) emulator.
@@ -655,6 +658,24 @@ impl TerraMock {
     /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the control API answers (`{base_url}/_terra-mock/v1`), or `None` when it is
+    /// off: a server bound to a non-loopback address without an admin token.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// let url = mock.control_url().unwrap();
+    /// let health: serde_json::Value = reqwest::get(format!("{url}/health")).await.unwrap().json().await.unwrap();
+    /// assert_eq!(health["status"], "ok");
+    /// # Ok(()) }
+    /// ```
+    pub fn control_url(&self) -> Option<String> {
+        self.inner
+            .control_access()
+            .on
+            .then(|| format!("{}{}", self.base_url(), crate::control::api::CONTROL_PREFIX))
     }
 
     /// The first account's app key.
@@ -755,441 +776,6 @@ impl TerraMock {
     /// ```
     pub fn manual_clock(&self) -> Option<&ManualClock> {
         self.manual.as_ref()
-    }
-
-    /// Advances the manual clock and applies every job transition now due.
-    ///
-    /// # Panics
-    /// If the mock does not run on a [`ManualClock`].
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let clock = terra_mock::ManualClock::starting_now();
-    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// use std::time::Duration;
-    /// use terra_types::JobStatus;
-    /// start_job(&mock).await;
-    /// mock.advance(Duration::from_secs(1));
-    /// assert!(mock.jobs(mock.app_key())[0].status.is_running());
-    /// mock.advance(Duration::from_secs(3600)); // hours of reconstruction in no time
-    /// let job = &mock.jobs(mock.app_key())[0];
-    /// assert_eq!(job.status, JobStatus::Succeeded);
-    /// assert!(job.output_resource_uuid.is_some());
-    /// # Ok(()) }
-    /// ```
-    pub fn advance(&self, by: Duration) {
-        self.manual
-            .as_ref()
-            .expect("advance() needs TerraMockBuilder::manual_clock")
-            .advance(by);
-        self.tick();
-    }
-
-    /// Makes every STS session issued so far expire now: storage requests signed with them
-    /// get ExpiredToken / 0002-00000007.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mock = terra_mock::TerraMock::start().await?;
-    /// let token = mock.issue_token(mock.app_key()).unwrap();
-    /// mock.expire_tokens_now();
-    /// // A PUT signed with `token` now gets 400 ExpiredToken (S3) or 403 SecurityTokenExpired (OSS).
-    /// # let _ = token;
-    /// # Ok(()) }
-    /// ```
-    pub fn expire_tokens_now(&self) {
-        self.inner.sessions.expire_all(self.now());
-    }
-
-    /// Every request received (up to `request_log_limit`), oldest first.
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// call(&mock, "GET", "/jobs?page=2", "").await;
-    /// let seen = &mock.requests()[0];
-    /// assert_eq!((seen.method.as_str(), seen.path(), seen.status), ("GET", "/terra-rescon-be/v2/jobs", 200));
-    /// assert_eq!(seen.app_key.as_deref(), Some(mock.app_key()));
-    /// # Ok(()) }
-    /// ```
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.inner
-            .log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .snapshot()
-    }
-
-    /// Forgets the received requests.
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// call(&mock, "GET", "/jobs", "").await;
-    /// mock.clear_requests();
-    /// assert!(mock.requests().is_empty());
-    /// # Ok(()) }
-    /// ```
-    pub fn clear_requests(&self) {
-        self.inner
-            .log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    /// Adds a scripted fault.
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use terra_mock::{Fault, FaultRule};
-    /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// mock.inject(FaultRule::on("GET", "/terra-rescon-be/v2/jobs").times(1).fault(Fault::Reset));
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 500, "a reset, as the router shows it");
-    /// assert_eq!(mock.requests()[0].fault.as_deref(), Some("Reset"));
-    /// # Ok(()) }
-    /// ```
-    pub fn inject(&self, rule: FaultRule) {
-        self.inner
-            .faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(rule);
-    }
-
-    /// Sets (or with `None` stops) random faults.
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use terra_mock::RandomFaults;
-    /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// mock.set_random_faults(Some(RandomFaults { error_5xx: 1.0, ..Default::default() }));
-    /// assert!(call(&mock, "GET", "/jobs", "").await.0 >= 500);
-    /// mock.set_random_faults(None);
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
-    /// # Ok(()) }
-    /// ```
-    pub fn set_random_faults(&self, faults: Option<RandomFaults>) {
-        self.inner
-            .faults
-            .lock()
-            .expect("faults lock")
-            .set_random(faults);
-    }
-
-    /// Removes every scripted and random fault.
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use terra_mock::FaultRule;
-    /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// mock.inject(FaultRule::any());
-    /// mock.clear_faults();
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
-    /// # Ok(()) }
-    /// ```
-    pub fn clear_faults(&self) {
-        self.inner
-            .faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    /// The next started job will fail as described.
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let clock = terra_mock::ManualClock::starting_now();
-    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// use terra_mock::JobFailure;
-    /// use terra_types::JobStatus;
-    /// mock.fail_next_job(JobFailure::during_execution("Insufficient overlap between images"));
-    /// start_job(&mock).await;
-    /// mock.advance(std::time::Duration::from_secs(3600));
-    /// let job = &mock.jobs(mock.app_key())[0];
-    /// assert_eq!(job.status, JobStatus::Failed);
-    /// assert_eq!(job.message.as_deref(), Some("Insufficient overlap between images"));
-    /// # Ok(()) }
-    /// ```
-    pub fn fail_next_job(&self, failure: JobFailure) {
-        self.inner.failures.push(failure);
-    }
-
-    /// Fails a running job now; `false` if it is not running.
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let clock = terra_mock::ManualClock::starting_now();
-    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// let job = start_job(&mock).await;
-    /// assert!(mock.fail_job(mock.app_key(), &job, "out of disk"));
-    /// assert_eq!(mock.jobs(mock.app_key())[0].status, terra_types::JobStatus::Failed);
-    /// assert!(!mock.fail_job(mock.app_key(), &job, "again"), "no longer running");
-    /// # Ok(()) }
-    /// ```
-    pub fn fail_job(&self, app_key: &str, job_uuid: &str, message: &str) -> bool {
-        let Ok(id) = uuid::Uuid::parse_str(job_uuid) else {
-            return false;
-        };
-        let Some(cell) = self.inner.accounts.get(app_key) else {
-            return false;
-        };
-        let env = self.inner.env();
-        cell.lock(&env)
-            .end_run(&id, terra_types::JobStatus::Failed, message, env.now)
-    }
-
-    /// Issues STS credentials to an account exactly as `POST /v2/store/obtain_token`
-    /// would, without an HTTP request: for tests of a storage client that have no
-    /// TerraAPI client. `None` for an unknown app key.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
-    /// let mock = terra_mock::TerraMock::start().await?;
-    /// let token = mock.issue_token(mock.app_key()).unwrap();
-    /// assert!(token.store_path.ends_with("{fileName}"));
-    /// assert!(mock.issue_token("someone else").is_none());
-    /// # Ok(()) }
-    /// ```
-    pub fn issue_token(&self, app_key: &str) -> Option<StsToken> {
-        let cell = self.inner.accounts.get(app_key)?;
-        let (token, dropped) = self
-            .inner
-            .sessions
-            .issue(&cell, &self.inner.cfg, self.now());
-        self.inner.clean_dropped(dropped);
-        Some(token)
-    }
-
-    /// Counts of an account's state.
-    ///
-    /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let clock = terra_mock::ManualClock::starting_now();
-    /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// start_job(&mock).await;
-    /// mock.advance(std::time::Duration::from_secs(3600));
-    /// let s = mock.stats(mock.app_key());
-    /// assert_eq!((s.map_resources, s.output_resources, s.jobs, s.job_starts), (1, 1, 1, 1));
-    /// assert!(s.files > 10, "10 photos plus the outputs");
-    /// # Ok(()) }
-    /// ```
-    pub fn stats(&self, app_key: &str) -> AccountStats {
-        let Some(a) = self.locked(app_key, |_, a| {
-            let outputs = a
-                .resources_of_kind(&terra_types::ResourceType::JobOutput)
-                .map_or(0, |r| r.len());
-            AccountStats {
-                map_resources: a.resources.len() - outputs,
-                output_resources: outputs,
-                files: a.files.len(),
-                jobs: a.jobs.len(),
-                job_starts: a.starts,
-            }
-        }) else {
-            return AccountStats::default();
-        };
-        a
     }
 
     /// Every resource of an account, oldest first.
@@ -1483,16 +1069,6 @@ impl TerraMock {
         let env = self.inner.env();
         let mut a = cell.lock(&env);
         Some(f(&cell, &mut a))
-    }
-
-    /// Applies every job transition due by now, in every account, and drops expired
-    /// sessions past their grace period.
-    fn tick(&self) {
-        let env = self.inner.env();
-        for cell in self.inner.accounts.all() {
-            drop(cell.lock(&env));
-        }
-        self.inner.prune_sessions();
     }
 
     /// STS sessions (with their callback grants) the mock remembers for an account:
