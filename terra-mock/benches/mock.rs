@@ -902,6 +902,10 @@ async fn multipart(server: &Server) {
         4096.0 / multi.1,
         multi.0 / single.0
     );
+    println!(
+        "multipart: server peak RSS {:.1} MiB after 8 GiB uploaded (4 GiB of it in 16 MiB parts)",
+        server.proc_status("VmHWM:") as f64 / 1024.0
+    );
 }
 
 // ---- 6. memory --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-//! A 1 GiB multipart upload through the standalone `terra-mock` binary: the server's peak
-//! resident memory stays far below the size of the object (bodies stream to disk), and a
-//! SIGTERM stops it cleanly, removing the stored gigabyte.
+//! A 256 MiB multipart upload through the standalone `terra-mock` binary: the server's peak
+//! resident memory grows by less than half a part (bodies stream to disk, nothing holds a
+//! part), and a SIGTERM stops it cleanly, removing what it stored. The memory figures for
+//! gigabytes are in `cargo xtask bench mock` (multipart), not in the test suite.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -11,8 +12,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use terra_sign::{SignableRequest, SigningParams, sign};
 
-const PART: u64 = 128 * 1024 * 1024;
-const PARTS: i32 = 8;
+const PART: u64 = 64 * 1024 * 1024;
+const PARTS: i32 = 4;
 
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -52,7 +53,7 @@ impl Drop for Child {
 }
 
 #[tokio::test]
-async fn a_1_gib_multipart_upload_keeps_the_server_small() {
+async fn a_multipart_upload_streams_through_the_server() {
     let tmp = tempfile::tempdir().unwrap();
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_terra-mock"))
@@ -103,7 +104,7 @@ async fn a_1_gib_multipart_upload_keeps_the_server_small() {
             .build(),
     );
 
-    // One 128 MiB part on disk, uploaded eight times: 1 GiB.
+    // One 64 MiB part on disk, uploaded four times.
     let mut part = tempfile::NamedTempFile::new().unwrap();
     let chunk: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 256) as u8).collect();
     for _ in 0..PART / chunk.len() as u64 {
@@ -166,18 +167,17 @@ async fn a_1_gib_multipart_upload_keeps_the_server_small() {
         .await
         .unwrap();
     assert_eq!(head.content_length(), Some((PART * PARTS as u64) as i64));
-    assert!(head.e_tag().unwrap().ends_with("-8\""));
+    assert!(head.e_tag().unwrap().ends_with("-4\""));
 
     let after = peak_rss_kib(pid);
-    eprintln!(
-        "terra-mock peak RSS: {} MiB before, {} MiB after a 1 GiB multipart upload",
-        before / 1024,
-        after / 1024
-    );
+    let grown = after.saturating_sub(before);
     assert!(
-        after < 100 * 1024,
-        "peak RSS {} MiB: bodies must stream to disk",
-        after / 1024
+        grown < PART / 1024 / 2,
+        "peak RSS grew by {} MiB ({} → {} MiB) for {} MiB parts: bodies must stream to disk",
+        grown / 1024,
+        before / 1024,
+        after / 1024,
+        PART >> 20
     );
 
     let stored: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
