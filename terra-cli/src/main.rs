@@ -179,6 +179,22 @@ struct ReconstructArgs {
     /// Sign OSS requests with V1 (HMAC-SHA1) instead of V4.
     #[arg(long)]
     oss_v1: bool,
+    /// Longest wait between two looks at the job's status, in seconds (polling starts at 5 s
+    /// and grows to this; lower it against the emulator).
+    #[arg(long, default_value_t = 60.0, value_parser = poll_seconds)]
+    max_poll_interval: f64,
+}
+
+/// A polling interval: a finite number of seconds from 0.05 to 3600.
+fn poll_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if v.is_finite() && (0.05..=3600.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be from 0.05 to 3600 seconds, got {s}"))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -437,6 +453,17 @@ pub(crate) struct ReconstructOptions {
     pub polling: Option<terra_client::PollingPolicy>,
 }
 
+/// Polling from 5 s (or `max`, when lower) up to `max` seconds.
+fn polling(max: f64) -> terra_client::PollingPolicy {
+    let max = Duration::from_secs_f64(max);
+    let defaults = terra_client::PollingPolicy::default();
+    terra_client::PollingPolicy {
+        initial: defaults.initial.min(max),
+        max,
+        ..defaults
+    }
+}
+
 fn page_query(p: &PageArgs) -> (Option<u32>, Option<u32>, Option<String>) {
     (Some(p.page), Some(p.rows), p.search.clone())
 }
@@ -479,7 +506,7 @@ async fn run(cli: Cli) -> Outcome {
                 requests_in_flight: a.requests_in_flight,
                 downloads: a.downloads,
                 backend: storage(&cli, a.oss_v1),
-                polling: None,
+                polling: Some(polling(a.max_poll_interval)),
             };
             reconstruct(&c, a.dir.clone(), a.out.clone(), spec, opts, cli.json)
                 .await

@@ -31,6 +31,8 @@ fn reconstruct(mock: &TerraMock, input: &Path, out: &Path, extra: &[&str]) -> Co
             "3d",
             "--out",
             out.to_str().unwrap(),
+            "--max-poll-interval",
+            "0.2",
         ],
     );
     c.args(extra);
@@ -555,4 +557,78 @@ fn the_demo_runs_end_to_end() {
         (Some(24), Some(6))
     );
     assert!(dir.path().join("demo/models/mesh/obj/Block.obj").exists());
+}
+
+/// Exit code 5: the job ended without a result (failed by the service, or stopped), with
+/// the service's reason in the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_or_stopped_job_exits_5_with_its_reason() {
+    let mock = tests::mock(|b| b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_flight(
+        &input,
+        &FlightPlan {
+            images: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    mock.fail_next_job(terra_mock::JobFailure::during_execution(
+        "Insufficient overlap between images",
+    ));
+    let (code, err) = failing(reconstruct(&mock, &input, &dir.path().join("a"), &[]));
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("Insufficient overlap between images"), "{err}");
+
+    // Stopped while the CLI waits for it.
+    let slow = tests::mock(|b| b.timing(JobTiming::lasting(Duration::from_secs(3600)))).await;
+    let child = reconstruct(&slow, &input, &dir.path().join("b"), &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the job started", || {
+        slow.jobs(slow.app_key())
+            .iter()
+            .any(|j| j.status != terra_types::JobStatus::Created)
+    })
+    .await;
+    let uuid = slow.jobs(slow.app_key())[0].uuid.clone();
+    slow.move_job(
+        &uuid,
+        terra_types::JobStatus::Stopped,
+        Some("stopped by the operator"),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("stopped"), "{err}");
+}
+
+/// Exit code 2: the command line itself is wrong; nothing is contacted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2() {
+    let mock = tests::mock(|b| b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for args in [
+        vec!["reconstruct"],
+        vec!["no-such-command"],
+        vec![
+            "reconstruct",
+            "in",
+            "--type",
+            "4d",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec!["jobs", "list", "--no-such-flag"],
+    ] {
+        let (code, err) = failing(terra(&mock, &args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("--help"), "{args:?}: {err}");
+    }
+    assert!(mock.requests().is_empty(), "nothing reached the service");
 }

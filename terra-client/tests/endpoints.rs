@@ -364,3 +364,107 @@ async fn oss_accounts_work_the_same() {
     );
     mock.shutdown().await;
 }
+
+/// `file_operation` removals and `delete_resource` in both modes, through the client: a
+/// file leaves a resource without being deleted while another resource holds it;
+/// `WithFiles` deletes only the files no other resource holds, and frees their objects.
+#[tokio::test]
+async fn removing_files_and_deleting_resources_with_their_files() {
+    let (mock, client) = manual().await;
+    let x = resource_with_images(&mock, &client, 12).await;
+    let files = client.get_resource(&x).await.unwrap().file_uuids;
+    let share = |into: String, files: Vec<String>| {
+        let client = &client;
+        async move {
+            client
+                .file_operation(
+                    &into,
+                    &FileOperationRequest {
+                        add_file_uuids: files,
+                        remove_file_uuids: vec![],
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let y = client
+        .create_resource(&CreateResourceRequest::map("y"))
+        .await
+        .unwrap()
+        .uuid;
+    assert_eq!(share(y.clone(), files.clone()).await.file_count, 12);
+    assert_eq!(mock.object_count(), 12, "the files are shared, not copied");
+
+    // Two files leave Y; X still holds them, and they still exist.
+    let after = client
+        .file_operation(
+            &y,
+            &FileOperationRequest {
+                add_file_uuids: vec![],
+                remove_file_uuids: vec![files[0].clone(), files[1].clone()],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.file_count, 10);
+    let y_files = client.get_resource(&y).await.unwrap().file_uuids;
+    assert!(!y_files.contains(&files[0]) && !y_files.contains(&files[1]));
+    assert_eq!(client.get_resource(&x).await.unwrap().file_uuids.len(), 12);
+    client.get_file(&files[0]).await.unwrap();
+
+    // X with its files: only the two that Y no longer holds go, with their objects.
+    client
+        .delete_resource(&x, DeleteMode::WithFiles)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get_resource(&x).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    for gone in &files[..2] {
+        assert_eq!(
+            client.get_file(gone).await.unwrap_err().kind(),
+            ErrorKind::NotFound,
+            "{gone} was held by X alone"
+        );
+    }
+    for kept in &files[2..] {
+        client.get_file(kept).await.unwrap();
+    }
+    assert_eq!(mock.object_count(), 10);
+
+    // Y and Z share the rest: deleting Y alone keeps them, deleting Z with its files
+    // deletes them.
+    let z = client
+        .create_resource(&CreateResourceRequest::map("z"))
+        .await
+        .unwrap()
+        .uuid;
+    assert_eq!(share(z.clone(), files[2..].to_vec()).await.file_count, 10);
+    client
+        .delete_resource(&y, DeleteMode::ResourceOnly)
+        .await
+        .unwrap();
+    assert_eq!(mock.object_count(), 10, "ResourceOnly keeps every file");
+    client
+        .delete_resource(&z, DeleteMode::WithFiles)
+        .await
+        .unwrap();
+    for f in &files[2..] {
+        assert_eq!(
+            client.get_file(f).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
+    assert_eq!(mock.object_count(), 0, "every object freed");
+    assert_eq!(
+        client
+            .delete_resource(&z, DeleteMode::WithFiles)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound,
+        "deleting twice is an error"
+    );
+}

@@ -384,8 +384,7 @@ async fn pagination_streams_across_many_pages() {
     assert_eq!(all.len(), 250);
     assert_eq!(all[0].name, "job 249");
     assert_eq!(all[249].name, "job 000");
-    let mut uuids: Vec<&str> = all.iter().map(|j| j.uuid.as_str()).collect();
-    uuids.dedup();
+    let uuids: std::collections::HashSet<&str> = all.iter().map(|j| j.uuid.as_str()).collect();
     assert_eq!(uuids.len(), 250, "no item twice");
     assert_eq!(mock.requests().len(), 13, "13 pages of 20");
     let from_page_3: Vec<Job> = client

@@ -57,16 +57,25 @@ async fn a_job_moves_through_every_state_and_produces_outputs() {
     assert_eq!(j["originResourceUuid"], rid.as_str());
     assert!(j.get("outputResourceUuid").is_none() && j.get("completedAt").is_none());
 
-    let expect = [(10, 2), (20, 3), (50, 3), (50, 4), (10, 6)];
+    // (seconds to advance, status then, remaining seconds then)
+    let expect = [
+        (10, 2, 130),
+        (20, 3, 110),
+        (50, 3, 60),
+        (50, 4, 10),
+        (10, 6, 0),
+    ];
     let mut last_pct = 0.0;
-    for (secs, status) in expect {
+    for (secs, status, remain) in expect {
         m.advance(Duration::from_secs(secs));
         let j = job(&api, &jid).await;
         assert_eq!(j["status"], status, "after +{secs}s: {j}");
+        assert_eq!(j["remainSeconds"], remain, "after +{secs}s: {j}");
         let pct = j["percentage"].as_f64().unwrap();
         assert!(pct >= last_pct, "progress never goes back");
         last_pct = pct;
-        if status == 3 && j["remainSeconds"] == 60 {
+        if remain == 60 {
+            // 80 of 140 seconds gone.
             assert!((pct - 80.0 / 140.0).abs() < 1e-3, "{pct}");
             insta::assert_json_snapshot!("job_executing", normalize(&j));
         }

@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 
 use common::{MockTokens, file};
 use serde_json::json;
-use terra_mock::{Fault, FaultRule, FaultScope, Provider, RandomFaults, TerraMock};
+use terra_mock::{
+    Clock, Fault, FaultRule, FaultScope, ManualClock, Provider, RandomFaults, TerraMock,
+};
 use terra_store::*;
 
 fn opts(mock: &TerraMock) -> UploadOptions {
@@ -66,18 +68,16 @@ async fn register(tokens: &MockTokens, uploads: &[Uploaded]) -> usize {
 #[tokio::test]
 async fn two_second_tokens_and_200_files_every_file_under_its_own_token() {
     for provider in [Provider::S3, Provider::Oss] {
+        // Mock and uploader share a manual clock; every finished file moves it on by
+        // 100 ms, so the run lasts 20 s of token time (ten lifetimes) in no real time.
+        let clock = ManualClock::starting_now();
         let mock = TerraMock::builder()
             .provider(provider)
+            .manual_clock(clock.clone())
             .token_lifetime(Duration::from_secs(2))
             .start()
             .await
             .unwrap();
-        // Slow the storage down so the run outlives several tokens.
-        mock.inject(
-            FaultRule::any()
-                .scope(FaultScope::Storage)
-                .fault(Fault::Delay(Duration::from_millis(100))),
-        );
         let tokens = MockTokens::new(&mock);
         let dir = tempfile::tempdir().unwrap();
         let items: Vec<UploadItem> = (0..200)
@@ -88,21 +88,28 @@ async fn two_second_tokens_and_200_files_every_file_under_its_own_token() {
                 )
             })
             .collect();
+        let (now, tick) = (clock.clone(), clock.clone());
         let uploads = Uploader::new(
             tokens.clone(),
             UploadOptions {
                 files_in_flight: 8,
+                now: Arc::new(move || now.now()),
                 ..opts(&mock)
             },
         )
+        .on_event(move |e| {
+            if let UploadEvent::Done(_) = e {
+                tick.advance(Duration::from_millis(100));
+            }
+        })
         .upload(items)
         .await
         .unwrap();
         assert_eq!(uploads.len(), 200);
         let issued = tokens.issued();
         assert!(
-            issued.len() >= 2,
-            "{provider:?}: only {} token for a run longer than a token's lifetime",
+            issued.len() >= 8,
+            "{provider:?}: only {} tokens for a run of ten tokens' lifetimes",
             issued.len()
         );
         for u in &uploads {
@@ -286,4 +293,113 @@ async fn a_missing_file_is_a_clear_error() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("not a regular file"), "{e}");
+}
+
+/// Hands out real tokens with an unknown session token: every storage request is refused
+/// as a bad token, which new credentials would normally cure.
+struct UnknownSession(Arc<MockTokens>);
+
+#[async_trait::async_trait]
+impl TokenProvider for UnknownSession {
+    async fn token(&self) -> std::result::Result<terra_types::StsToken, BoxError> {
+        let mut t = self.0.token().await?;
+        t.session_token = terra_types::Secret::new("no-such-session");
+        Ok(t)
+    }
+}
+
+#[tokio::test]
+async fn credentials_refused_every_time_end_after_max_token_refreshes() {
+    for provider in [Provider::S3, Provider::Oss] {
+        let mock = TerraMock::builder()
+            .provider(provider)
+            .start()
+            .await
+            .unwrap();
+        let tokens = MockTokens::new(&mock);
+        let dir = tempfile::tempdir().unwrap();
+        let up = Uploader::new(
+            Arc::new(UnknownSession(tokens.clone())),
+            UploadOptions {
+                max_token_refreshes: 3,
+                max_attempts: 20,
+                ..opts(&mock)
+            },
+        );
+        let err = tokio::time::timeout(
+            Duration::from_secs(30),
+            up.upload(vec![UploadItem::new(
+                "a.jpg",
+                file(dir.path(), "a", 100, 1),
+            )]),
+        )
+        .await
+        .expect("the engine gives up instead of looping")
+        .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            StoreErrorKind::Credentials,
+            "{provider:?}: {err}"
+        );
+        assert_eq!(
+            tokens.issued().len(),
+            4,
+            "{provider:?}: the first token and 3 refreshes, no more"
+        );
+        assert_eq!(mock.object_count(), 0);
+        mock.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_retried_upload_rewinds_what_it_reported() {
+    let mock = TerraMock::builder().start().await.unwrap();
+    // The body is read, then the answer is a 500: everything sent must be sent again.
+    mock.inject(
+        FaultRule::on("PUT", "/terra-mock-s3/**")
+            .scope(FaultScope::Storage)
+            .times(1)
+            .fault(Fault::StatusAfterProcessing { status: 500 }),
+    );
+    let tokens = MockTokens::new(&mock);
+    let dir = tempfile::tempdir().unwrap();
+    let size = 300_000u64;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let e = events.clone();
+    let up = Uploader::new(tokens.clone(), opts(&mock)).on_event(move |ev| {
+        e.lock().unwrap().push(ev);
+    });
+    let done = up
+        .upload(vec![UploadItem::new(
+            "a.jpg",
+            file(dir.path(), "a", size as usize, 3),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(mock.object(Provider::S3, &done[0].key).unwrap().size, size);
+    let events = events.lock().unwrap();
+    let (mut sent, mut rewound, mut retries) = (0u64, 0u64, 0);
+    for ev in events.iter() {
+        match ev {
+            UploadEvent::Progress { bytes, .. } => sent += bytes,
+            UploadEvent::Retrying {
+                rewound: r,
+                attempt,
+                ..
+            } => {
+                assert_eq!(*attempt, 2);
+                assert_eq!(*r, size, "the whole first attempt is rewound");
+                rewound += r;
+                retries += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(retries, 1);
+    assert_eq!(sent, 2 * size, "the body was sent twice");
+    assert_eq!(
+        sent - rewound,
+        size,
+        "a progress bar ends at the file's size"
+    );
 }

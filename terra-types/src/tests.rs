@@ -440,17 +440,13 @@ fn validation_rules() {
         (
             JobType::Model3d,
             r#"{"parameter":{"output_mesh":"yes"}}"#,
-            "parameter",
+            "parameter.output_mesh",
         ),
         (JobType::Unknown(99), r#"{}"#, "type"),
     ];
     for (t, s, field) in cases {
         let err = validate_start_parameters(t, s).expect_err(s);
-        assert!(
-            err.field.starts_with(field),
-            "{s}: got field {} ({err})",
-            err.field
-        );
+        assert_eq!(err.field, field, "{s}: {err}");
     }
     validate_start_parameters(
         JobType::Lidar,

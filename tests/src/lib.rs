@@ -69,8 +69,8 @@ pub fn workflow(
         })
 }
 
-/// Checks that every file of the job's output resource is on disk with its size, and
-/// returns their names.
+/// Checks that every file of the job's output resource is on disk with the bytes the mock
+/// holds for it, and returns their names.
 pub fn assert_outputs_complete(mock: &TerraMock, output_dir: &Path) -> Vec<String> {
     let app_key = mock.app_key();
     let outputs: Vec<_> = mock
@@ -86,10 +86,17 @@ pub fn assert_outputs_complete(mock: &TerraMock, output_dir: &Path) -> Vec<Strin
         .filter(|f| mock_file_in(mock, &outputs[0].uuid, &f.uuid))
     {
         let path = output_dir.join(&f.name);
-        let len = std::fs::metadata(&path)
-            .unwrap_or_else(|e| panic!("{} missing: {e}", path.display()))
-            .len();
-        assert_eq!(len, f.size, "{} has the listed size", f.name);
+        let got =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{} missing: {e}", path.display()));
+        assert_eq!(got.len() as u64, f.size, "{} has the listed size", f.name);
+        let stored = mock
+            .file_bytes(app_key, &f.uuid)
+            .unwrap_or_else(|| panic!("the mock holds no object for {}", f.name));
+        assert!(
+            got == stored,
+            "{} differs from the object the mock holds",
+            f.name
+        );
         names.push(f.name.clone());
     }
     assert!(!names.is_empty());

@@ -1021,6 +1021,28 @@ impl TerraMock {
             .head(bucket_of(provider, &self.inner.cfg), key)
     }
 
+    /// The bytes stored for a file of an account (an upload it registered or an output of
+    /// its jobs): what a download of the file must deliver. `None` for an unknown account or
+    /// file, or an object gone from storage.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// assert_eq!(mock.file_bytes(mock.app_key(), "no-such-file"), None);
+    /// # Ok(()) }
+    /// ```
+    pub fn file_bytes(&self, app_key: &str, file_uuid: &str) -> Option<Vec<u8>> {
+        let uuid = file_uuid.parse().ok()?;
+        let (provider, key) = self.locked(app_key, |cell, a| {
+            a.files.get(&uuid).map(|f| (cell.provider, f.key.full()))
+        })??;
+        self.inner
+            .storage
+            .bytes(bucket_of(provider, &self.inner.cfg), &key)?
+            .ok()
+    }
+
     /// Multipart uploads started and neither completed nor aborted.
     ///
     /// ```

@@ -189,6 +189,15 @@ pub(crate) enum KeyProblem {
 }
 
 /// Checks a key before anything is written under it. `max_len` is the protocol's limit.
+/// The bytes of a body's segments, in order.
+fn read_segments(segments: &[Segment]) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for s in segments {
+        bytes.extend(std::fs::read(&s.path)?);
+    }
+    Ok(bytes)
+}
+
 pub(crate) fn check_key(key: &str, max_len: usize) -> Result<(), KeyProblem> {
     if key.is_empty() {
         return Err(KeyProblem::Empty);
@@ -858,14 +867,24 @@ impl BlobStore {
 
     /// Every object with its bytes, and every multipart upload with its parts' bytes (an
     /// export). Reads every body: O(bytes stored).
+    /// The whole body of an object, read into memory (for tests and export; the endpoints
+    /// stream by range).
+    pub(crate) fn bytes(&self, bucket: &str, key: &str) -> Option<std::io::Result<Vec<u8>>> {
+        let segments = self
+            .lock()
+            .buckets
+            .get(bucket)?
+            .get(key)?
+            .body
+            .segments
+            .clone();
+        Some(read_segments(&segments))
+    }
+
     pub(crate) fn export(&self) -> std::io::Result<(Vec<ObjectDoc>, Vec<UploadDoc>)> {
         use base64::Engine as _;
         let b64 = |segments: &[Segment]| -> std::io::Result<String> {
-            let mut bytes = Vec::new();
-            for s in segments {
-                bytes.extend(std::fs::read(&s.path)?);
-            }
-            Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+            Ok(base64::engine::general_purpose::STANDARD.encode(read_segments(segments)?))
         };
         let (objects, uploads): (Vec<_>, Vec<_>) = {
             let inner = self.lock();
