@@ -3,6 +3,8 @@
 //! - `cargo xtask test`: formatting, clippy (`-D warnings`), the whole test suite with the
 //!   services it needs, doctests and rustdoc (warnings denied). CI runs exactly this.
 //! - `cargo xtask bench [name]`: the benchmarks (criterion and bench binaries).
+//! - `cargo xtask mutants [scope]`: mutation testing with cargo-mutants (installed from
+//!   crates.io into `target/xtask/tools`); not part of `test`, figures in TESTING.md.
 
 mod services;
 #[cfg(test)]
@@ -16,9 +18,15 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("mutants") => mutants(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|all]"
+                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|all]\n       cargo xtask mutants [{}|all]",
+                MUTANT_SCOPES
+                    .iter()
+                    .map(|s| s.0)
+                    .collect::<Vec<_>>()
+                    .join("|")
             );
             return ExitCode::from(2);
         }
@@ -210,4 +218,85 @@ fn bench(args: &[String]) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+/// The cargo-mutants release the figures in TESTING.md were made with.
+const MUTANTS_VERSION: &str = "27.1.0";
+
+/// What `cargo xtask mutants` mutates: `(scope, package, files)`; no files means the whole
+/// package. The pure parts of terra-store and terra-client: retry decisions, backoff and
+/// error classification (their I/O is covered by the integration tests, not by mutants).
+const MUTANT_SCOPES: &[(&str, &str, &[&str])] = &[
+    ("sign", "terra-sign", &[]),
+    ("params", "terra-types", &["terra-types/src/params.rs"]),
+    ("types", "terra-types", &[]),
+    (
+        "store",
+        "terra-store",
+        &["terra-store/src/error.rs", "terra-store/src/backend.rs"],
+    ),
+    (
+        "client",
+        "terra-client",
+        &["terra-client/src/config.rs", "terra-client/src/error.rs"],
+    ),
+];
+
+/// Installs cargo-mutants (crates.io) into `target/xtask/tools` unless it is there.
+fn install_mutants() -> Result<std::path::PathBuf, String> {
+    let tools = root().join("target/xtask/tools");
+    let bin = tools.join("bin/cargo-mutants");
+    let current = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(MUTANTS_VERSION));
+    if !current {
+        run(&format!("install cargo-mutants {MUTANTS_VERSION}"), {
+            let mut c = cargo();
+            c.args(["install", "cargo-mutants", "--locked", "--version"])
+                .arg(MUTANTS_VERSION)
+                .arg("--root")
+                .arg(&tools);
+            c
+        })?;
+    }
+    Ok(bin)
+}
+
+/// `cargo xtask mutants [scope|all]`: one cargo-mutants run per scope, results under
+/// `target/xtask/mutants/<scope>/mutants.out` (`missed.txt` lists the survivors).
+fn mutants(args: &[String]) -> Result<(), String> {
+    let which = args.first().map(String::as_str).unwrap_or("all");
+    let scopes: Vec<_> = MUTANT_SCOPES
+        .iter()
+        .filter(|s| which == "all" || s.0 == which)
+        .collect();
+    if scopes.is_empty() {
+        return Err(format!("unknown mutants scope {which:?}"));
+    }
+    let bin = install_mutants()?;
+    let mut failed = Vec::new();
+    for (scope, package, files) in scopes {
+        let out = root().join("target/xtask/mutants").join(scope);
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let mut c = Command::new(&bin);
+        c.current_dir(root())
+            .args(["mutants", "--package", package, "--output"])
+            .arg(&out);
+        for f in *files {
+            c.args(["--file", f]);
+        }
+        // A missed mutant makes cargo-mutants exit non-zero; report them all at the end.
+        if run(&format!("mutants: {scope}"), c).is_err() {
+            failed.push(format!(
+                "{scope} (see {})",
+                out.join("mutants.out/missed.txt").display()
+            ));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("surviving mutants in: {}", failed.join(", ")))
+    }
 }
