@@ -221,3 +221,97 @@ fn strict_mode_keeps_the_order_of_checks_for_malformed_headers() {
         Err(VerifyError::ClockSkew { .. })
     ));
 }
+
+/// When both date headers are signed, either being fresh is enough (Kong's rule), in
+/// strict mode too: only unsigned dates are ignored.
+#[test]
+fn with_both_dates_signed_a_fresh_x_date_counts() {
+    let later = t0() + Duration::from_secs(3600);
+    let (old, fresh) = (format_date(t0()), format_date(later));
+    let lines = format!(
+        "x-date: {fresh}\ndate: {old}\n@request-target: get /terra-rescon-be/v2/jobs\ndigest: {}",
+        body_digest(b"")
+    );
+    let auth = authorization("x-date date @request-target digest", &lines);
+    let digest = body_digest(b"");
+    let headers = [
+        ("x-date", fresh.as_str()),
+        ("date", old.as_str()),
+        ("digest", digest.as_str()),
+        ("authorization", auth.as_str()),
+    ];
+    let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs", b"");
+    assert_eq!(
+        Verifier::strict()
+            .verify(&req, &headers, later, lookup)
+            .unwrap()
+            .app_key,
+        "ak"
+    );
+    // Both stale: refused.
+    let much_later = later + Duration::from_secs(3600);
+    assert!(matches!(
+        Verifier::strict().verify(&req, &headers, much_later, lookup),
+        Err(VerifyError::ClockSkew { .. })
+    ));
+}
+
+/// An empty `username` or an empty `signature` is malformed on its own.
+#[test]
+fn an_empty_username_or_signature_is_malformed() {
+    let date = format_date(t0());
+    for auth in [
+        r#"hmac username="", algorithm="hmac-sha256", headers="date", signature="c2ln""#,
+        r#"hmac username="ak", algorithm="hmac-sha256", headers="date", signature="""#,
+    ] {
+        let headers = [("date", date.as_str()), ("authorization", auth)];
+        let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs", b"");
+        let e = Verifier::default()
+            .verify(&req, &headers, t0(), lookup)
+            .unwrap_err();
+        assert!(
+            matches!(e, VerifyError::MalformedAuthorization { .. }),
+            "{auth}: {e:?}"
+        );
+    }
+}
+
+/// `request-line` means the request line only when no header of that name was sent (as
+/// in Kong); a header of that name is signed like any other.
+#[test]
+fn a_request_line_header_is_signed_as_a_header() {
+    let date = format_date(t0());
+    let lines = format!("date: {date}\nrequest-line: custom value");
+    let auth = authorization("date request-line", &lines);
+    let headers = [
+        ("date", date.as_str()),
+        ("request-line", "custom value"),
+        ("authorization", auth.as_str()),
+    ];
+    let req = SignableRequest::new("GET", "/terra-rescon-be/v2/jobs", b"");
+    assert!(
+        Verifier::default()
+            .verify(&req, &headers, t0(), lookup)
+            .is_ok()
+    );
+    // Without the header, the same name stands for the request line.
+    let lines = format!("date: {date}\nGET /terra-rescon-be/v2/jobs HTTP/1.1");
+    let auth = authorization("date request-line", &lines);
+    let headers = [("date", date.as_str()), ("authorization", auth.as_str())];
+    assert!(
+        Verifier::default()
+            .verify(&req, &headers, t0(), lookup)
+            .is_ok()
+    );
+}
+
+/// `Debug` shows the app key and hides the secret.
+#[test]
+fn credentials_debug_shows_the_key_not_the_secret() {
+    let shown = format!("{:?}", Credentials::new("the-app-key", "the-secret"));
+    assert!(
+        shown.contains("the-app-key") && shown.contains("***"),
+        "{shown}"
+    );
+    assert!(!shown.contains("the-secret"), "{shown}");
+}
