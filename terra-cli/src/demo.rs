@@ -93,7 +93,7 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
         .credentials(mock.app_key(), mock.secret())
         .build()
         .map_err(Failure::from)?;
-    let spec = crate::params::build(a.kind, None, &[])?;
+    let spec = crate::params::build(a.kind, None, &[], false)?;
     let opts = ReconstructOptions {
         name: Some("terra demo".into()),
         fresh: true,

@@ -89,6 +89,10 @@ struct Cli {
     /// Machine-readable JSON on stdout instead of text (no progress bars).
     #[arg(long, global = true)]
     json: bool,
+    /// Longest wait between two looks at a job's status, in seconds (polling starts at 5 s
+    /// and grows to this; lower it against the emulator).
+    #[arg(long, global = true, default_value_t = 60.0, value_parser = poll_seconds)]
+    max_poll_interval: f64,
     /// Log with tracing to stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -150,6 +154,22 @@ struct JobArgs {
     /// or just the parameter section); --param values apply on top.
     #[arg(long)]
     params_file: Option<PathBuf>,
+    /// Send parameter keys this version does not know (DJI may have added some since);
+    /// without it they are refused as typos.
+    #[arg(long)]
+    allow_unknown_params: bool,
+}
+
+impl JobArgs {
+    /// The typed, validated parameters.
+    fn spec(&self) -> Result<terra_client::workflow::JobSpec, String> {
+        params::build(
+            self.kind,
+            self.params_file.as_deref(),
+            &self.params,
+            self.allow_unknown_params,
+        )
+    }
 }
 
 #[derive(Args, Debug)]
@@ -179,10 +199,6 @@ struct ReconstructArgs {
     /// Sign OSS requests with V1 (HMAC-SHA1) instead of V4.
     #[arg(long)]
     oss_v1: bool,
-    /// Longest wait between two looks at the job's status, in seconds (polling starts at 5 s
-    /// and grows to this; lower it against the emulator).
-    #[arg(long, default_value_t = 60.0, value_parser = poll_seconds)]
-    max_poll_interval: f64,
 }
 
 /// A polling interval: a finite number of seconds from 0.05 to 3600.
@@ -497,7 +513,7 @@ async fn list<T: Serialize>(
 async fn run(cli: Cli) -> Outcome {
     match &cli.cmd {
         Cmd::Reconstruct(a) => {
-            let spec = params::build(a.job.kind, a.job.params_file.as_deref(), &a.job.params)?;
+            let spec = a.job.spec()?;
             let c = client(&cli)?;
             let opts = ReconstructOptions {
                 name: a.name.clone(),
@@ -506,7 +522,7 @@ async fn run(cli: Cli) -> Outcome {
                 requests_in_flight: a.requests_in_flight,
                 downloads: a.downloads,
                 backend: storage(&cli, a.oss_v1),
-                polling: Some(polling(a.max_poll_interval)),
+                polling: Some(polling(cli.max_poll_interval)),
             };
             reconstruct(&c, a.dir.clone(), a.out.clone(), spec, opts, cli.json)
                 .await
@@ -749,7 +765,7 @@ async fn run(cli: Cli) -> Outcome {
                     resource,
                     job,
                 } => {
-                    let spec = params::build(job.kind, job.params_file.as_deref(), &job.params)?;
+                    let spec = job.spec()?;
                     let req = spec.start_request(resource).map_err(|e| Failure {
                         code: 3,
                         message: e.to_string(),
@@ -769,7 +785,7 @@ async fn run(cli: Cli) -> Outcome {
                     Ok(())
                 }
                 JobsCmd::Wait { uuid } => {
-                    let mut poller = c.poll_job(uuid);
+                    let mut poller = c.poll_job_with(uuid, polling(cli.max_poll_interval));
                     let mut last = None;
                     while let Some(job) = futures::StreamExt::next(&mut poller).await {
                         let job = job?;

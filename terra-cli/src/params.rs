@@ -18,6 +18,20 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// What a run without `--param` or `--params-file` asks for: 2D urban at medium
+    /// quality, 3D with OBJ and 3D Tiles meshes, LiDAR with the service's defaults.
+    fn defaults(self) -> &'static [&'static str] {
+        match self {
+            Self::Map2d => &["map_mode=1", "quality_level=2"],
+            Self::Model3d => &[
+                "output_mesh=true",
+                "generate_obj=true",
+                "generate_b3dm=true",
+            ],
+            Self::Lidar => &[],
+        }
+    }
+
     pub(crate) fn job_type(self) -> JobType {
         match self {
             Self::Map2d => JobType::Map2d,
@@ -48,12 +62,14 @@ fn set(root: &mut Map<String, Value>, path: &[&str], value: Value) -> Result<(),
 /// just the `parameter` section), then each `key=value` on top. Keys go into `parameter`
 /// unless they start with `predefine_AOI.` or `export_parameter.`; dots nest
 /// (`output_geo_desc.cs_type=GEO_CS`). Values are JSON when they parse as JSON
-/// (`true`, `0.5`, `[1,2]`), strings otherwise. Without any, sensible defaults apply:
-/// 2D urban at medium quality, 3D with OBJ and 3D Tiles meshes.
+/// (`true`, `0.5`, `[1,2]`), strings otherwise. Without any, [`Kind::defaults`] apply.
+/// Keys no field knows are refused (with the closest known one suggested) unless
+/// `allow_unknown`.
 pub(crate) fn build(
     kind: Kind,
     file: Option<&std::path::Path>,
     params: &[String],
+    allow_unknown: bool,
 ) -> Result<JobSpec, String> {
     let mut root = Map::new();
     if let Some(path) = file {
@@ -70,22 +86,13 @@ pub(crate) fn build(
             root.insert("parameter".into(), Value::Object(obj));
         }
     }
-    if file.is_none() && params.is_empty() {
-        let defaults: &[&str] = match kind {
-            Kind::Map2d => &["map_mode=1", "quality_level=2"],
-            Kind::Model3d => &[
-                "output_mesh=true",
-                "generate_obj=true",
-                "generate_b3dm=true",
-            ],
-            Kind::Lidar => &[],
-        };
-        return build(
-            kind,
-            None,
-            &defaults.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
-        );
-    }
+    let defaults: Vec<String>;
+    let params = if file.is_none() && params.is_empty() {
+        defaults = kind.defaults().iter().map(|s| (*s).to_owned()).collect();
+        &defaults
+    } else {
+        params
+    };
     for p in params {
         let (k, v) = p
             .split_once('=')
@@ -100,7 +107,18 @@ pub(crate) fn build(
     }
     root.entry("parameter")
         .or_insert_with(|| Value::Object(Map::new()));
-    JobSpec::from_json(kind.job_type(), Value::Object(root)).map_err(|e| e.message().to_owned())
+    let spec = JobSpec::from_json(kind.job_type(), Value::Object(root))
+        .map_err(|e| e.message().to_owned())?;
+    let unknown = spec.unknown_keys();
+    if !allow_unknown && !unknown.is_empty() {
+        let list: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "{}; nothing was sent. Fix the name, or pass --allow-unknown-params to send keys \
+             DJI added after this version",
+            list.join("; ")
+        ));
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]
@@ -119,6 +137,7 @@ mod tests {
                 "output_geo_desc.geo_cs=EPSG:4326".into(),
                 "export_parameter.pc_dir_structure=true".into(),
             ],
+            false,
         )
         .unwrap();
         let JobSpec::Model3d(p) = spec else { panic!() };
@@ -135,27 +154,61 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = build(Kind::Model3d, None, &["model_simplify=3".into()]).unwrap_err();
+        let e = build(Kind::Model3d, None, &["model_simplify=3".into()], false).unwrap_err();
         assert!(e.contains("parameter.model_simplify"), "{e}");
         let e = build(
             Kind::Lidar,
             None,
             &["quality_level=1".into(), "sample_distance=0.1".into()],
+            false,
         )
         .unwrap_err();
         assert!(e.contains("sample_distance"), "{e}");
         assert!(
-            build(Kind::Map2d, None, &["nonsense".into()])
+            build(Kind::Map2d, None, &["nonsense".into()], false)
                 .unwrap_err()
                 .contains("key=value")
         );
     }
 
     #[test]
-    fn defaults_when_nothing_is_given() {
-        let JobSpec::Model3d(p) = build(Kind::Model3d, None, &[]).unwrap() else {
+    fn defaults_when_nothing_is_given_for_every_kind() {
+        let JobSpec::Model3d(p) = build(Kind::Model3d, None, &[], false).unwrap() else {
             panic!()
         };
         assert!(p.parameter.mesh_formats().obj && p.parameter.mesh_formats().b3dm);
+        let JobSpec::Map2d(p) = build(Kind::Map2d, None, &[], false).unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.parameter.map_mode, Some(terra_types::MapMode::Urban));
+        // LiDAR's defaults are empty: that once recursed until the stack overflowed.
+        let JobSpec::Lidar(p) = build(Kind::Lidar, None, &[], false).unwrap() else {
+            panic!()
+        };
+        assert_eq!(p, terra_types::JobParameters::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_a_suggestion_unless_allowed() {
+        let args = ["output_mesh=true".into(), "generate_objj=true".into()];
+        let e = build(Kind::Model3d, None, &args, false).unwrap_err();
+        assert!(
+            e.contains(
+                "`parameter.generate_objj` is not a known key (did you mean `generate_obj`?)"
+            ) && e.contains("--allow-unknown-params"),
+            "{e}"
+        );
+        let JobSpec::Model3d(p) = build(Kind::Model3d, None, &args, true).unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.parameter.extra["generate_objj"], true, "sent as given");
+        let e = build(
+            Kind::Map2d,
+            None,
+            &["export_parameter.undistort_image=true".into()],
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("did you mean `undistort_images`"), "{e}");
     }
 }

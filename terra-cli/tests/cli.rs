@@ -295,6 +295,20 @@ async fn bad_input_gets_a_clear_error_and_exit_code() {
         "{err}"
     );
 
+    let (code, err) = failing(reconstruct(
+        &mock,
+        &p("ok"),
+        &out,
+        &[
+            "--param",
+            "output_mesh=true",
+            "--param",
+            "generate_objj=true",
+        ],
+    ));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("did you mean `generate_obj`?"), "{err}");
+
     let mut wrong = reconstruct(&mock, &p("ok"), &out, &[]);
     wrong.env("DJI_SECRET_KEY", "not-the-secret");
     let (code, err) = failing(wrong);
@@ -631,4 +645,100 @@ async fn usage_errors_exit_2() {
         assert!(err.contains("--help"), "{args:?}: {err}");
     }
     assert!(mock.requests().is_empty(), "nothing reached the service");
+}
+
+/// Every command that takes a job type, with each of the three types and only the
+/// arguments it requires: the defaults of each type must work (LiDAR's once overflowed the
+/// stack).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_job_type_with_only_the_required_arguments() {
+    let mock = tests::mock(|b| b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    write_flight(
+        &photos,
+        &FlightPlan {
+            images: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let lidar = dir.path().join("lidar");
+    terra_mock::sample::write_lidar_mission(&lidar).unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut c = terra(&mock, args);
+        c.args(["--json", "--max-poll-interval", "0.2"]);
+        serde_json::from_slice(&finish(c).stdout).unwrap()
+    };
+    for kind in ["2d", "3d", "lidar"] {
+        let input = if kind == "lidar" { &lidar } else { &photos };
+        let input = input.to_str().unwrap();
+
+        // reconstruct DIR --type K --out OUT
+        let out = dir.path().join(format!("out-{kind}"));
+        let before = output_resources(&mock);
+        let done = finish(reconstruct_with(&mock, input, kind, &out));
+        assert!(done.status.success(), "reconstruct --type {kind}");
+        let new: Vec<String> = output_resources(&mock)
+            .into_iter()
+            .filter(|r| !before.contains(r))
+            .collect();
+        assert_eq!(new.len(), 1, "{kind}: one job, one output resource");
+        tests::assert_outputs_of(&mock, &new[0], &out);
+
+        // upload DIR --type K, then jobs start JOB --resource R --type K
+        let up = json(&["upload", input, "--type", kind]);
+        let resource = up["resource"].as_str().unwrap().to_owned();
+        let job = json(&["jobs", "create", kind])["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let started = json(&[
+            "jobs",
+            "start",
+            &job,
+            "--resource",
+            &resource,
+            "--type",
+            kind,
+        ]);
+        assert_eq!(started["status"], 1, "jobs start --type {kind}: {started}");
+        let done = json(&["jobs", "wait", &job]);
+        assert_eq!(done["status"], 6, "{kind}: {done}");
+
+        // demo --type K (its own emulator)
+        let mut demo = Command::new(env!("CARGO_BIN_EXE_terra"));
+        demo.args(["demo", "--type", kind, "--out"])
+            .arg(dir.path().join(format!("demo-{kind}")));
+        let out = demo.output().unwrap();
+        assert!(
+            out.status.success(),
+            "demo --type {kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn output_resources(mock: &TerraMock) -> Vec<String> {
+    mock.resources(mock.app_key())
+        .into_iter()
+        .filter(|r| r.resource_type == ResourceType::JobOutput)
+        .map(|r| r.uuid)
+        .collect()
+}
+
+fn reconstruct_with(mock: &TerraMock, input: &str, kind: &str, out: &Path) -> Command {
+    terra(
+        mock,
+        &[
+            "reconstruct",
+            input,
+            "--type",
+            kind,
+            "--out",
+            out.to_str().unwrap(),
+            "--max-poll-interval",
+            "0.2",
+        ],
+    )
 }

@@ -24,6 +24,7 @@
 mod envelope;
 mod file;
 mod job;
+mod keys;
 mod macros;
 mod page;
 pub mod params;
@@ -40,6 +41,7 @@ mod tests;
 pub use envelope::{ApiCode, ApiResult, Created, Envelope, GatewayError};
 pub use file::{File, UpdateFileRequest};
 pub use job::{CreateJobRequest, Job, JobStatus, JobType, StartJobRequest};
+pub use keys::{UnknownKey, closest_key};
 pub use page::{
     ListFilesQuery, ListJobsQuery, ListQuery, ListResourcesQuery, MAX_UUIDS_FILTER, Page,
 };

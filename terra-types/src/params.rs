@@ -264,6 +264,16 @@ pub struct GeoDesc {
 }
 
 impl GeoDesc {
+    /// The keys of a geo-desc object on the wire.
+    pub const KEYS: &'static [&'static str] = &[
+        "cs_type",
+        "geo_cs",
+        "override_vertical_cs",
+        "geo_cs_wkt",
+        "ref_GPS",
+        "offset",
+    ];
+
     /// A `GEO_CS` with an identifier such as `EPSG:4326`.
     ///
     /// ```
@@ -499,6 +509,39 @@ pub trait ParameterSet:
 
     /// The common section.
     fn common(&self) -> &CommonParams;
+
+    /// Every key this section knows, the common section's included, as spelled on the
+    /// wire (what an unknown key is compared with to suggest one).
+    const KEYS: &'static [&'static str];
+
+    /// Keys that no field took (kept so that nothing is lost; see [`JobParameters::unknown_keys`]).
+    fn extra(&self) -> &Map<String, Value>;
+
+    /// `output_geo_desc`, when the job type has one and it is set.
+    fn output_geo_desc(&self) -> Option<&GeoDesc>;
+}
+
+/// The keys of [`CommonParams`] on the wire followed by a section's own keys, as one
+/// `&'static` list.
+macro_rules! keys {
+    ($($k:literal),* $(,)?) => {{
+        const ALL: &[&str] = &[
+            "SfM_method",
+            "sfm_feature_quantity_level",
+            "use_image_position",
+            "generate_blocks_exchange_xml",
+            "blocks_exchange_xml_geo_desc",
+            "output_pointcloud",
+            "generate_pnts",
+            "generate_las",
+            "generate_point_s3mb",
+            "generate_point_ply",
+            "generate_pcd",
+            "merge_point",
+            $($k),*
+        ];
+        ALL
+    }};
 }
 
 /// `parameter` of a 2D reconstruction (`type` 14, reference §5.3).
@@ -588,6 +631,24 @@ impl ParameterSet for Map2dParams {
 
     fn common(&self) -> &CommonParams {
         &self.common
+    }
+
+    const KEYS: &'static [&'static str] = keys!(
+        "map_mode",
+        "quality_level",
+        "use_Wallis",
+        "use_Dehaze",
+        "use_gcj02",
+        "dom_tile_size",
+        "output_geo_desc"
+    );
+
+    fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    fn output_geo_desc(&self) -> Option<&GeoDesc> {
+        self.output_geo_desc.as_ref()
     }
 }
 
@@ -684,6 +745,29 @@ impl ParameterSet for Model3dParams {
 
     fn common(&self) -> &CommonParams {
         &self.common
+    }
+
+    const KEYS: &'static [&'static str] = keys!(
+        "output_mesh",
+        "generate_ply",
+        "generate_obj",
+        "generate_b3dm",
+        "generate_osgb",
+        "generate_s3mb",
+        "generate_i3s",
+        "water_refine",
+        "model_simplify",
+        "cut_AOI",
+        "quality_level",
+        "output_geo_desc"
+    );
+
+    fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    fn output_geo_desc(&self) -> Option<&GeoDesc> {
+        self.output_geo_desc.as_ref()
     }
 }
 
@@ -911,6 +995,33 @@ impl ParameterSet for LidarParams {
     fn common(&self) -> &CommonParams {
         &self.common
     }
+
+    const KEYS: &'static [&'static str] = keys!(
+        "colorize_point",
+        "lpp_optimise",
+        "refine_calibrate",
+        "lidar_point_max_distance",
+        "smooth_point",
+        "sample_distance",
+        "output_height_offset",
+        "quality_level",
+        "output_geo_desc",
+        "ground_extract",
+        "scene_type",
+        "max_size_building",
+        "iter_dist",
+        "iter_angle",
+        "generate_dem",
+        "dem_resolution"
+    );
+
+    fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    fn output_geo_desc(&self) -> Option<&GeoDesc> {
+        self.output_geo_desc.as_ref()
+    }
 }
 
 /// `predefine_AOI`: a region of interest (2D and 3D only, reference §5.6).
@@ -962,6 +1073,10 @@ pub struct PredefineAoi {
 }
 
 impl PredefineAoi {
+    /// The keys of `predefine_AOI` on the wire.
+    pub const KEYS: &'static [&'static str] =
+        &["polygon_points", "min_altitude", "max_altitude", "geo_desc"];
+
     fn validate(&self) -> Checked {
         if self.polygon_points.len() < 3 {
             return fail(
@@ -1019,6 +1134,12 @@ pub struct ExportParameter {
     #[serde(flatten)]
     #[cfg_attr(test, proptest(strategy = "crate::proptest_support::extra_map()"))]
     pub extra: Map<String, Value>,
+}
+
+impl ExportParameter {
+    /// The keys of `export_parameter` on the wire.
+    pub const KEYS: &'static [&'static str] =
+        &["pc_dir_structure", "undistort_images", "temp_result_files"];
 }
 
 /// The whole parameter object of a start request, generic over the `parameter` section.

@@ -79,12 +79,16 @@ pub fn assert_outputs_complete(mock: &TerraMock, output_dir: &Path) -> Vec<Strin
         .filter(|r| r.resource_type == ResourceType::JobOutput)
         .collect();
     assert_eq!(outputs.len(), 1, "one output resource");
+    assert_outputs_of(mock, &outputs[0].uuid, output_dir)
+}
+
+/// Checks that every file of the output resource `output` is on disk under `output_dir`
+/// with the bytes the mock holds for it, and returns their names.
+pub fn assert_outputs_of(mock: &TerraMock, output: &str, output_dir: &Path) -> Vec<String> {
+    let app_key = mock.app_key();
     let files = mock.files(app_key);
     let mut names = Vec::new();
-    for f in files
-        .iter()
-        .filter(|f| mock_file_in(mock, &outputs[0].uuid, &f.uuid))
-    {
+    for f in files.iter().filter(|f| mock_file_in(mock, output, &f.uuid)) {
         let path = output_dir.join(&f.name);
         let got =
             std::fs::read(&path).unwrap_or_else(|e| panic!("{} missing: {e}", path.display()));

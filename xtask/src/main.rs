@@ -246,10 +246,10 @@ const MUTANT_SCOPES: &[(&str, &str, &[&str])] = &[
 fn install_mutants() -> Result<std::path::PathBuf, String> {
     let tools = root().join("target/xtask/tools");
     let bin = tools.join("bin/cargo-mutants");
-    let current = Command::new(&bin)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(MUTANTS_VERSION));
+    let current = Command::new(&bin).arg("--version").output().is_ok_and(|o| {
+        String::from_utf8_lossy(&o.stdout).contains(MUTANTS_VERSION)
+            || String::from_utf8_lossy(&o.stderr).contains(MUTANTS_VERSION)
+    });
     if !current {
         run(&format!("install cargo-mutants {MUTANTS_VERSION}"), {
             let mut c = cargo();
@@ -280,6 +280,9 @@ fn mutants(args: &[String]) -> Result<(), String> {
         let out = root().join("target/xtask/mutants").join(scope);
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         let mut c = Command::new(&bin);
+        // Fewer property-test cases per mutant: a mutant is caught by the first failing
+        // case, and the full count would make a run of terra-types take hours.
+        c.env("PROPTEST_CASES", "24");
         c.current_dir(root())
             .args(["mutants", "--package", package, "--output"])
             .arg(&out);

@@ -96,6 +96,23 @@ impl JobSpec {
         }
     }
 
+    /// Keys of the parameters that no field knows (typos, or keys DJI added after this
+    /// SDK was written), each with the closest known key.
+    ///
+    /// ```
+    /// use terra_client::workflow::JobSpec;
+    /// use terra_types::JobType;
+    /// let spec = JobSpec::from_json(JobType::Model3d, serde_json::json!({"parameter": {"generate_objj": true}})).unwrap();
+    /// assert_eq!(spec.unknown_keys()[0].suggestion, Some("generate_obj"));
+    /// ```
+    pub fn unknown_keys(&self) -> Vec<terra_types::UnknownKey> {
+        match self {
+            Self::Map2d(p) => p.unknown_keys(),
+            Self::Model3d(p) => p.unknown_keys(),
+            Self::Lidar(p) => p.unknown_keys(),
+        }
+    }
+
     /// The validated start request for `resource`.
     ///
     /// ```
