@@ -72,13 +72,19 @@ built-in emulator, with no account.\n\nExit codes: 0 success, 1 failure, 2 usage
 )]
 struct Cli {
     /// DJI host: us (openapi-us.dji.com, S3 storage) or cn (openapi-cn.dji.com, OSS storage).
-    #[arg(long, global = true, value_enum, default_value = "us")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "TERRA_REGION",
+        default_value = "us"
+    )]
     region: RegionArg,
     /// Another API host (e.g. a `terra mock serve` at http://127.0.0.1:8080); overrides --region.
     #[arg(long, global = true, env = "TERRA_ENDPOINT")]
     endpoint: Option<String>,
     /// Object-storage endpoint for uploads (default: from the token; with --endpoint, the same host, as terra-mock serves both).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "TERRA_STORAGE_ENDPOINT")]
     storage_endpoint: Option<String>,
     /// App key (AK) of the TerraAPI console.
     #[arg(long, global = true, env = "DJI_APP_KEY", hide_env_values = true)]
@@ -354,7 +360,9 @@ fn print_json<T: Serialize>(v: &T) {
 }
 
 fn client(cli: &Cli) -> Outcome<TerraClient> {
-    let mut b = TerraClient::builder();
+    // The flags (which clap also fills from TERRA_ENDPOINT and TERRA_REGION) win over
+    // what from_env would read, as explicit builder calls do.
+    let mut b = TerraClient::from_env();
     b = match &cli.endpoint {
         Some(e) => b.endpoint(e.clone()),
         None => b.region(match cli.region {

@@ -742,3 +742,25 @@ fn reconstruct_with(mock: &TerraMock, input: &str, kind: &str, out: &Path) -> Co
         ],
     )
 }
+
+/// The environment alone points the CLI at the emulator (`TerraClient::from_env`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terra_endpoint_in_the_environment_is_enough() {
+    let mock = tests::mock(|b| b).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_terra"))
+        .args(["jobs", "list", "--json"])
+        .env("TERRA_ENDPOINT", mock.base_url())
+        .env("DJI_APP_KEY", mock.app_key())
+        .env("DJI_SECRET_KEY", mock.secret())
+        .env_remove("TERRA_REGION")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 0, "{v}");
+    assert_eq!(mock.requests().len(), 1, "the request reached the emulator");
+}

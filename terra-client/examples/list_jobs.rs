@@ -6,24 +6,16 @@
 //!     cargo run -p terra-client --example list_jobs        # against `terra-mock serve`
 //! ```
 //!
-//! `TERRA_REGION` (`us` or `cn`, default `us`) picks DJI's host; `TERRA_ENDPOINT` overrides it.
+//! `TerraClient::from_env()`: `TERRA_REGION` (`us` or `cn`, default `us`) picks DJI's host;
+//! `TERRA_ENDPOINT` overrides it.
 
 use futures::TryStreamExt;
-use terra_client::{Region, TerraClient};
+use terra_client::TerraClient;
 use terra_types::ListJobsQuery;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut builder = TerraClient::builder().credentials_from_env();
-    builder = match std::env::var("TERRA_ENDPOINT") {
-        Ok(url) => builder.endpoint(url),
-        Err(_) => builder.region(
-            std::env::var("TERRA_REGION")
-                .unwrap_or_else(|_| "us".into())
-                .parse::<Region>()?,
-        ),
-    };
-    let client = builder.build()?;
+    let client = TerraClient::from_env().build()?;
     let mut jobs = Box::pin(client.jobs(ListJobsQuery {
         rows: Some(100),
         ..Default::default()

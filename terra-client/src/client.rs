@@ -22,6 +22,12 @@ pub const API_PREFIX: &str = "/terra-rescon-be";
 pub const ENV_APP_KEY: &str = "DJI_APP_KEY";
 /// The environment variable holding the secret.
 pub const ENV_SECRET_KEY: &str = "DJI_SECRET_KEY";
+/// The environment variable naming another host (for example a running
+/// `terra-mock serve`); read by [`TerraClient::from_env`].
+pub const ENV_ENDPOINT: &str = "TERRA_ENDPOINT";
+/// The environment variable choosing DJI's host: `us` (the default) or `cn`; read by
+/// [`TerraClient::from_env`].
+pub const ENV_REGION: &str = "TERRA_REGION";
 
 /// An async TerraAPI client. Cheap to clone (one shared connection pool).
 ///
@@ -72,6 +78,9 @@ pub(crate) struct Inner {
 #[derive(Debug)]
 pub struct TerraClientBuilder {
     endpoint: Option<String>,
+    region: Option<Region>,
+    /// Read `TERRA_ENDPOINT` / `TERRA_REGION` when no endpoint is given in code.
+    endpoint_from_env: bool,
     creds: Option<Credentials>,
     from_env: bool,
     http: Option<reqwest::Client>,
@@ -89,6 +98,8 @@ impl Default for TerraClientBuilder {
     fn default() -> Self {
         Self {
             endpoint: None,
+            region: None,
+            endpoint_from_env: false,
             creds: None,
             from_env: false,
             http: None,
@@ -115,7 +126,7 @@ impl TerraClientBuilder {
     /// # Ok(()) }
     /// ```
     pub fn region(mut self, region: Region) -> Self {
-        self.endpoint = Some(region.base_url().to_owned());
+        self.region = Some(region);
         self
     }
 
@@ -379,6 +390,38 @@ impl TerraClientBuilder {
         self
     }
 
+    /// Where requests go: `.endpoint()`, else (with [`TerraClient::from_env`])
+    /// `TERRA_ENDPOINT`, else `.region()`, else (with `from_env`) `TERRA_REGION` or `us`.
+    fn resolve_endpoint(&self) -> Result<String> {
+        self.resolve_endpoint_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`Self::resolve_endpoint`] with the environment read through `lookup`.
+    fn resolve_endpoint_with(&self, lookup: impl Fn(&str) -> Option<String>) -> Result<String> {
+        let env = |name: &str| {
+            self.endpoint_from_env
+                .then(|| lookup(name))
+                .flatten()
+                .filter(|v| !v.trim().is_empty())
+        };
+        if let Some(e) = self.endpoint.clone().or_else(|| env(ENV_ENDPOINT)) {
+            return Ok(e);
+        }
+        let region = match (self.region, env(ENV_REGION)) {
+            (Some(r), _) => r,
+            (None, Some(name)) => name
+                .parse::<Region>()
+                .map_err(|e| Error::config(format!("{ENV_REGION}: {e}")))?,
+            (None, None) if self.endpoint_from_env => Region::Us,
+            (None, None) => {
+                return Err(Error::config(
+                    "no endpoint: call .region(Region::Us | Region::Cn) or .endpoint(url), or use TerraClient::from_env()",
+                ));
+            }
+        };
+        Ok(region.base_url().to_owned())
+    }
+
     /// Builds the client.
     ///
     /// ```
@@ -388,9 +431,7 @@ impl TerraClientBuilder {
     /// assert!(err.to_string().contains("no endpoint"));
     /// ```
     pub fn build(self) -> Result<TerraClient> {
-        let endpoint = self.endpoint.ok_or_else(|| {
-            Error::config("no endpoint: call .region(Region::Us | Region::Cn) or .endpoint(url)")
-        })?;
+        let endpoint = self.resolve_endpoint()?;
         let mut base = reqwest::Url::parse(endpoint.trim_end_matches('/'))
             .map_err(|e| Error::config(format!("invalid endpoint {endpoint:?}: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
@@ -761,6 +802,32 @@ impl TerraClient {
         TerraClientBuilder::default()
     }
 
+    /// A builder configured from the environment, the way the AWS SDKs read
+    /// `AWS_ENDPOINT_URL`, so that an unmodified program can be pointed at an emulator:
+    /// the keys from `DJI_APP_KEY` / `DJI_SECRET_KEY`, the host from `TERRA_ENDPOINT`, else
+    /// DJI's host for `TERRA_REGION` (`us`, the default, or `cn`). Calls on the builder win
+    /// over the environment (`.endpoint()` over `TERRA_ENDPOINT`, `.region()` over
+    /// `TERRA_REGION`, `.credentials()` over the keys).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_client::TerraClient;
+    /// // Explicit settings win over whatever the environment holds.
+    /// let client = TerraClient::from_env()
+    ///     .endpoint("http://127.0.0.1:8080")
+    ///     .credentials("k", "s")
+    ///     .build()?;
+    /// assert_eq!(client.endpoint(), "http://127.0.0.1:8080");
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env() -> TerraClientBuilder {
+        TerraClientBuilder {
+            endpoint_from_env: true,
+            from_env: true,
+            ..TerraClientBuilder::default()
+        }
+    }
+
     /// The base URL requests go to.
     ///
     /// ```
@@ -852,5 +919,76 @@ impl TerraClient {
             Retry::Idempotent
         };
         self.inner.run(&make, retry, false).await
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    /// Resolves the endpoint of `b` with `vars` as the whole environment.
+    fn resolve(b: TerraClientBuilder, vars: &[(&str, &str)]) -> Result<String> {
+        b.resolve_endpoint_with(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn from_env_reads_the_endpoint_then_the_region_and_code_wins() {
+        let mock = "http://127.0.0.1:8080";
+        let ok = |b, vars: &[(&str, &str)]| resolve(b, vars).unwrap();
+        assert_eq!(ok(TerraClient::from_env(), &[(ENV_ENDPOINT, mock)]), mock);
+        assert_eq!(
+            ok(TerraClient::from_env(), &[]),
+            Region::Us.base_url(),
+            "us by default"
+        );
+        assert_eq!(
+            ok(TerraClient::from_env(), &[(ENV_REGION, "cn")]),
+            Region::Cn.base_url()
+        );
+        assert_eq!(
+            ok(
+                TerraClient::from_env().endpoint("http://other:1"),
+                &[(ENV_ENDPOINT, mock)]
+            ),
+            "http://other:1",
+            ".endpoint() wins over TERRA_ENDPOINT"
+        );
+        assert_eq!(
+            ok(
+                TerraClient::from_env().region(Region::Us),
+                &[(ENV_REGION, "cn")]
+            ),
+            Region::Us.base_url(),
+            ".region() wins over TERRA_REGION"
+        );
+        assert_eq!(
+            ok(
+                TerraClient::from_env().region(Region::Cn),
+                &[(ENV_ENDPOINT, mock)]
+            ),
+            mock,
+            "TERRA_ENDPOINT overrides a region's host, as AWS_ENDPOINT_URL does"
+        );
+        assert_eq!(
+            ok(TerraClient::from_env(), &[(ENV_ENDPOINT, "  ")]),
+            Region::Us.base_url(),
+            "blank is unset"
+        );
+        let e = resolve(TerraClient::from_env(), &[(ENV_REGION, "mars")]).unwrap_err();
+        assert!(e.to_string().contains("TERRA_REGION"), "{e}");
+        // The plain builder never reads the environment.
+        let e = resolve(TerraClient::builder(), &[(ENV_ENDPOINT, mock)]).unwrap_err();
+        assert!(e.to_string().contains("no endpoint"), "{e}");
+        assert_eq!(
+            ok(
+                TerraClient::builder().region(Region::Cn),
+                &[(ENV_ENDPOINT, mock)]
+            ),
+            Region::Cn.base_url()
+        );
     }
 }

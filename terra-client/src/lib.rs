@@ -3,10 +3,11 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), terra_client::Error> {
-//! use terra_client::{Region, TerraClient};
+//! use terra_client::TerraClient;
 //! use terra_types::{CreateJobRequest, JobParameters, Model3dParams, StartJobRequest};
 //!
-//! let client = TerraClient::builder().region(Region::Us).credentials_from_env().build()?;
+//! // DJI_APP_KEY, DJI_SECRET_KEY; TERRA_REGION (us, cn) or TERRA_ENDPOINT (e.g. terra-mock)
+//! let client = TerraClient::from_env().build()?;
 //! let job = client.create_job(&CreateJobRequest::named("survey")).await?;
 //! let params = JobParameters::new(Model3dParams { output_mesh: Some(true), generate_obj: Some(true), ..Default::default() });
 //! let start = StartJobRequest::new("<resource uuid>", &params)?; // validated before sending
@@ -73,7 +74,10 @@ mod poller;
 pub mod workflow;
 
 pub use api::{MARKER_KEY, callback_batches};
-pub use client::{API_PREFIX, ENV_APP_KEY, ENV_SECRET_KEY, TerraClient, TerraClientBuilder};
+pub use client::{
+    API_PREFIX, ENV_APP_KEY, ENV_ENDPOINT, ENV_REGION, ENV_SECRET_KEY, TerraClient,
+    TerraClientBuilder,
+};
 pub use clock::{Clock, SystemClock};
 pub use config::{BackoffConfig, PollingPolicy, Region, RetryConfig};
 pub use error::{Error, ErrorKind, Result};
