@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use terra_client::TerraClient;
-use terra_client::workflow::scan;
+use terra_client::workflow::preflight;
 use terra_mock::sample::{FlightPlan, write_flight, write_lidar_mission};
 use terra_mock::{JobTiming, Provider, TerraMock};
 use terra_store::{BackendOptions, UploadItem, UploadOptions, Uploader};
@@ -97,6 +97,7 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
     let opts = ReconstructOptions {
         name: Some("terra demo".into()),
         fresh: true,
+        strict: false,
         files_in_flight: 8,
         requests_in_flight: 16,
         downloads: 8,
@@ -149,7 +150,7 @@ fn list_files(dir: &Path) -> Vec<String> {
     out
 }
 
-/// `terra upload`: scan, upload, register into a resource.
+/// `terra upload`: preflight, upload, register into a resource.
 pub(crate) async fn upload(
     client: &TerraClient,
     dir: &Path,
@@ -159,7 +160,11 @@ pub(crate) async fn upload(
     backend: BackendOptions,
     json: bool,
 ) -> Outcome {
-    let files = scan(dir, kind.job_type(), Path::new("/nonexistent-output"))?;
+    let check = preflight(dir, kind.job_type(), Path::new("/nonexistent-output"), None)?;
+    for w in check.warnings() {
+        eprintln!("warning: {}", w.message);
+    }
+    let files = check.into_result(false)?;
     let resource = match resource {
         Some(r) => r,
         None => {

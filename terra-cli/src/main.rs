@@ -116,6 +116,10 @@ enum RegionArg {
 enum Cmd {
     /// Upload a folder, run a reconstruction and download the results; resumes after a crash.
     Reconstruct(ReconstructArgs),
+    /// Check a folder before uploading it: readable, real photos with GPS, no duplicates,
+    /// the photo limits, LiDAR data; writes flight.geojson and flight.svg. Exit 3 on a
+    /// problem.
+    Check(CheckArgs),
     /// Obtain temporary storage credentials (POST /v2/store/obtain_token).
     Token {
         /// Show the secret and session token in text output (JSON always has them).
@@ -179,6 +183,21 @@ impl JobArgs {
 }
 
 #[derive(Args, Debug)]
+struct CheckArgs {
+    /// Folder of photos or the LiDAR mission folder.
+    dir: PathBuf,
+    /// Job type the folder is for.
+    #[arg(long = "type", value_enum)]
+    kind: params::Kind,
+    /// Treat warnings as problems (exit 3).
+    #[arg(long)]
+    strict: bool,
+    /// Where flight.geojson and flight.svg go (default: the current folder).
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
 struct ReconstructArgs {
     /// Folder of photos (2D/3D: .jpg .jpeg .dng .heic .heif) or the LiDAR mission folder.
     dir: PathBuf,
@@ -193,6 +212,10 @@ struct ReconstructArgs {
     /// Forget an earlier, unfinished run in --out and start afresh.
     #[arg(long)]
     fresh: bool,
+    /// Stop on preflight warnings too (photos without GPS, duplicate files, an AOI with no
+    /// photo in it).
+    #[arg(long)]
+    strict: bool,
     /// Files uploaded at the same time.
     #[arg(long, default_value_t = 8)]
     files_in_flight: usize,
@@ -446,6 +469,7 @@ pub(crate) async fn reconstruct(
         .output(out)
         .job(spec)
         .fresh(opts.fresh)
+        .strict(opts.strict)
         .download_concurrency(opts.downloads)
         .upload_options(UploadOptions {
             files_in_flight: opts.files_in_flight,
@@ -467,9 +491,61 @@ pub(crate) async fn reconstruct(
     Ok(summary)
 }
 
+/// `terra check`: the preflight of the workflow, on its own.
+fn check(a: &CheckArgs, json: bool) -> Outcome {
+    use terra_client::workflow::{Severity, preflight, write_flight_map};
+    let check = preflight(&a.dir, a.kind.job_type(), &a.out, None)?;
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| format!("cannot create {}: {e}", a.out.display()))?;
+    write_flight_map(&check, &a.out)?;
+    let problems = check.errors(a.strict).len();
+    if json {
+        print_json(&check);
+    } else {
+        for f in &check.findings {
+            let tag = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            eprintln!("{tag}: {}", f.message);
+        }
+        let photos = check.files.iter().filter(|f| f.position.is_some()).count();
+        println!(
+            "{}: {} files, {} bytes, {photos} with a GPS position; {} errors, {} warnings",
+            a.dir.display(),
+            check.files.len(),
+            check.files.iter().map(|f| f.size).sum::<u64>(),
+            check.errors(false).len(),
+            check.warnings().len()
+        );
+        if let Some(e) = check.extent {
+            println!(
+                "extent: {:.6}..{:.6} N, {:.6}..{:.6} E; map in {}",
+                e.min_lat,
+                e.max_lat,
+                e.min_lon,
+                e.max_lon,
+                a.out.join("flight.svg").display()
+            );
+        }
+    }
+    if problems > 0 {
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "{problems} problem{} in {}: fix them before uploading",
+                if problems == 1 { "" } else { "s" },
+                a.dir.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) struct ReconstructOptions {
     pub name: Option<String>,
     pub fresh: bool,
+    pub strict: bool,
     pub files_in_flight: usize,
     pub requests_in_flight: usize,
     pub downloads: usize,
@@ -526,6 +602,7 @@ async fn run(cli: Cli) -> Outcome {
             let opts = ReconstructOptions {
                 name: a.name.clone(),
                 fresh: a.fresh,
+                strict: a.strict,
                 files_in_flight: a.files_in_flight,
                 requests_in_flight: a.requests_in_flight,
                 downloads: a.downloads,
@@ -536,6 +613,7 @@ async fn run(cli: Cli) -> Outcome {
                 .await
                 .map(drop)
         }
+        Cmd::Check(a) => check(a, cli.json),
         Cmd::Token { show_secrets } => {
             let t = client(&cli)?.obtain_token().await?;
             if cli.json {

@@ -50,6 +50,9 @@ impl Bars {
 
     pub(crate) fn event(&self, e: WorkflowEvent) {
         match e {
+            WorkflowEvent::Warning { message } => {
+                self.upload.suspend(|| eprintln!("warning: {message}"));
+            }
             WorkflowEvent::Scanned {
                 files,
                 bytes,

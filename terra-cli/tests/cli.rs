@@ -764,3 +764,57 @@ async fn terra_endpoint_in_the_environment_is_enough() {
     assert_eq!(v["total"], 0, "{v}");
     assert_eq!(mock.requests().len(), 1, "the request reached the emulator");
 }
+
+/// `terra check`: exit 0 and a map for a good folder; exit 3 naming the file for a bad
+/// one; `--strict` turns a warning into a problem; `reconstruct` refuses the same folder
+/// before uploading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_finds_bad_files_before_anything_is_uploaded() {
+    let mock = tests::mock(|b| b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_flight(
+        &input,
+        &FlightPlan {
+            images: 12,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let map = dir.path().join("map");
+    let check = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_terra"));
+        c.args(["check", input.to_str().unwrap(), "--type", "2d", "--out"])
+            .arg(&map)
+            .args(extra);
+        c
+    };
+    let ok = finish(check(&[]));
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("12 files"));
+    let svg = std::fs::read_to_string(map.join("flight.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 12);
+    let geojson: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(map.join("flight.geojson")).unwrap()).unwrap();
+    assert_eq!(geojson["type"], "FeatureCollection");
+
+    // A duplicate is a warning: fine, unless --strict.
+    std::fs::copy(input.join("DJI_0001.JPG"), input.join("again.JPG")).unwrap();
+    assert!(finish(check(&[])).status.success());
+    let (code, err) = failing(check(&["--strict"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("again.JPG"), "{err}");
+    std::fs::remove_file(input.join("again.JPG")).unwrap();
+
+    // Text named .JPG is a problem; reconstruct stops before uploading it.
+    std::fs::write(input.join("notes.JPG"), "not a photo").unwrap();
+    let (code, err) = failing(check(&["--json"]));
+    assert_eq!(code, 3, "{err}");
+    let (code, err) = failing(reconstruct(&mock, &input, &dir.path().join("out"), &[]));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("notes.JPG") && err.contains("nothing was uploaded"),
+        "{err}"
+    );
+    assert!(mock.requests().is_empty(), "nothing reached the service");
+}

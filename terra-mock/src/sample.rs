@@ -264,7 +264,11 @@ pub fn write_lidar_mission(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     ] {
         let path = dir.join(format!("DJI_20261125100000_0001_Zenmuse-L1-mission.{ext}"));
         let mut f = std::fs::File::create(&path)?;
-        let mut x: u32 = (kib as u32).wrapping_mul(2_654_435_761) | 1;
+        // Each file its own content (a real mission has no two files alike).
+        let tag = ext
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31) ^ u32::from(b));
+        let mut x: u32 = (kib as u32).wrapping_mul(2_654_435_761) ^ tag | 1;
         let chunk: Vec<u8> = (0..1024)
             .map(|_| {
                 x ^= x << 13;

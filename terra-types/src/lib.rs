@@ -93,6 +93,45 @@ pub fn is_lidar_name(name: &str) -> bool {
         .is_some_and(|(_, ext)| LIDAR_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
 
+/// The formats of photos the service takes, as their content says (not their name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImageFormat {
+    /// JPEG (`FF D8 FF`).
+    Jpeg,
+    /// DNG, a TIFF container (`II*\0` or `MM\0*`).
+    Dng,
+    /// HEIC or HEIF (an ISO-BMFF `ftyp` box with an image brand).
+    Heif,
+}
+
+/// The photo format of a file from its first bytes (16 are enough), or `None` when it is
+/// none of [`ImageFormat`]'s: a text file or random bytes named `.JPG` are not photos.
+///
+/// ```
+/// use terra_types::{ImageFormat, image_format};
+/// assert_eq!(image_format(b"\xFF\xD8\xFF\xE1\x00\x10Exif"), Some(ImageFormat::Jpeg));
+/// assert_eq!(image_format(b"II*\0\x08\0\0\0"), Some(ImageFormat::Dng));
+/// assert_eq!(image_format(b"\0\0\0\x18ftypheic\0\0\0\0"), Some(ImageFormat::Heif));
+/// assert_eq!(image_format(b"hello, this is text"), None);
+/// assert_eq!(image_format(b""), None);
+/// ```
+pub fn image_format(head: &[u8]) -> Option<ImageFormat> {
+    const HEIF_BRANDS: [&[u8; 4]; 8] = [
+        b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1",
+    ];
+    match head {
+        [0xFF, 0xD8, 0xFF, ..] => Some(ImageFormat::Jpeg),
+        [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(ImageFormat::Dng),
+        [_, _, _, _, b'f', b't', b'y', b'p', b0, b1, b2, b3, ..]
+            if HEIF_BRANDS.contains(&&[*b0, *b1, *b2, *b3]) =>
+        {
+            Some(ImageFormat::Heif)
+        }
+        _ => None,
+    }
+}
+
 /// Documented input limits (reference §7).
 pub mod limits {
     /// At least this many images for 2D and 3D jobs.

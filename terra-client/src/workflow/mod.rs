@@ -30,8 +30,10 @@
 //! `meta` finds them even if the crash came between creating and recording), and complete
 //! downloads are not fetched again.
 
+mod check;
 mod download;
 mod exif;
+mod map;
 mod scan;
 mod state;
 
@@ -49,6 +51,8 @@ use terra_types::{
     Position, StartJobRequest, StsToken, UploadCallbackRequest,
 };
 
+pub use check::{Extent, Finding, Preflight, Problem, Severity, preflight};
+pub use map::{flight_geojson, flight_svg, write_flight_map};
 pub use scan::{InputFile, scan};
 pub use state::STATE_FILE;
 use state::{Entry, State};
@@ -110,6 +114,15 @@ impl JobSpec {
             Self::Map2d(p) => p.unknown_keys(),
             Self::Model3d(p) => p.unknown_keys(),
             Self::Lidar(p) => p.unknown_keys(),
+        }
+    }
+
+    /// The area of interest of these parameters, if any.
+    pub fn predefine_aoi(&self) -> Option<&terra_types::PredefineAoi> {
+        match self {
+            Self::Map2d(p) => p.predefine_aoi.as_ref(),
+            Self::Model3d(p) => p.predefine_aoi.as_ref(),
+            Self::Lidar(p) => p.predefine_aoi.as_ref(),
         }
     }
 
@@ -187,6 +200,11 @@ impl JobSpec {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum WorkflowEvent {
+    /// The preflight check found something worth a look that does not stop the run.
+    Warning {
+        /// What, with the file.
+        message: String,
+    },
     /// The input was scanned.
     Scanned {
         /// Files to upload in all.
@@ -339,6 +357,7 @@ pub struct Reconstruct {
     upload: UploadOptions,
     downloads: usize,
     fresh: bool,
+    strict: bool,
     polling: PollingPolicy,
     events: Option<EventSink>,
 }
@@ -385,6 +404,7 @@ impl TerraClient {
             upload: UploadOptions::default(),
             downloads: 8,
             fresh: false,
+            strict: false,
             polling: PollingPolicy::default(),
             events: None,
         }
@@ -541,6 +561,25 @@ impl Reconstruct {
         self
     }
 
+    /// Whether preflight warnings (photos without GPS, duplicates, an AOI with no photo in
+    /// it) stop the run like errors do. Off by default: warnings are reported as
+    /// [`WorkflowEvent::Warning`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// let flow = client.reconstruct().input("flight/").strict(true);
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
     /// How the job is polled.
     ///
     /// ```
@@ -673,13 +712,23 @@ impl Reconstruct {
             .clone()
             .ok_or_else(|| Error::new(ErrorKind::Input, "no job type and parameters given"))?;
         let parameters = spec.start_request("validation")?.parameters;
-        let files = scan(&input, spec.job_type(), &output)?;
+        let check = preflight(&input, spec.job_type(), &output, spec.predefine_aoi())?;
+        for w in check.warnings() {
+            if !self.strict {
+                self.emit(WorkflowEvent::Warning {
+                    message: w.message.clone(),
+                });
+            }
+        }
+        let map = check.clone();
+        let files = check.into_result(self.strict)?;
         std::fs::create_dir_all(&output).map_err(|e| {
             Error::new(
                 ErrorKind::Input,
                 format!("cannot create the output folder {}: {e}", output.display()),
             )
         })?;
+        write_flight_map(&map, &output)?;
         let canonical = std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone());
         let name = self.name.clone().unwrap_or_else(|| {
             canonical

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use terra_types::{JobType, is_image_name, limits};
+use terra_types::{ImageFormat, JobType, image_format, is_image_name, limits};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -59,6 +59,27 @@ fn input_error(message: String) -> Error {
 /// # Ok(()) }
 /// ```
 pub fn scan(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<InputFile>> {
+    let walked = walk(dir, job_type, skip)?;
+    let files: Vec<InputFile> = walked.into_iter().map(|w| w.file).collect();
+    if let Some(problem) = count_problem(dir, job_type, &files) {
+        return Err(input_error(problem));
+    }
+    Ok(files)
+}
+
+/// A file found by [`walk`], with what its first bytes said.
+#[derive(Debug)]
+pub(crate) struct Walked {
+    pub file: InputFile,
+    /// The photo format its content has (photos only).
+    pub format: Option<ImageFormat>,
+    /// Why its first bytes could not be read, if they could not.
+    pub unreadable: Option<String>,
+}
+
+/// The files of `dir` for a `job_type` job (see [`scan`]), each photo's first bytes read
+/// once for its format and GPS position. Errors only for a folder that cannot be read.
+pub(crate) fn walk(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<Walked>> {
     let meta = std::fs::metadata(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
             input_error(format!("the input folder {} does not exist", dir.display()))
@@ -111,24 +132,41 @@ pub fn scan(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<InputFile>
             if images && !is_image_name(&name) {
                 continue;
             }
-            let position = if is_image_name(&name) {
-                read_position(&path)
+            let (position, format, unreadable) = if is_image_name(&name) {
+                match read_head(&path) {
+                    Ok(head) => (
+                        super::exif::gps(&head).map(|(lat, lon, _)| (lat, lon)),
+                        image_format(&head),
+                        None,
+                    ),
+                    Err(e) => (None, None, Some(e.to_string())),
+                }
             } else {
-                None
+                (None, None, None)
             };
-            files.push(InputFile {
-                name,
-                size: meta.len(),
-                mtime: super::mtime_secs(&meta),
-                path,
-                position,
+            files.push(Walked {
+                file: InputFile {
+                    name,
+                    size: meta.len(),
+                    mtime: super::mtime_secs(&meta),
+                    path,
+                    position,
+                },
+                format,
+                unreadable,
             });
         }
     }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files.sort_by(|a, b| a.file.name.cmp(&b.file.name));
+    Ok(files)
+}
+
+/// What is wrong with the number (or, for LiDAR, the bytes) of `files`, if anything.
+pub(crate) fn count_problem(dir: &Path, job_type: JobType, files: &[InputFile]) -> Option<String> {
+    let images = job_type != JobType::Lidar;
     let label = job_type.label();
     if files.is_empty() {
-        return Err(input_error(if images {
+        return Some(if images {
             format!(
                 "no photos (.jpg, .jpeg, .dng, .heic, .heif) in {}",
                 dir.display()
@@ -138,7 +176,7 @@ pub fn scan(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<InputFile>
                 "{} holds no files; give the LiDAR mission folder",
                 dir.display()
             )
-        }));
+        });
     }
     if images {
         let max = if job_type == JobType::Map2d {
@@ -147,38 +185,37 @@ pub fn scan(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<InputFile>
             limits::MAX_IMAGES_3D
         };
         if files.len() < limits::MIN_IMAGES {
-            return Err(input_error(format!(
+            return Some(format!(
                 "{} holds {} photos; {label} reconstruction needs at least {} (with 70 % overlap)",
                 dir.display(),
                 files.len(),
                 limits::MIN_IMAGES
-            )));
+            ));
         }
         if files.len() > max {
-            return Err(input_error(format!(
+            return Some(format!(
                 "{} holds {} photos; a {label} job takes at most {max}",
                 dir.display(),
                 files.len()
-            )));
+            ));
         }
     } else {
         let bytes: u64 = files.iter().map(|f| f.size).sum();
         if bytes > limits::MAX_LIDAR_BYTES {
-            return Err(input_error(format!(
+            return Some(format!(
                 "{} holds {bytes} bytes; LiDAR jobs take at most 48 GB",
                 dir.display()
-            )));
+            ));
         }
     }
-    Ok(files)
+    None
 }
 
-fn read_position(path: &Path) -> Option<(f64, f64)> {
+/// The first 128 KiB of a file: enough for its format and its EXIF block.
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(128 * 1024);
-    std::fs::File::open(path)
-        .ok()?
+    std::fs::File::open(path)?
         .take(128 * 1024)
-        .read_to_end(&mut head)
-        .ok()?;
-    super::exif::gps(&head).map(|(lat, lon, _)| (lat, lon))
+        .read_to_end(&mut head)?;
+    Ok(head)
 }
