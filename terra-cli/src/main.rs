@@ -1,6 +1,7 @@
 //! `terra`: DJI TerraAPI from the shell.
 
 mod demo;
+mod download;
 mod params;
 mod progress;
 
@@ -59,7 +60,7 @@ impl From<terra_store::StoreError> for Failure {
     }
 }
 
-type Outcome<T = ()> = Result<T, Failure>;
+pub(crate) type Outcome<T = ()> = Result<T, Failure>;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -116,6 +117,9 @@ enum RegionArg {
 enum Cmd {
     /// Upload a folder, run a reconstruction and download the results; resumes after a crash.
     Reconstruct(ReconstructArgs),
+    /// Download a finished job's outputs (or a resource's files), all or those matching
+    /// --include/--exclude globs; a rerun fetches only what is missing.
+    Download(download::DownloadArgs),
     /// Check a folder before uploading it: readable, real photos with GPS, no duplicates,
     /// the photo limits, LiDAR data; writes flight.geojson and flight.svg. Exit 3 on a
     /// problem.
@@ -378,7 +382,7 @@ struct SignArgs {
     x_date: bool,
 }
 
-fn print_json<T: Serialize>(v: &T) {
+pub(crate) fn print_json<T: Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).expect("JSON"));
 }
 
@@ -614,6 +618,7 @@ async fn run(cli: Cli) -> Outcome {
                 .map(drop)
         }
         Cmd::Check(a) => check(a, cli.json),
+        Cmd::Download(a) => download::download(&client(&cli)?, a, cli.json).await,
         Cmd::Token { show_secrets } => {
             let t = client(&cli)?.obtain_token().await?;
             if cli.json {

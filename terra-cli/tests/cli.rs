@@ -818,3 +818,95 @@ async fn check_finds_bad_files_before_anything_is_uploaded() {
     );
     assert!(mock.requests().is_empty(), "nothing reached the service");
 }
+
+/// `terra download` with filters, killed with SIGKILL in the middle and run again: the
+/// files complete before the kill are not fetched again, and everything ends complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_with_filters_resumes_after_sigkill() {
+    let mock = tests::mock(|b| b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_flight(
+        &input,
+        &FlightPlan {
+            images: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let full = dir.path().join("full");
+    assert!(
+        finish(reconstruct(&mock, &input, &full, &[]))
+            .status
+            .success()
+    );
+    let job = mock.jobs(mock.app_key())[0].uuid.clone();
+
+    let out = dir.path().join("models");
+    let download = || {
+        terra(
+            &mock,
+            &[
+                "download",
+                &job,
+                "--out",
+                out.to_str().unwrap(),
+                "--include",
+                "models/**",
+                "--downloads",
+                "1",
+            ],
+        )
+    };
+    mock.inject(
+        FaultRule::on("GET", "/terra-mock-s3/**")
+            .scope(FaultScope::Storage)
+            .fault(Fault::Delay(Duration::from_millis(300))),
+    );
+    let mut child = spawn(download());
+    let complete = |out: &Path| -> Vec<String> {
+        let mut names = Vec::new();
+        let mut stack = vec![out.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if !p.to_string_lossy().ends_with(".part") {
+                    names.push(p.file_name().unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        names
+    };
+    wait_until("two files downloaded", || complete(&out).len() >= 2).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = complete(&out);
+    mock.clear_faults();
+    mock.clear_requests();
+    let done = finish(download());
+    assert!(done.status.success());
+    let gets = storage_requests(&mock, "GET");
+    for name in &before {
+        assert_eq!(gets.get(name), None, "{name} was complete before the kill");
+    }
+    let after = complete(&out);
+    assert!(after.len() > before.len(), "the rest was fetched");
+    let mut expected = 0;
+    for f in mock.files(mock.app_key()) {
+        let path = out.join(&f.name);
+        if f.name.starts_with("models/") {
+            expected += 1;
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                mock.file_bytes(mock.app_key(), &f.uuid).unwrap(),
+                "{}",
+                f.name
+            );
+        } else {
+            assert!(!path.exists(), "{} is filtered out", f.name);
+        }
+    }
+    assert_eq!(after.len(), expected);
+}

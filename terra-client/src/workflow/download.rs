@@ -33,6 +33,44 @@ fn complete(path: &Path, size: u64) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == size)
 }
 
+/// Every file of `resource`, oldest first.
+async fn list(client: &TerraClient, resource: &str) -> Result<Vec<File>> {
+    client
+        .files(ListFilesQuery {
+            resource_uuid: Some(resource.to_owned()),
+            rows: Some(1000),
+            order_asc: Some(true),
+            ..Default::default()
+        })
+        .try_collect()
+        .await
+}
+
+/// Downloads `todo` (file, local path) with `concurrency` at a time, calling `done` for
+/// each complete file; returns (files, bytes).
+async fn fetch(
+    client: &TerraClient,
+    todo: Vec<(&File, PathBuf)>,
+    concurrency: usize,
+    emit: &(dyn Fn(WorkflowEvent) + Sync),
+    mut done: impl FnMut(&File, u64) -> Result<()>,
+) -> Result<(usize, u64)> {
+    let mut results = futures::stream::iter(todo)
+        .map(|(f, path)| async move { one(client, f, &path, emit).await.map(|n| (f, n)) })
+        .buffer_unordered(concurrency.max(1));
+    let (mut n, mut bytes) = (0, 0);
+    while let Some((f, size)) = results.try_next().await? {
+        done(f, size)?;
+        emit(WorkflowEvent::Downloaded {
+            name: f.name.clone(),
+            size,
+        });
+        n += 1;
+        bytes += size;
+    }
+    Ok((n, bytes))
+}
+
 /// Downloads every file of `resource` into `out`; returns (files downloaded now, their
 /// bytes, files complete on disk).
 pub(crate) async fn all(
@@ -43,15 +81,7 @@ pub(crate) async fn all(
     concurrency: usize,
     emit: &(dyn Fn(WorkflowEvent) + Sync),
 ) -> Result<(usize, u64, usize)> {
-    let files: Vec<File> = client
-        .files(ListFilesQuery {
-            resource_uuid: Some(resource.to_owned()),
-            rows: Some(1000),
-            order_asc: Some(true),
-            ..Default::default()
-        })
-        .try_collect()
-        .await?;
+    let files = list(client, resource).await?;
     let mut todo = Vec::new();
     for f in &files {
         let path = local_path(out, &f.name)?;
@@ -65,23 +95,97 @@ pub(crate) async fn all(
         bytes: todo.iter().map(|(f, _)| f.size).sum(),
         already_downloaded: files.len() - todo.len(),
     });
-    let mut results = futures::stream::iter(todo)
-        .map(|(f, path)| async move { one(client, f, &path, emit).await.map(|n| (f, n)) })
-        .buffer_unordered(concurrency);
-    let (mut n, mut bytes) = (0, 0);
-    while let Some((f, size)) = results.try_next().await? {
+    let (n, bytes) = fetch(client, todo, concurrency, emit, |f, size| {
         state.record(&Entry::Downloaded {
             name: f.name.clone(),
             size,
-        })?;
-        emit(WorkflowEvent::Downloaded {
-            name: f.name.clone(),
-            size,
-        });
-        n += 1;
-        bytes += size;
-    }
+        })
+    })
+    .await?;
     Ok((n, bytes, files.len()))
+}
+
+/// Which output files [`TerraClient::download_outputs`] fetches, and how.
+///
+/// ```
+/// let only_the_map = terra_client::workflow::DownloadOptions {
+///     include: vec!["map/*.tif".into()],
+///     ..Default::default()
+/// };
+/// assert!(only_the_map.wants("map/result.tif"));
+/// assert!(!only_the_map.wants("models/mesh/obj/Block.obj"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct DownloadOptions {
+    /// Globs of names to fetch (all when empty): `*` within a folder, `**` across
+    /// folders, `?` one character (`map/*.tif`, `**/*.las`).
+    pub include: Vec<String>,
+    /// Globs of names to leave out (after `include`).
+    pub exclude: Vec<String>,
+    /// Files downloaded at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        Self {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            concurrency: 8,
+        }
+    }
+}
+
+impl DownloadOptions {
+    /// Whether a file named `name` is fetched.
+    pub fn wants(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|g| glob_match(g, name)))
+            && !self.exclude.iter().any(|g| glob_match(g, name))
+    }
+}
+
+/// What [`TerraClient::download_outputs`] did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DownloadSummary {
+    /// The resource the files came from.
+    pub resource_uuid: String,
+    /// Files of the resource that the filters selected.
+    pub selected: usize,
+    /// Files fetched now.
+    pub downloaded: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Selected files already complete on disk (same size), not fetched again.
+    pub already_complete: usize,
+}
+
+/// Glob matching on `/`-separated names: `*` and `?` stay within a folder, `**` (as a
+/// whole segment) spans any number of folders.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    fn segments(pat: &[&str], name: &[&str]) -> bool {
+        match (pat.first(), name.first()) {
+            (None, None) => true,
+            (Some(&"**"), _) => {
+                segments(&pat[1..], name) || (!name.is_empty() && segments(pat, &name[1..]))
+            }
+            (Some(p), Some(n)) => {
+                segment(p.as_bytes(), n.as_bytes()) && segments(&pat[1..], &name[1..])
+            }
+            _ => false,
+        }
+    }
+    fn segment(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => segment(&p[1..], n) || (!n.is_empty() && segment(p, &n[1..])),
+            (Some(b'?'), Some(_)) => segment(&p[1..], &n[1..]),
+            (Some(a), Some(b)) => a == b && segment(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<&str> = pattern.split('/').collect();
+    let n: Vec<&str> = name.split('/').collect();
+    segments(&p, &n)
 }
 
 impl TerraClient {
@@ -98,6 +202,78 @@ impl TerraClient {
     pub async fn download_file(&self, uuid: &str, path: &Path) -> Result<u64> {
         let f = self.get_file(uuid).await?;
         one(self, &f, path, &|_| {}).await
+    }
+
+    /// Downloads the outputs of a finished job (`uuid` of the job), or the files of a
+    /// resource (`uuid` of the resource), into `out`, keeping their folders: those
+    /// `opts` selects, several at a time, each streamed to `<name>.part` and renamed when
+    /// complete, a fresh link per attempt. Files already complete in `out` (same size) are
+    /// kept, so a rerun after a crash fetches only what is missing. `on_event` sees
+    /// [`WorkflowEvent::DownloadStarted`], `DownloadProgress` and `Downloaded`. Feature
+    /// `workflow`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: terra_client::TerraClient) -> Result<(), terra_client::Error> {
+    /// use terra_client::workflow::DownloadOptions;
+    /// let orthophoto = DownloadOptions { include: vec!["map/*.tif".into()], ..Default::default() };
+    /// let s = client
+    ///     .download_outputs("<job uuid>", std::path::Path::new("results"), &orthophoto, |_| {})
+    ///     .await?;
+    /// println!("{} of {} files, {} bytes", s.downloaded, s.selected, s.bytes);
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_outputs(
+        &self,
+        uuid: &str,
+        out: &Path,
+        opts: &DownloadOptions,
+        on_event: impl Fn(WorkflowEvent) + Sync,
+    ) -> Result<DownloadSummary> {
+        let resource = match self.get_job(uuid).await {
+            Ok(job) => job.output_resource_uuid.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Input,
+                    format!(
+                        "job {uuid} has no outputs yet (status {}): wait for it to finish",
+                        job.status
+                    ),
+                )
+            })?,
+            Err(e) if e.kind() == ErrorKind::NotFound => uuid.to_owned(),
+            Err(e) => return Err(e),
+        };
+        let files = match list(self, &resource).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("{uuid} is neither a job nor a resource of this account"),
+                ));
+            }
+            other => other?,
+        };
+        let selected: Vec<&File> = files.iter().filter(|f| opts.wants(&f.name)).collect();
+        let mut todo = Vec::new();
+        for f in &selected {
+            let path = local_path(out, &f.name)?;
+            if !complete(&path, f.size) {
+                todo.push((*f, path));
+            }
+        }
+        let already_complete = selected.len() - todo.len();
+        on_event(WorkflowEvent::DownloadStarted {
+            files: todo.len(),
+            bytes: todo.iter().map(|(f, _)| f.size).sum(),
+            already_downloaded: already_complete,
+        });
+        let (downloaded, bytes) =
+            fetch(self, todo, opts.concurrency, &on_event, |_, _| Ok(())).await?;
+        Ok(DownloadSummary {
+            resource_uuid: resource,
+            selected: selected.len(),
+            downloaded,
+            bytes,
+            already_complete,
+        })
     }
 }
 
@@ -239,6 +415,39 @@ async fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs() {
+        for (pattern, name, matches) in [
+            ("map/*.tif", "map/result.tif", true),
+            ("map/*.tif", "map/sub/result.tif", false),
+            ("*.tif", "map/result.tif", false),
+            ("**/*.tif", "map/result.tif", true),
+            ("**/*.tif", "result.tif", true),
+            ("**", "a/b/c", true),
+            ("models/**/Block.obj", "models/mesh/obj/Block.obj", true),
+            ("models/**/Block.obj", "models/Block.obj", true),
+            ("models/**", "map/result.tif", false),
+            ("?.las", "a.las", true),
+            ("?.las", "ab.las", false),
+            (
+                "lidars/terra_las/cloud*.las",
+                "lidars/terra_las/cloud_merged.las",
+                true,
+            ),
+        ] {
+            assert_eq!(glob_match(pattern, name), matches, "{pattern} vs {name}");
+        }
+        let opts = DownloadOptions {
+            include: vec!["models/**".into(), "map/*.tif".into()],
+            exclude: vec!["**/*.osgb".into()],
+            ..Default::default()
+        };
+        assert!(opts.wants("models/mesh/obj/Block.obj"));
+        assert!(!opts.wants("models/mesh/osgb/Data/Tile.osgb"));
+        assert!(!opts.wants("lidars/terra_las/cloud.las"));
+        assert!(DownloadOptions::default().wants("anything/at/all"));
+    }
 
     #[test]
     fn names_cannot_escape_the_output_folder() {

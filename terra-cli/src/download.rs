@@ -1,0 +1,97 @@
+//! `terra download`: the outputs of a job (or the files of a resource), filtered by
+//! globs, with a progress bar; resumable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use terra_client::TerraClient;
+use terra_client::workflow::{DownloadOptions, WorkflowEvent};
+
+use crate::Outcome;
+
+#[derive(Args, Debug)]
+pub(crate) struct DownloadArgs {
+    /// A finished job's uuid (its outputs) or a resource's uuid (its files).
+    uuid: String,
+    /// Where the files go (their folders are kept).
+    #[arg(long)]
+    out: PathBuf,
+    /// Fetch only names matching this glob, repeatable (`map/*.tif`, `**/*.las`; `*`
+    /// stays within a folder, `**` spans folders).
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out names matching this glob, repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Files downloaded at the same time.
+    #[arg(long, default_value_t = 8)]
+    downloads: usize,
+}
+
+pub(crate) async fn download(client: &TerraClient, a: &DownloadArgs, json: bool) -> Outcome {
+    let visible = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = ProgressBar::with_draw_target(
+        Some(0),
+        if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    )
+    .with_style(
+        ProgressStyle::with_template(
+            "download [{bar:32.cyan/blue}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>11} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let opts = DownloadOptions {
+        include: a.include.clone(),
+        exclude: a.exclude.clone(),
+        concurrency: a.downloads.max(1),
+    };
+    let b = bar.clone();
+    let summary = client
+        .download_outputs(&a.uuid, &a.out, &opts, move |e| match e {
+            WorkflowEvent::DownloadStarted {
+                files,
+                bytes,
+                already_downloaded,
+            } => {
+                b.set_length(bytes);
+                b.set_message(format!(
+                    "{files} files ({already_downloaded} already there)"
+                ));
+                b.enable_steady_tick(Duration::from_millis(200));
+            }
+            WorkflowEvent::DownloadProgress { bytes } if bytes >= 0 => b.inc(bytes as u64),
+            WorkflowEvent::DownloadProgress { bytes } => {
+                b.set_position(b.position().saturating_sub(bytes.unsigned_abs()));
+            }
+            _ => {}
+        })
+        .await?;
+    bar.finish_and_clear();
+    if json {
+        crate::print_json(&summary);
+    } else {
+        println!(
+            "{} of {} selected files downloaded ({} bytes; {} already complete) into {}",
+            summary.downloaded,
+            summary.selected,
+            summary.bytes,
+            summary.already_complete,
+            a.out.display()
+        );
+    }
+    if summary.selected == 0 {
+        return Err(format!(
+            "no file of {} matches the filters (resource {})",
+            a.uuid, summary.resource_uuid
+        )
+        .into());
+    }
+    Ok(())
+}
