@@ -276,6 +276,45 @@ mod tests {
         assert!(clean.unknown_keys().is_empty());
     }
 
+    /// Unknown keys in `parameter`, `output_geo_desc` and the common section's
+    /// `blocks_exchange_xml_geo_desc`, for every job type.
+    fn every_section_of<P: ParameterSet>() {
+        let p = JobParameters::<P>::from_json_str(
+            r#"{"parameter":{"qualty_level":1,
+                "output_geo_desc":{"cs_typ":"GEO_CS"},
+                "blocks_exchange_xml_geo_desc":{"geo_cs_wk":"x"}}}"#,
+        )
+        .unwrap();
+        let found: Vec<(String, Option<&str>)> = p
+            .unknown_keys()
+            .into_iter()
+            .map(|u| (u.path, u.suggestion))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("parameter.qualty_level".to_owned(), Some("quality_level")),
+                (
+                    "parameter.output_geo_desc.cs_typ".to_owned(),
+                    Some("cs_type")
+                ),
+                (
+                    "parameter.blocks_exchange_xml_geo_desc.geo_cs_wk".to_owned(),
+                    Some("geo_cs_wkt")
+                ),
+            ],
+            "{}",
+            std::any::type_name::<P>()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_of_every_job_type() {
+        every_section_of::<Map2dParams>();
+        every_section_of::<Model3dParams>();
+        every_section_of::<LidarParams>();
+    }
+
     #[test]
     fn distances() {
         assert_eq!(edit_distance("", "abc"), 3);
