@@ -83,3 +83,8 @@ pub use config::{BackoffConfig, PollingPolicy, Region, RetryConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use poller::JobPoller;
 pub use terra_sign::DateHeader;
+
+/// The examples of the crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

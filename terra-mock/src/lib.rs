@@ -61,3 +61,8 @@ pub use record::RecordedRequest;
 pub use state::JobFailure;
 #[doc(hidden)]
 pub use state::views::views_built_on_this_thread;
+
+/// The examples of the crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -55,3 +55,8 @@ pub const MSG_BAD_DATE: &str = "HMAC signature cannot be verified, a valid date 
 pub const MSG_CANNOT_VERIFY: &str = "HMAC signature cannot be verified";
 /// The gateway's message for a wrong signature (or, in strict mode, a wrong digest).
 pub const MSG_MISMATCH: &str = "HMAC signature does not match";
+
+/// The examples of the crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

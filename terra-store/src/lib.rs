@@ -154,3 +154,8 @@ pub fn connect(
         }
     }
 }
+
+/// The examples of the crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -145,3 +145,8 @@ pub mod limits {
     /// Files per `upload_callback` in the official samples.
     pub const CALLBACK_BATCH: usize = 50;
 }
+
+/// The examples of the crate's README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -130,6 +130,8 @@ fn test(args: &[String]) -> Result<(), String> {
     run("tests", tests)?;
     drop(services);
 
+    package()?;
+
     run("doctests", {
         let mut c = cargo();
         c.args(["test", "--workspace", "--locked", "--doc"])
@@ -143,6 +145,71 @@ fn test(args: &[String]) -> Result<(), String> {
         c
     })?;
     eprintln!("\nall checks passed in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+/// The crates published to crates.io, in dependency order.
+const PUBLISHED: [&str; 6] = [
+    "terra-types",
+    "terra-sign",
+    "terra-store",
+    "terra-client",
+    "terra-mock",
+    "terra-cli",
+];
+
+/// `cargo package` of every published crate (their manifests, READMEs and licenses), and
+/// a look at what each would ship: its sources, examples, README and licenses, nothing
+/// from the workspace around it, no file over 512 KiB.
+fn package() -> Result<(), String> {
+    let mut c = cargo();
+    c.args(["package", "--no-verify", "--allow-dirty", "--locked"]);
+    for p in PUBLISHED {
+        c.args(["-p", p]);
+    }
+    run("cargo package (published crates)", c)?;
+    const ALLOWED: [&str; 9] = [
+        "src/",
+        "examples/",
+        "openapi/",
+        "README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo_vcs_info.json",
+    ];
+    for p in PUBLISHED {
+        let out = cargo()
+            .args(["package", "--list", "--allow-dirty", "--locked", "-p", p])
+            .output()
+            .map_err(|e| format!("cargo package --list: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cargo package --list -p {p} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let list = String::from_utf8_lossy(&out.stdout);
+        for must in ["README.md", "LICENSE-MIT", "LICENSE-APACHE"] {
+            if !list.lines().any(|l| l == must) {
+                return Err(format!("the {p} package lacks {must}"));
+            }
+        }
+        for file in list.lines() {
+            let allowed = ALLOWED.iter().any(|a| {
+                file == a.trim_end_matches('/') || (a.ends_with('/') && file.starts_with(a))
+            }) || file == "Cargo.toml.orig";
+            if !allowed {
+                return Err(format!("the {p} package would ship {file}"));
+            }
+            let size = std::fs::metadata(root().join(p).join(file)).map_or(0, |m| m.len());
+            if size > 512 * 1024 {
+                return Err(format!("the {p} package would ship {file} of {size} bytes"));
+            }
+        }
+    }
+    eprintln!("<== package contents: ok");
     Ok(())
 }
 
