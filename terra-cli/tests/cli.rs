@@ -10,6 +10,27 @@ use terra_mock::sample::{FlightPlan, write_flight};
 use terra_mock::{Fault, FaultRule, FaultScope, JobTiming, TerraMock};
 use terra_types::ResourceType;
 
+/// An emulator with quick jobs (every status visited within a few seconds).
+async fn mock() -> TerraMock {
+    mock_with(JobTiming::default().scaled_to(Duration::from_secs(2), 10)).await
+}
+
+async fn mock_with(timing: JobTiming) -> TerraMock {
+    TerraMock::builder()
+        .timing(timing)
+        .start()
+        .await
+        .expect("the emulator starts")
+}
+
+/// The single output resource of the account is in `out`, byte for byte.
+fn assert_outputs_complete(mock: &TerraMock, out: &Path) -> Vec<String> {
+    let outputs = output_resources(mock);
+    assert_eq!(outputs.len(), 1, "one output resource");
+    mock.check_download(mock.app_key(), &outputs[0], out)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn terra(mock: &TerraMock, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_terra"));
     c.args(args)
@@ -110,7 +131,7 @@ fn journal_names(out: &Path, step: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_during_upload_then_resumed() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     mock.inject(
         FaultRule::on("PUT", "/terra-mock-s3/**")
             .scope(FaultScope::Storage)
@@ -160,12 +181,12 @@ async fn killed_during_upload_then_resumed() {
         puts.values().filter(|n| **n > 1).count() <= 2,
         "only the uploads in flight at the kill were repeated: {puts:?}"
     );
-    tests::assert_outputs_complete(&mock, &out);
+    assert_outputs_complete(&mock, &out);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_during_the_job_wait_then_resumed() {
-    let mock = tests::mock(|b| b.timing(JobTiming::lasting(Duration::from_secs(4)))).await;
+    let mock = mock_with(JobTiming::lasting(Duration::from_secs(4))).await;
     let dir = tempfile::tempdir().unwrap();
     let (input, out) = (dir.path().join("in"), dir.path().join("out"));
     write_flight(
@@ -192,12 +213,12 @@ async fn killed_during_the_job_wait_then_resumed() {
         12,
         "nothing uploaded again"
     );
-    tests::assert_outputs_complete(&mock, &out);
+    assert_outputs_complete(&mock, &out);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_during_download_then_resumed() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let (input, out) = (dir.path().join("in"), dir.path().join("out"));
     write_flight(
@@ -233,7 +254,7 @@ async fn killed_during_download_then_resumed() {
             "{name} was complete before the crash and not fetched again"
         );
     }
-    tests::assert_outputs_complete(&mock, &out);
+    assert_outputs_complete(&mock, &out);
 }
 
 fn failing(mut c: Command) -> (i32, String) {
@@ -246,7 +267,7 @@ fn failing(mut c: Command) -> (i32, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_error_and_exit_code() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let p = |name: &str| dir.path().join(name);
@@ -448,7 +469,7 @@ fn terra_mock_has_the_emulators_flags_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_parts_of_the_flow_as_commands() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     write_flight(
         &dir.path().join("in"),
@@ -577,7 +598,7 @@ fn the_demo_runs_end_to_end() {
 /// the service's reason in the message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_or_stopped_job_exits_5_with_its_reason() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
     write_flight(
@@ -596,7 +617,7 @@ async fn a_failed_or_stopped_job_exits_5_with_its_reason() {
     assert!(err.contains("Insufficient overlap between images"), "{err}");
 
     // Stopped while the CLI waits for it.
-    let slow = tests::mock(|b| b.timing(JobTiming::lasting(Duration::from_secs(3600)))).await;
+    let slow = mock_with(JobTiming::lasting(Duration::from_secs(3600))).await;
     let child = reconstruct(&slow, &input, &dir.path().join("b"), &[])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -624,7 +645,7 @@ async fn a_failed_or_stopped_job_exits_5_with_its_reason() {
 /// Exit code 2: the command line itself is wrong; nothing is contacted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     for args in [
@@ -652,7 +673,7 @@ async fn usage_errors_exit_2() {
 /// stack).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_job_type_with_only_the_required_arguments() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let photos = dir.path().join("photos");
     write_flight(
@@ -684,7 +705,8 @@ async fn every_job_type_with_only_the_required_arguments() {
             .filter(|r| !before.contains(r))
             .collect();
         assert_eq!(new.len(), 1, "{kind}: one job, one output resource");
-        tests::assert_outputs_of(&mock, &new[0], &out);
+        mock.check_download(mock.app_key(), &new[0], &out)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
 
         // upload DIR --type K, then jobs start JOB --resource R --type K
         let up = json(&["upload", input, "--type", kind]);
@@ -746,7 +768,7 @@ fn reconstruct_with(mock: &TerraMock, input: &str, kind: &str, out: &Path) -> Co
 /// The environment alone points the CLI at the emulator (`TerraClient::from_env`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terra_endpoint_in_the_environment_is_enough() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let out = Command::new(env!("CARGO_BIN_EXE_terra"))
         .args(["jobs", "list", "--json"])
         .env("TERRA_ENDPOINT", mock.base_url())
@@ -770,7 +792,7 @@ async fn terra_endpoint_in_the_environment_is_enough() {
 /// before uploading.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_finds_bad_files_before_anything_is_uploaded() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
     write_flight(
@@ -823,7 +845,7 @@ async fn check_finds_bad_files_before_anything_is_uploaded() {
 /// files complete before the kill are not fetched again, and everything ends complete.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn download_with_filters_resumes_after_sigkill() {
-    let mock = tests::mock(|b| b).await;
+    let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
     write_flight(

@@ -85,52 +85,6 @@ pub fn assert_outputs_complete(mock: &TerraMock, output_dir: &Path) -> Vec<Strin
 /// Checks that every file of the output resource `output` is on disk under `output_dir`
 /// with the bytes the mock holds for it, and returns their names.
 pub fn assert_outputs_of(mock: &TerraMock, output: &str, output_dir: &Path) -> Vec<String> {
-    let app_key = mock.app_key();
-    let files = mock.files(app_key);
-    let mut names = Vec::new();
-    for f in files.iter().filter(|f| mock_file_in(mock, output, &f.uuid)) {
-        let path = output_dir.join(&f.name);
-        let got =
-            std::fs::read(&path).unwrap_or_else(|e| panic!("{} missing: {e}", path.display()));
-        assert_eq!(got.len() as u64, f.size, "{} has the listed size", f.name);
-        let stored = mock
-            .file_bytes(app_key, &f.uuid)
-            .unwrap_or_else(|| panic!("the mock holds no object for {}", f.name));
-        assert!(
-            got == stored,
-            "{} differs from the object the mock holds",
-            f.name
-        );
-        names.push(f.name.clone());
-    }
-    assert!(!names.is_empty());
-    let leftovers: Vec<_> = walk(output_dir)
-        .into_iter()
-        .filter(|p| p.ends_with(".part"))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "no partial downloads left: {leftovers:?}"
-    );
-    names.sort();
-    names
-}
-
-fn mock_file_in(mock: &TerraMock, resource: &str, file: &str) -> bool {
-    mock.resource_files(mock.app_key(), resource)
-        .iter()
-        .any(|f| f == file)
-}
-
-fn walk(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p.to_string_lossy().into_owned());
-        }
-    }
-    out
+    mock.check_download(mock.app_key(), output, output_dir)
+        .unwrap_or_else(|e| panic!("{e}"))
 }

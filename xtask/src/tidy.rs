@@ -17,14 +17,20 @@ fn members() -> Vec<String> {
         .collect()
 }
 
-/// `[dependencies]` section of a crate's manifest (not dev-dependencies).
-fn normal_dependencies(krate: &str) -> String {
+/// A `[section]` of a crate's manifest, up to the next section.
+fn manifest_section(krate: &str, section: &str) -> String {
     let manifest = read(&format!("{krate}/Cargo.toml"));
-    let Some(start) = manifest.find("\n[dependencies]") else {
+    let header = format!("\n[{section}]");
+    let Some(start) = manifest.find(&header) else {
         return String::new();
     };
-    let rest = &manifest[start + 15..];
+    let rest = &manifest[start + header.len()..];
     rest[..rest.find("\n[").unwrap_or(rest.len())].to_owned()
+}
+
+/// `[dependencies]` section of a crate's manifest (not dev-dependencies).
+fn normal_dependencies(krate: &str) -> String {
+    manifest_section(krate, "dependencies")
 }
 
 fn depends_on(deps: &str, name: &str) -> bool {
@@ -82,6 +88,37 @@ fn dependency_arrows_point_down() {
                 "{krate} must not depend on {b} (see ARCHITECTURE.md)"
             );
         }
+    }
+}
+
+/// `[dev-dependencies]` section of a crate's manifest.
+fn dev_dependencies(krate: &str) -> String {
+    manifest_section(krate, "dev-dependencies")
+}
+
+#[test]
+fn tests_is_a_leaf_and_dev_dependencies_point_down_too() {
+    for m in members() {
+        let all = format!("{}\n{}", normal_dependencies(&m), dev_dependencies(&m));
+        assert!(
+            !depends_on(&all, "tests"),
+            "{m} depends on the `tests` crate: move what it needs into a public API"
+        );
+    }
+    // The emulator never leans on the client, not even in its own tests.
+    let mock_dev = dev_dependencies("terra-mock");
+    for b in ["terra-client", "terra-store", "terra-cli"] {
+        assert!(
+            !depends_on(&mock_dev, b),
+            "terra-mock's tests must not use {b}"
+        );
+    }
+    // Nothing below the client tests with the CLI.
+    for krate in ["terra-types", "terra-sign", "terra-store", "terra-client"] {
+        assert!(
+            !depends_on(&dev_dependencies(krate), "terra-cli"),
+            "{krate}'s tests must not use terra-cli"
+        );
     }
 }
 

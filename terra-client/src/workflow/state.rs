@@ -142,12 +142,23 @@ impl State {
                 else {
                     unreachable!()
                 };
-                if (&input, job_type, &name, &parameters) != (i2, *t2, n2, p2) {
+                let changes =
+                    differences((&input, job_type, &name, &parameters), (i2, *t2, n2, p2));
+                if !changes.is_empty() {
+                    let rest: Vec<Entry> = lines.collect();
+                    if rest.iter().all(|e| matches!(e, Entry::Begin { .. })) {
+                        // Nothing was uploaded or created under the old settings: start
+                        // afresh with the new ones.
+                        s.file.set_len(0).map_err(|e| io("rewrite", &s.path, e))?;
+                        s.record(&begin)?;
+                        return Ok(s);
+                    }
                     return Err(Error::new(
                         ErrorKind::Input,
                         format!(
-                            "{} holds another run (input {input}, type {job_type}, name {name:?}); use --fresh to start over there, or choose another output folder",
-                            out.display()
+                            "{} holds an earlier run with other settings ({}) that already uploaded or created something; use --fresh to start over there, or choose another output folder",
+                            out.display(),
+                            changes.join("; ")
                         ),
                     ));
                 }
@@ -222,6 +233,65 @@ impl State {
     }
 }
 
+/// What differs between an earlier run's settings and these, for a person: `what: old →
+/// new`, parameters key by key.
+fn differences(
+    (input, job_type, name, parameters): (&String, i64, &String, &String),
+    (i2, t2, n2, p2): (&String, i64, &String, &String),
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if input != i2 {
+        out.push(format!("input: {input} → {i2}"));
+    }
+    if job_type != t2 {
+        out.push(format!("job type: {job_type} → {t2}"));
+    }
+    if name != n2 {
+        out.push(format!("name: {name:?} → {n2:?}"));
+    }
+    if parameters != p2 {
+        let flat = |s: &str| {
+            let mut m = std::collections::BTreeMap::new();
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(s) {
+                flatten("", &v, &mut m);
+            }
+            m
+        };
+        let (a, b) = (flat(parameters), flat(p2));
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for k in keys {
+            let (x, y) = (a.get(k), b.get(k));
+            if x != y {
+                let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(unset)".into());
+                out.push(format!("{k}: {} → {}", show(x), show(y)));
+            }
+        }
+    }
+    out
+}
+
+fn flatten(
+    prefix: &str,
+    v: &serde_json::Value,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    match v {
+        serde_json::Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&p, v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_owned(), other.to_string());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,19 +329,48 @@ mod tests {
         assert!(s.registered.contains("a"));
     }
 
-    #[test]
-    fn refuses_another_run_unless_fresh() {
-        let dir = tempfile::tempdir().unwrap();
-        State::open(dir.path(), false, begin("r1")).unwrap();
-        let other = Entry::Begin {
+    fn other(parameters: &str) -> Entry {
+        Entry::Begin {
             run: "x".into(),
             input: "/elsewhere".into(),
-            job_type: 15,
+            job_type: 14,
             name: "n".into(),
-            parameters: "{}".into(),
-        };
-        let e = State::open(dir.path(), false, other.clone()).unwrap_err();
-        assert!(e.to_string().contains("--fresh"), "{e}");
-        assert_eq!(State::open(dir.path(), true, other).unwrap().run, "x");
+            parameters: parameters.into(),
+        }
+    }
+
+    #[test]
+    fn refuses_another_run_that_did_something_naming_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::open(dir.path(), false, begin("r1")).unwrap();
+        s.record(&Entry::Resource { uuid: "res".into() }).unwrap();
+        drop(s);
+        let changed = other(r#"{"parameter":{"generate_obj":true}}"#);
+        let e = State::open(dir.path(), false, changed.clone()).unwrap_err();
+        let text = e.to_string();
+        for part in [
+            "input: /in → /elsewhere",
+            "job type: 15 → 14",
+            "parameter.generate_obj: (unset) → true",
+            "--fresh",
+        ] {
+            assert!(text.contains(part), "{part} missing: {text}");
+        }
+        assert!(!text.contains("name:"), "the name did not change: {text}");
+        assert_eq!(State::open(dir.path(), true, changed).unwrap().run, "x");
+    }
+
+    #[test]
+    fn a_run_that_did_nothing_yet_is_replaced_by_the_new_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        State::open(dir.path(), false, begin("r1")).unwrap();
+        let s = State::open(dir.path(), false, other("{}")).unwrap();
+        assert_eq!(s.run, "x", "started afresh by itself");
+        drop(s);
+        // The journal now holds the new run only: opening it again resumes that one.
+        let again = State::open(dir.path(), false, other("{}")).unwrap();
+        assert_eq!(again.run, "x");
+        let text = std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
     }
 }

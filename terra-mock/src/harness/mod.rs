@@ -1043,6 +1043,64 @@ impl TerraMock {
             .ok()
     }
 
+    /// Checks what a download of resource `resource` of `app_key` must leave in `dir`:
+    /// every file of the resource under its name with exactly the bytes stored, and no
+    /// `.part` file. Returns the names, sorted, or what is wrong.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let dir = tempfile::tempdir()?;
+    /// let e = mock.check_download(mock.app_key(), "not-a-resource", dir.path()).unwrap_err();
+    /// assert!(e.contains("no resource"), "{e}");
+    /// # Ok(()) }
+    /// ```
+    pub fn check_download(
+        &self,
+        app_key: &str,
+        resource: &str,
+        dir: &std::path::Path,
+    ) -> Result<Vec<String>, String> {
+        let wanted = self.resource_files(app_key, resource);
+        if wanted.is_empty() {
+            return Err(format!(
+                "no resource {resource} with files in account {app_key}"
+            ));
+        }
+        let files = self.files(app_key);
+        let mut names = Vec::new();
+        for f in files.iter().filter(|f| wanted.contains(&f.uuid)) {
+            let path = dir.join(&f.name);
+            let got =
+                std::fs::read(&path).map_err(|e| format!("{} missing: {e}", path.display()))?;
+            let stored = self
+                .file_bytes(app_key, &f.uuid)
+                .ok_or_else(|| format!("the mock holds no object for {}", f.name))?;
+            if got != stored {
+                return Err(format!(
+                    "{} differs from the object stored ({} bytes on disk, {} stored)",
+                    f.name,
+                    got.len(),
+                    stored.len()
+                ));
+            }
+            names.push(f.name.clone());
+        }
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "part") {
+                    return Err(format!("partial download left: {}", p.display()));
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// Multipart uploads started and neither completed nor aborted.
     ///
     /// ```
