@@ -25,7 +25,8 @@ pub(crate) struct DownloadArgs {
     /// Leave out names matching this glob, repeatable.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
-    /// Files downloaded at the same time.
+    /// Files downloaded at the same time at first; the number grows (up to 256) while it
+    /// brings more throughput, as on a link with a long round trip.
     #[arg(long, default_value_t = 8)]
     downloads: usize,
 }
@@ -51,6 +52,7 @@ pub(crate) async fn download(client: &TerraClient, a: &DownloadArgs, json: bool)
         include: a.include.clone(),
         exclude: a.exclude.clone(),
         concurrency: a.downloads.max(1),
+        ..Default::default()
     };
     let b = bar.clone();
     let summary = client

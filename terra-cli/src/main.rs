@@ -226,7 +226,8 @@ struct ReconstructArgs {
     /// Upload requests (files and parts) at the same time.
     #[arg(long, default_value_t = 16)]
     requests_in_flight: usize,
-    /// Files downloaded at the same time.
+    /// Files downloaded at the same time at first; the number grows (up to 256) while it
+    /// brings more throughput, as on a link with a long round trip.
     #[arg(long, default_value_t = 8)]
     downloads: usize,
     /// Sign OSS requests with V1 (HMAC-SHA1) instead of V4.

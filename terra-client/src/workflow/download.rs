@@ -1,6 +1,6 @@
-//! Downloading the output files: parallel, streamed to disk, each URL fetched just before
-//! use (and again after a 403), sizes checked, written under a temporary name and renamed
-//! when complete.
+//! Downloading the output files: parallel, streamed to disk, the link listed with the file
+//! used first and a fresh one fetched for every retry (after a 403 too), sizes checked,
+//! written under a temporary name and renamed when complete.
 
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -40,26 +40,94 @@ async fn list(client: &TerraClient, resource: &str) -> Result<Vec<File>> {
             resource_uuid: Some(resource.to_owned()),
             rows: Some(1000),
             order_asc: Some(true),
+            // Links come with the page: the first attempt of each file needs no call of
+            // its own (a retry fetches a fresh one).
+            need_url: Some(true),
             ..Default::default()
         })
         .try_collect()
         .await
 }
 
-/// Downloads `todo` (file, local path) with `concurrency` at a time, calling `done` for
-/// each complete file; returns (files, bytes).
+/// How many downloads run at once: starts at `start`, doubles while each round of
+/// completions brings more bytes per second than the one before (a link with a long round
+/// trip needs many requests in flight; a fast local one does not), never above `max`, and
+/// halves when a download had to be retried (429, 5xx, a broken connection).
+#[derive(Debug)]
+struct Limit {
+    now: usize,
+    max: usize,
+    window_started: std::time::Instant,
+    window_bytes: u64,
+    window_files: usize,
+    last_rate: f64,
+}
+
+impl Limit {
+    fn new(start: usize, max: usize) -> Self {
+        let max = max.max(1);
+        Self {
+            now: start.clamp(1, max),
+            max,
+            window_started: std::time::Instant::now(),
+            window_bytes: 0,
+            window_files: 0,
+            last_rate: 0.0,
+        }
+    }
+
+    fn completed(&mut self, bytes: u64, retried: bool) {
+        if retried {
+            self.now = (self.now / 2).max(1);
+            self.restart(0.0);
+            return;
+        }
+        self.window_bytes += bytes;
+        self.window_files += 1;
+        if self.window_files < self.now {
+            return;
+        }
+        let secs = self.window_started.elapsed().as_secs_f64().max(1e-6);
+        let rate = self.window_bytes as f64 / secs;
+        if rate > self.last_rate * 1.1 {
+            self.now = (self.now * 2).min(self.max);
+        }
+        self.restart(rate);
+    }
+
+    fn restart(&mut self, rate: f64) {
+        self.last_rate = rate;
+        self.window_started = std::time::Instant::now();
+        self.window_bytes = 0;
+        self.window_files = 0;
+    }
+}
+
+/// Downloads `todo` (file, local path), at most `max` at a time and `start` at first (see
+/// [`Limit`]), calling `done` for each complete file; returns (files, bytes).
 async fn fetch(
     client: &TerraClient,
     todo: Vec<(&File, PathBuf)>,
-    concurrency: usize,
+    (start, max): (usize, usize),
     emit: &(dyn Fn(WorkflowEvent) + Sync),
     mut done: impl FnMut(&File, u64) -> Result<()>,
 ) -> Result<(usize, u64)> {
-    let mut results = futures::stream::iter(todo)
-        .map(|(f, path)| async move { one(client, f, &path, emit).await.map(|n| (f, n)) })
-        .buffer_unordered(concurrency.max(1));
+    let mut limit = Limit::new(start, max);
+    let mut pending = todo.into_iter();
+    let mut running = futures::stream::FuturesUnordered::new();
     let (mut n, mut bytes) = (0, 0);
-    while let Some((f, size)) = results.try_next().await? {
+    loop {
+        while running.len() < limit.now {
+            let Some((f, path)) = pending.next() else {
+                break;
+            };
+            running.push(async move { one(client, f, &path, emit).await.map(|r| (f, r)) });
+        }
+        let Some(result) = running.next().await else {
+            break;
+        };
+        let (f, (size, retried)) = result?;
+        limit.completed(size, retried);
         done(f, size)?;
         emit(WorkflowEvent::Downloaded {
             name: f.name.clone(),
@@ -95,12 +163,21 @@ pub(crate) async fn all(
         bytes: todo.iter().map(|(f, _)| f.size).sum(),
         already_downloaded: files.len() - todo.len(),
     });
-    let (n, bytes) = fetch(client, todo, concurrency, emit, |f, size| {
-        state.record(&Entry::Downloaded {
-            name: f.name.clone(),
-            size,
-        })
-    })
+    let (n, bytes) = fetch(
+        client,
+        todo,
+        (
+            concurrency,
+            DownloadOptions::default().max_concurrency.max(concurrency),
+        ),
+        emit,
+        |f, size| {
+            state.record(&Entry::Downloaded {
+                name: f.name.clone(),
+                size,
+            })
+        },
+    )
     .await?;
     Ok((n, bytes, files.len()))
 }
@@ -122,8 +199,12 @@ pub struct DownloadOptions {
     pub include: Vec<String>,
     /// Globs of names to leave out (after `include`).
     pub exclude: Vec<String>,
-    /// Files downloaded at the same time.
+    /// Files downloaded at the same time at first.
     pub concurrency: usize,
+    /// At most this many at once: the number grows from `concurrency` while throughput
+    /// grows (many requests in flight hide a long round trip), and halves when a download
+    /// is retried. Equal to `concurrency` for a fixed number.
+    pub max_concurrency: usize,
 }
 
 impl Default for DownloadOptions {
@@ -132,6 +213,7 @@ impl Default for DownloadOptions {
             include: Vec::new(),
             exclude: Vec::new(),
             concurrency: 8,
+            max_concurrency: 256,
         }
     }
 }
@@ -201,7 +283,7 @@ impl TerraClient {
     /// ```
     pub async fn download_file(&self, uuid: &str, path: &Path) -> Result<u64> {
         let f = self.get_file(uuid).await?;
-        one(self, &f, path, &|_| {}).await
+        one(self, &f, path, &|_| {}).await.map(|(n, _)| n)
     }
 
     /// Downloads the outputs of a finished job (`uuid` of the job), or the files of a
@@ -265,8 +347,14 @@ impl TerraClient {
             bytes: todo.iter().map(|(f, _)| f.size).sum(),
             already_downloaded: already_complete,
         });
-        let (downloaded, bytes) =
-            fetch(self, todo, opts.concurrency, &on_event, |_, _| Ok(())).await?;
+        let (downloaded, bytes) = fetch(
+            self,
+            todo,
+            (opts.concurrency, opts.max_concurrency),
+            &on_event,
+            |_, _| Ok(()),
+        )
+        .await?;
         Ok(DownloadSummary {
             resource_uuid: resource,
             selected: selected.len(),
@@ -277,12 +365,14 @@ impl TerraClient {
     }
 }
 
+/// Downloads one file; returns the bytes written and whether it took more than one
+/// attempt.
 async fn one(
     client: &TerraClient,
     f: &File,
     path: &Path,
     emit: &(dyn Fn(WorkflowEvent) + Sync),
-) -> Result<u64> {
+) -> Result<(u64, bool)> {
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await.map_err(|e| {
             Error::new(
@@ -302,12 +392,16 @@ async fn one(
         if attempt > 1 {
             tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
         }
-        // A fresh link for every attempt: links are short-lived.
-        let url = client
-            .get_file(&f.uuid)
-            .await?
-            .url
-            .ok_or_else(|| Error::decode(format!("file {} has no download url", f.name)))?;
+        // The listed link for the first attempt, a fresh one for every retry: links are
+        // short-lived.
+        let url = match (&f.url, attempt) {
+            (Some(u), 1) => u.clone(),
+            _ => client
+                .get_file(&f.uuid)
+                .await?
+                .url
+                .ok_or_else(|| Error::decode(format!("file {} has no download url", f.name)))?,
+        };
         let resp = match client.inner.http.get(&url).send().await {
             Ok(r) => r,
             Err(e) => {
@@ -402,7 +496,7 @@ async fn one(
                 ),
             )
         })?;
-        return Ok(written);
+        return Ok((written, attempt > 1));
     }
     Err(last.unwrap_or_else(|| {
         Error::new(
@@ -415,6 +509,36 @@ async fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_grows_with_throughput_and_halves_on_a_retry() {
+        let mut l = Limit::new(8, 64);
+        // A first full round sets a rate above zero: double.
+        for _ in 0..8 {
+            l.completed(1 << 20, false);
+        }
+        assert_eq!(l.now, 16);
+        // A round at a far lower rate (same bytes, much later): no growth.
+        l.last_rate = f64::MAX;
+        for _ in 0..16 {
+            l.completed(1 << 20, false);
+        }
+        assert_eq!(l.now, 16);
+        // Growth stops at the ceiling.
+        for _ in 0..10 {
+            l.last_rate = 0.0;
+            for _ in 0..l.now {
+                l.completed(1 << 20, false);
+            }
+        }
+        assert_eq!(l.now, 64);
+        l.completed(1, true);
+        assert_eq!(l.now, 32, "a retry halves it");
+        let mut floor = Limit::new(1, 64);
+        floor.completed(1, true);
+        assert_eq!(floor.now, 1, "never below one");
+        assert_eq!(Limit::new(100, 8).now, 8, "the start is capped too");
+    }
 
     #[test]
     fn globs() {

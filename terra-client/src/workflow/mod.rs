@@ -527,7 +527,8 @@ impl Reconstruct {
         self
     }
 
-    /// Files downloaded at the same time (default 8).
+    /// Files downloaded at the same time at first (default 8); the number grows up to 256
+    /// while it brings more throughput (see [`DownloadOptions::max_concurrency`]).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
