@@ -10,6 +10,18 @@ use terra_mock::sample::{FlightPlan, write_flight};
 use terra_mock::{Fault, FaultRule, FaultScope, JobTiming, TerraMock};
 use terra_types::ResourceType;
 
+/// A sample flight of `images` photos with GPS in `dir`.
+fn flight(dir: &Path, images: usize) {
+    write_flight(
+        dir,
+        &FlightPlan {
+            images,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
 /// An emulator with quick jobs (every status visited within a few seconds).
 async fn mock() -> TerraMock {
     mock_with(JobTiming::default().scaled_to(Duration::from_secs(2), 10)).await
@@ -139,14 +151,7 @@ async fn killed_during_upload_then_resumed() {
     );
     let dir = tempfile::tempdir().unwrap();
     let (input, out) = (dir.path().join("in"), dir.path().join("out"));
-    write_flight(
-        &input,
-        &FlightPlan {
-            images: 30,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&input, 30);
     let mut child = spawn(reconstruct(
         &mock,
         &input,
@@ -189,14 +194,7 @@ async fn killed_during_the_job_wait_then_resumed() {
     let mock = mock_with(JobTiming::lasting(Duration::from_secs(4))).await;
     let dir = tempfile::tempdir().unwrap();
     let (input, out) = (dir.path().join("in"), dir.path().join("out"));
-    write_flight(
-        &input,
-        &FlightPlan {
-            images: 12,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&input, 12);
     let mut child = spawn(reconstruct(&mock, &input, &out, &[]));
     wait_until("a started job", || {
         mock.jobs(mock.app_key())
@@ -221,14 +219,7 @@ async fn killed_during_download_then_resumed() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let (input, out) = (dir.path().join("in"), dir.path().join("out"));
-    write_flight(
-        &input,
-        &FlightPlan {
-            images: 12,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&input, 12);
     mock.inject(
         FaultRule::on("GET", "/terra-mock-s3/**")
             .scope(FaultScope::Storage)
@@ -281,14 +272,7 @@ async fn bad_input_gets_a_clear_error_and_exit_code() {
     assert_eq!(code, 3);
     assert!(err.contains("no photos"), "{err}");
 
-    write_flight(
-        &p("nine"),
-        &FlightPlan {
-            images: 9,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&p("nine"), 9);
     let (code, err) = failing(reconstruct(&mock, &p("nine"), &out, &[]));
     assert_eq!(code, 3);
     assert!(
@@ -296,14 +280,7 @@ async fn bad_input_gets_a_clear_error_and_exit_code() {
         "{err}"
     );
 
-    write_flight(
-        &p("ok"),
-        &FlightPlan {
-            images: 10,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&p("ok"), 10);
     let (code, err) = failing(reconstruct(
         &mock,
         &p("ok"),
@@ -471,14 +448,7 @@ fn terra_mock_has_the_emulators_flags_only() {
 async fn the_parts_of_the_flow_as_commands() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
-    write_flight(
-        &dir.path().join("in"),
-        &FlightPlan {
-            images: 10,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&dir.path().join("in"), 10);
     let json = |args: &[&str]| -> serde_json::Value {
         let mut c = terra(&mock, args);
         c.arg("--json");
@@ -601,14 +571,7 @@ async fn a_failed_or_stopped_job_exits_5_with_its_reason() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
-    write_flight(
-        &input,
-        &FlightPlan {
-            images: 10,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&input, 10);
     mock.fail_next_job(terra_mock::JobFailure::during_execution(
         "Insufficient overlap between images",
     ));
@@ -676,14 +639,7 @@ async fn every_job_type_with_only_the_required_arguments() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let photos = dir.path().join("photos");
-    write_flight(
-        &photos,
-        &FlightPlan {
-            images: 10,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&photos, 10);
     let lidar = dir.path().join("lidar");
     terra_mock::sample::write_lidar_mission(&lidar).unwrap();
     let json = |args: &[&str]| -> serde_json::Value {
@@ -795,14 +751,7 @@ async fn check_finds_bad_files_before_anything_is_uploaded() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
-    write_flight(
-        &input,
-        &FlightPlan {
-            images: 12,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&input, 12);
     let map = dir.path().join("map");
     let check = |extra: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_terra"));
@@ -848,14 +797,7 @@ async fn download_with_filters_resumes_after_sigkill() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
-    write_flight(
-        &input,
-        &FlightPlan {
-            images: 10,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    flight(&input, 10);
     let full = dir.path().join("full");
     assert!(
         finish(reconstruct(&mock, &input, &full, &[]))
