@@ -1,16 +1,14 @@
 //! `terra demo` and `terra upload`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use terra_client::TerraClient;
-use terra_client::workflow::preflight;
+use terra_client::workflow::JobSpec;
 use terra_mock::sample::{FlightPlan, write_flight, write_lidar_mission};
 use terra_mock::{JobTiming, Provider, TerraMock};
-use terra_store::{BackendOptions, UploadItem, UploadOptions, Uploader};
-use terra_types::{CallbackFile, CreateResourceRequest, Position, UploadCallbackRequest};
+use terra_store::BackendOptions;
 
 use crate::params::Kind;
 use crate::{Failure, Outcome, ReconstructOptions};
@@ -150,89 +148,57 @@ fn list_files(dir: &Path) -> Vec<String> {
     out
 }
 
-/// `terra upload`: preflight, upload, register into a resource.
+/// `terra upload`: the workflow's preflight, upload and registration, resumable through a
+/// journal in `journal` (a rerun after a crash uploads and registers nothing twice).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn upload(
     client: &TerraClient,
     dir: &Path,
     kind: Kind,
     resource: Option<String>,
     name: Option<String>,
+    journal: Option<PathBuf>,
     backend: BackendOptions,
     json: bool,
 ) -> Outcome {
-    let check = preflight(dir, kind.job_type(), Path::new("/nonexistent-output"), None)?;
-    for w in check.warnings() {
-        eprintln!("warning: {}", w.message);
+    let journal = journal.unwrap_or_else(|| dir.join(".terra-upload"));
+    let spec = JobSpec::from_json(kind.job_type(), serde_json::json!({"parameter": {}}))?;
+    let bars = std::sync::Arc::new(crate::progress::Bars::new(
+        !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    ));
+    let b = bars.clone();
+    let mut flow = client
+        .reconstruct()
+        .input(dir)
+        .output(&journal)
+        .job(spec)
+        .storage(backend)
+        .on_event(move |e| b.event(e));
+    if let Some(n) = name {
+        flow = flow.name(n);
     }
-    let files = check.into_result(false)?;
-    let resource = match resource {
-        Some(r) => r,
-        None => {
-            let name = name.unwrap_or_else(|| {
-                dir.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "upload".into())
-            });
-            client
-                .create_resource(&CreateResourceRequest::map(name))
-                .await?
-                .uuid
-        }
-    };
-    let uploader = Uploader::new(
-        Arc::new(client.clone()),
-        UploadOptions {
-            backend,
-            ..Default::default()
-        },
-    );
-    let done = uploader
-        .upload(
-            files
-                .iter()
-                .map(|f| UploadItem::new(&f.name, &f.path))
-                .collect(),
-        )
-        .await?;
-    let mut by_token: std::collections::BTreeMap<String, Vec<CallbackFile>> = Default::default();
-    for u in &done {
-        let mut cf = CallbackFile::new(&u.name, &u.etag);
-        cf.position = files
-            .iter()
-            .find(|f| f.name == u.name)
-            .and_then(|f| f.position)
-            .map(|(lat, lon)| Position {
-                attitude: 0.0,
-                latitude: lat,
-                longitude: lon,
-            });
-        by_token
-            .entry(u.token.callback_param.clone())
-            .or_default()
-            .push(cf);
+    if let Some(r) = resource {
+        flow = flow.into_resource(r);
     }
-    let mut registered = 0;
-    for (param, cfs) in by_token {
-        for batch in terra_client::callback_batches(cfs, terra_types::limits::CALLBACK_BATCH) {
-            registered += client
-                .upload_callback(&UploadCallbackRequest {
-                    callback_param: param.clone(),
-                    resource_uuid: resource.clone(),
-                    files: batch,
-                })
-                .await?
-                .len();
-        }
-    }
-    let bytes: u64 = done.iter().map(|u| u.size).sum();
+    let r = flow.upload_and_register().await;
+    bars.finish();
+    let r = r?;
     if json {
-        crate::print_json(
-            &serde_json::json!({ "resource": resource, "files": registered, "bytes": bytes }),
-        );
+        crate::print_json(&serde_json::json!({
+            "resource": r.resource_uuid,
+            "files": r.registered_files,
+            "uploaded": r.uploaded_files,
+            "bytes": r.uploaded_bytes,
+            "resumed": r.resumed_uploads,
+        }));
     } else {
         println!(
-            "{registered} files ({:.1} MiB) uploaded and registered into resource {resource}",
-            bytes as f64 / 1048576.0
+            "{} files registered into resource {} ({} uploaded now, {:.1} MiB; {} by an earlier run)",
+            r.registered_files,
+            r.resource_uuid,
+            r.uploaded_files,
+            r.uploaded_bytes as f64 / 1048576.0,
+            r.resumed_uploads
         );
     }
     Ok(())

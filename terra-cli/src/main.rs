@@ -359,6 +359,10 @@ struct UploadArgs {
     /// Name of the resource to create.
     #[arg(long)]
     name: Option<String>,
+    /// Where the resume journal goes (default: DIR/.terra-upload, which uploads skip); a
+    /// rerun after an interruption uploads and registers nothing twice.
+    #[arg(long)]
+    journal: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -919,6 +923,7 @@ async fn run(cli: Cli) -> Outcome {
                 a.kind,
                 a.resource.clone(),
                 a.name.clone(),
+                a.journal.clone(),
                 storage(&cli, false),
                 cli.json,
             )

@@ -874,3 +874,58 @@ async fn download_with_filters_resumes_after_sigkill() {
     }
     assert_eq!(after.len(), expected);
 }
+
+/// `terra upload` killed with SIGKILL in the middle and run again: one resource, every
+/// photo registered once, nothing uploaded before the kill uploaded again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_interrupted_and_rerun_registers_nothing_twice() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    flight(&input, 30);
+    let upload = || {
+        let mut c = terra(&mock, &["upload", input.to_str().unwrap(), "--type", "3d"]);
+        c.args(["--name", "field 7"]);
+        c
+    };
+    mock.inject(
+        FaultRule::on("PUT", "/terra-mock-s3/**")
+            .scope(FaultScope::Storage)
+            .fault(Fault::Delay(Duration::from_millis(150))),
+    );
+    let journal = input.join(".terra-upload");
+    let mut child = spawn(upload());
+    wait_until("some uploads journaled", || {
+        journal_names(&journal, "uploaded").len() >= 5
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = journal_names(&journal, "uploaded");
+    assert!(before.len() < 30, "killed in the middle");
+    mock.clear_faults();
+    let out = finish(upload());
+    assert!(out.status.success());
+    let s = mock.stats(mock.app_key());
+    assert_eq!(
+        (s.map_resources, s.jobs),
+        (1, 0),
+        "one resource, no job: {s:?}"
+    );
+    let resource = mock
+        .resources(mock.app_key())
+        .into_iter()
+        .find(|r| r.resource_type == ResourceType::Map)
+        .unwrap();
+    assert_eq!(resource.file_count, 30, "every photo registered once");
+    assert_eq!(resource.name, "field 7");
+    let puts = storage_requests(&mock, "PUT");
+    for name in &before {
+        assert_eq!(puts.get(name.as_str()), Some(&1), "{name} uploaded once");
+    }
+    // A third run has nothing left to do.
+    let again = finish(upload());
+    assert!(again.status.success());
+    assert_eq!(mock.stats(mock.app_key()).map_resources, 1);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 uploaded now"));
+}

@@ -309,6 +309,21 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
+/// What [`Reconstruct::upload_and_register`] did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Registered {
+    /// The resource the files are registered in.
+    pub resource_uuid: String,
+    /// Files registered in it by this run, earlier attempts included.
+    pub registered_files: usize,
+    /// Files uploaded now.
+    pub uploaded_files: usize,
+    /// Their bytes.
+    pub uploaded_bytes: u64,
+    /// Files an earlier, interrupted run had already uploaded.
+    pub resumed_uploads: usize,
+}
+
 type EventSink = Arc<dyn Fn(WorkflowEvent) + Send + Sync>;
 
 /// Configures and runs a workflow; see the module documentation.
@@ -354,6 +369,7 @@ pub struct Reconstruct {
     input: Option<PathBuf>,
     output: Option<PathBuf>,
     name: Option<String>,
+    resource: Option<String>,
     spec: Option<JobSpec>,
     upload: UploadOptions,
     downloads: usize,
@@ -401,6 +417,7 @@ impl TerraClient {
             input: None,
             output: None,
             name: None,
+            resource: None,
             spec: None,
             upload: UploadOptions::default(),
             downloads: 8,
@@ -563,6 +580,23 @@ impl Reconstruct {
         self
     }
 
+    /// Registers the files into this existing resource instead of creating one.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .region(terra_client::Region::Us)
+    /// #     .credentials("k", "s")
+    /// #     .build()?;
+    /// let flow = client.reconstruct().input("more-photos/").into_resource("<resource uuid>");
+    /// # let _ = flow;
+    /// # Ok(()) }
+    /// ```
+    pub fn into_resource(mut self, uuid: impl Into<String>) -> Self {
+        self.resource = Some(uuid.into());
+        self
+    }
+
     /// Whether preflight warnings (photos without GPS, duplicates, an AOI with no photo in
     /// it) stop the run like errors do. Off by default: warnings are reported as
     /// [`WorkflowEvent::Warning`].
@@ -659,48 +693,32 @@ impl Reconstruct {
         }
     }
 
-    /// Runs (or resumes) the workflow.
+    /// The first half of [`Reconstruct::run`] on its own: the preflight, uploads (resumed
+    /// from the journal in the output folder), the resource (created once) and the
+    /// registration of every file, and nothing more: no job. What `terra upload` runs. A
+    /// rerun after a crash uploads and registers nothing twice.
     ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let mock = terra_mock::TerraMock::builder()
-    /// #     .timing(terra_mock::JobTiming::lasting(std::time::Duration::from_millis(300)))
-    /// #     .start()
-    /// #     .await?;
-    /// # let client = terra_client::TerraClient::builder()
-    /// #     .endpoint(mock.base_url())
-    /// #     .credentials(mock.app_key(), mock.secret())
-    /// #     .build()?;
-    /// # let dir = tempfile::tempdir()?;
-    /// # let (input, output) = (dir.path().join("flight"), dir.path().join("results"));
-    /// # let plan = terra_mock::sample::FlightPlan { images: 10, ..Default::default() };
-    /// # terra_mock::sample::write_flight(&input, &plan)?;
-    /// use std::time::Duration;
-    /// use terra_client::PollingPolicy;
+    /// ```no_run
+    /// # async fn demo(client: terra_client::TerraClient) -> Result<(), terra_client::Error> {
     /// use terra_client::workflow::JobSpec;
-    /// use terra_types::{JobParameters, Map2dParams};
-    /// let flow = || {
-    ///     client
-    ///         .reconstruct()
-    ///         .input(&input)
-    ///         .output(&output)
-    ///         .job(JobSpec::Map2d(JobParameters::new(Map2dParams::default())))
-    ///         // terra-mock's storage instead of DJI's bucket
-    ///         .storage(terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() })
-    ///         .polling(PollingPolicy { initial: Duration::from_millis(100), ..Default::default() })
-    /// };
-    /// let first = flow().run().await?;
-    /// // Running again resumes from the journal in `output`: nothing is uploaded, created or
-    /// // downloaded twice.
-    /// let again = flow().run().await?;
-    /// assert_eq!(again.job_uuid, first.job_uuid);
-    /// assert_eq!((again.uploaded_files, again.downloaded_files), (0, 0));
-    /// assert_eq!(again.output_files, first.output_files);
+    /// use terra_types::{JobParameters, Model3dParams};
+    /// let r = client
+    ///     .reconstruct()
+    ///     .input("flight/")
+    ///     .output("flight-upload/")
+    ///     .job(JobSpec::Model3d(JobParameters::new(Model3dParams::default())))
+    ///     .upload_and_register()
+    ///     .await?;
+    /// println!("{} files in resource {}", r.registered_files, r.resource_uuid);
     /// # Ok(()) }
     /// ```
-    pub async fn run(self) -> Result<Summary> {
-        let started = Instant::now();
+    pub async fn upload_and_register(self) -> Result<Registered> {
+        Ok(self.registered().await?.0)
+    }
+
+    /// Steps 1 to 3; returns what they did and the journal, spec, name and output folder
+    /// the rest of the run needs.
+    async fn registered(&self) -> Result<(Registered, State, JobSpec, String, PathBuf)> {
         let input = self
             .input
             .clone()
@@ -746,7 +764,6 @@ impl Reconstruct {
             parameters: parameters.clone(),
         };
         let mut state = State::open(&output, self.fresh, begin)?;
-        let client = &self.client;
 
         // 1. upload
         let mut uploaded_files = 0;
@@ -803,6 +820,67 @@ impl Reconstruct {
             }
         }
         let resource = state.resource.clone().expect("registered into a resource");
+        let registered = Registered {
+            registered_files: state.registered.len(),
+            resource_uuid: resource,
+            uploaded_files,
+            uploaded_bytes,
+            resumed_uploads: resumed,
+        };
+        Ok((registered, state, spec, name, output))
+    }
+
+    /// Runs (or resumes) the workflow.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::builder()
+    /// #     .timing(terra_mock::JobTiming::lasting(std::time::Duration::from_millis(300)))
+    /// #     .start()
+    /// #     .await?;
+    /// # let client = terra_client::TerraClient::builder()
+    /// #     .endpoint(mock.base_url())
+    /// #     .credentials(mock.app_key(), mock.secret())
+    /// #     .build()?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let (input, output) = (dir.path().join("flight"), dir.path().join("results"));
+    /// # let plan = terra_mock::sample::FlightPlan { images: 10, ..Default::default() };
+    /// # terra_mock::sample::write_flight(&input, &plan)?;
+    /// use std::time::Duration;
+    /// use terra_client::PollingPolicy;
+    /// use terra_client::workflow::JobSpec;
+    /// use terra_types::{JobParameters, Map2dParams};
+    /// let flow = || {
+    ///     client
+    ///         .reconstruct()
+    ///         .input(&input)
+    ///         .output(&output)
+    ///         .job(JobSpec::Map2d(JobParameters::new(Map2dParams::default())))
+    ///         // terra-mock's storage instead of DJI's bucket
+    ///         .storage(terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() })
+    ///         .polling(PollingPolicy { initial: Duration::from_millis(100), ..Default::default() })
+    /// };
+    /// let first = flow().run().await?;
+    /// // Running again resumes from the journal in `output`: nothing is uploaded, created or
+    /// // downloaded twice.
+    /// let again = flow().run().await?;
+    /// assert_eq!(again.job_uuid, first.job_uuid);
+    /// assert_eq!((again.uploaded_files, again.downloaded_files), (0, 0));
+    /// assert_eq!(again.output_files, first.output_files);
+    /// # Ok(()) }
+    /// ```
+    pub async fn run(self) -> Result<Summary> {
+        let started = Instant::now();
+        let (registered, mut state, spec, name, output) = self.registered().await?;
+        let client = &self.client;
+        let Registered {
+            resource_uuid: resource,
+            uploaded_files,
+            uploaded_bytes,
+            resumed_uploads: resumed,
+            ..
+        } = registered;
 
         // 4. job
         let job_uuid = self.ensure_job(&mut state, &name).await?;
@@ -902,6 +980,11 @@ impl Reconstruct {
     /// The run's resource: recorded, found by the run id in `meta`, or created.
     async fn ensure_resource(&self, state: &mut State, name: &str) -> Result<String> {
         if let Some(r) = &state.resource {
+            return Ok(r.clone());
+        }
+        if let Some(r) = &self.resource {
+            state.record(&Entry::Resource { uuid: r.clone() })?;
+            self.emit(WorkflowEvent::Resource { uuid: r.clone() });
             return Ok(r.clone());
         }
         let meta = serde_json::json!({ "terra-rs-run": state.run }).to_string();
