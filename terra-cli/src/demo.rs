@@ -161,7 +161,8 @@ pub(crate) async fn upload(
     backend: BackendOptions,
     json: bool,
 ) -> Outcome {
-    let journal = journal.unwrap_or_else(|| dir.join(".terra-upload"));
+    // One journal per job type: the type decides which files are uploaded.
+    let journal = journal.unwrap_or_else(|| dir.join(format!(".terra-upload-{}", kind.name())));
     let spec = JobSpec::from_json(kind.job_type(), serde_json::json!({"parameter": {}}))?;
     let bars = std::sync::Arc::new(crate::progress::Bars::new(
         !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),

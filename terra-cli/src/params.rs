@@ -32,6 +32,15 @@ impl Kind {
         }
     }
 
+    /// The name on the command line (`2d`, `3d`, `lidar`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Map2d => "2d",
+            Self::Model3d => "3d",
+            Self::Lidar => "lidar",
+        }
+    }
+
     pub(crate) fn job_type(self) -> JobType {
         match self {
             Self::Map2d => JobType::Map2d,

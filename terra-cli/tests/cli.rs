@@ -893,7 +893,7 @@ async fn upload_interrupted_and_rerun_registers_nothing_twice() {
             .scope(FaultScope::Storage)
             .fault(Fault::Delay(Duration::from_millis(150))),
     );
-    let journal = input.join(".terra-upload");
+    let journal = input.join(".terra-upload-3d");
     let mut child = spawn(upload());
     wait_until("some uploads journaled", || {
         journal_names(&journal, "uploaded").len() >= 5
