@@ -359,7 +359,7 @@ struct UploadArgs {
     /// Name of the resource to create.
     #[arg(long)]
     name: Option<String>,
-    /// Where the resume journal goes (default: DIR/.terra-upload-<type>, which uploads skip); a
+    /// Where the resume journal goes (default: DIR/.terra-upload-TYPE, which uploads skip); a
     /// rerun after an interruption uploads and registers nothing twice.
     #[arg(long)]
     journal: Option<PathBuf>,
