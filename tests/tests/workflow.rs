@@ -166,14 +166,14 @@ async fn lidar_flow() {
 }
 
 #[tokio::test]
-async fn two_second_tokens_and_five_percent_faults_still_end_with_correct_outputs() {
+async fn two_second_tokens_and_seven_percent_faults_still_end_with_correct_outputs() {
     let mock = mock(|b| b.token_lifetime(Duration::from_secs(2))).await;
-    // 5 % failures (5xx, 429, resets before or after processing) and latency, everywhere.
+    // 7 % failures (5xx, 429, resets before or after processing) and latency, everywhere.
     mock.set_random_faults(Some(RandomFaults {
         seed: 2026,
-        error_5xx: 0.02,
+        error_5xx: 0.03,
         too_many_requests: 0.01,
-        reset: 0.02,
+        reset: 0.03,
         latency: 0.5,
         latency_ms: 80,
         scope: FaultScope::All,
@@ -239,9 +239,8 @@ async fn two_second_tokens_and_five_percent_faults_still_end_with_correct_output
         .filter(|r| r.path().ends_with("/obtain_token") && r.status == 200)
         .count();
     eprintln!("{faults} failures injected, {tokens} tokens used");
-    // The run met failures (5 % of its ~150 requests) and outlived a token.
     assert!(
-        faults >= 3 && tokens >= 2,
+        faults > 5 && tokens >= 2,
         "{faults} faults, {tokens} tokens"
     );
 }
