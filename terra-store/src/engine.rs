@@ -291,6 +291,13 @@ pub enum UploadEvent {
 /// ```
 pub type EventFn = Arc<dyn Fn(UploadEvent) + Send + Sync>;
 
+/// How [`UploadOptions::sleep`] waits: a future that completes after the duration.
+pub type SleepFn = Arc<
+    dyn Fn(Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// Settings of the upload engine. Peak memory is bounded by `requests_in_flight` chunk
 /// buffers (256 KiB each) plus the HTTP clients' own buffers, whatever the number or size
 /// of the files.
@@ -334,6 +341,9 @@ pub struct UploadOptions {
     pub backend: BackendOptions,
     /// The clock `expireTime` is compared with (default the system clock).
     pub now: Arc<dyn Fn() -> SystemTime + Send + Sync>,
+    /// How a retry waits out its backoff (default tokio's timer). A test, or a client with
+    /// a clock of its own, makes time pass its way.
+    pub sleep: SleepFn,
     /// Cancels the upload; open multipart uploads are aborted.
     pub cancel: Option<CancellationToken>,
 }
@@ -365,6 +375,7 @@ impl Default for UploadOptions {
             refresh_margin: Duration::from_secs(60),
             backend: BackendOptions::default(),
             now: Arc::new(SystemTime::now),
+            sleep: Arc::new(|d| Box::pin(tokio::time::sleep(d))),
             cancel: None,
         }
     }
@@ -772,7 +783,7 @@ impl Engine {
                 let d = self.delay(previous);
                 previous = Some(d);
                 tracing::warn!(name = %item.name, attempt, error = %err, delay_ms = d.as_millis() as u64, "retrying");
-                tokio::time::sleep(d).await;
+                (self.opts.sleep)(d).await;
             } else {
                 self.emit(UploadEvent::Failed {
                     name: item.name.clone(),
@@ -889,7 +900,7 @@ impl Engine {
                     let d = self.delay(previous);
                     previous = Some(d);
                     tracing::warn!(%key, part = n, error = %e, "retrying a part");
-                    tokio::time::sleep(d).await;
+                    (self.opts.sleep)(d).await;
                 }
                 other => return other,
             }

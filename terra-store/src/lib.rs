@@ -32,7 +32,7 @@ use std::time::Duration;
 
 pub use backend::{ObjectBackend, ObjectInfo, ProgressFn, Source};
 pub use engine::{
-    BoxError, EventFn, FnTokenProvider, TokenProvider, TokenRef, UploadEvent, UploadItem,
+    BoxError, EventFn, FnTokenProvider, SleepFn, TokenProvider, TokenRef, UploadEvent, UploadItem,
     UploadOptions, Uploaded, Uploader,
 };
 pub use error::{Result, StoreError, StoreErrorKind};

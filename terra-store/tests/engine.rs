@@ -403,3 +403,50 @@ async fn a_retried_upload_rewinds_what_it_reported() {
         "a progress bar ends at the file's size"
     );
 }
+
+/// Backoff waits go through `UploadOptions::sleep`: a retry with a 30 s backoff completes
+/// without waiting 30 s when the injected sleep makes the time pass at once, and the
+/// injected sleep saw the delay.
+#[tokio::test]
+async fn backoff_sleeps_through_the_injected_sleep() {
+    let mock = TerraMock::builder().start().await.unwrap();
+    mock.inject(
+        FaultRule::on("PUT", "/terra-mock-s3/**")
+            .scope(FaultScope::Storage)
+            .times(1)
+            .fault(Fault::Status {
+                status: 503,
+                retry_after: None,
+            }),
+    );
+    let tokens = MockTokens::new(&mock);
+    let dir = tempfile::tempdir().unwrap();
+    let slept = Arc::new(Mutex::new(Vec::new()));
+    let s = slept.clone();
+    let up = Uploader::new(
+        tokens.clone(),
+        UploadOptions {
+            backoff_initial: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(60),
+            sleep: Arc::new(move |d| {
+                s.lock().unwrap().push(d);
+                Box::pin(async {})
+            }),
+            ..opts(&mock)
+        },
+    );
+    let done = tokio::time::timeout(
+        Duration::from_secs(20),
+        up.upload(vec![UploadItem::new(
+            "a.jpg",
+            file(dir.path(), "a", 1000, 9),
+        )]),
+    )
+    .await
+    .expect("no real 30 s wait")
+    .unwrap();
+    assert_eq!(done.len(), 1);
+    let slept = slept.lock().unwrap();
+    assert_eq!(slept.len(), 1, "one retry, one backoff");
+    assert!(slept[0] >= Duration::from_secs(30), "{:?}", slept[0]);
+}

@@ -390,7 +390,10 @@ async fn one(
     let mut last = None;
     for attempt in 1..=5 {
         if attempt > 1 {
-            tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            client
+                .clock()
+                .sleep(Duration::from_millis(200 * attempt))
+                .await;
         }
         // The listed link for the first attempt, a fresh one for every retry: links are
         // short-lived.

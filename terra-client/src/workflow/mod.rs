@@ -950,7 +950,18 @@ impl Reconstruct {
 
     async fn upload(&self, state: &mut State, todo: &[&InputFile]) -> Result<(usize, u64)> {
         let events = self.events.clone();
-        let mut uploader = Uploader::new(Arc::new(self.client.clone()), self.upload.clone());
+        // The uploader runs on the client's clock: its token expiry checks and its
+        // backoff, like the client's own retries.
+        let (now, sleep) = (self.client.clock().clone(), self.client.clock().clone());
+        let opts = UploadOptions {
+            now: Arc::new(move || now.now()),
+            sleep: Arc::new(move |d| {
+                let clock = sleep.clone();
+                Box::pin(async move { clock.sleep(d).await })
+            }),
+            ..self.upload.clone()
+        };
+        let mut uploader = Uploader::new(Arc::new(self.client.clone()), opts);
         if let Some(f) = events {
             uploader = uploader.on_event(move |e| f(WorkflowEvent::Upload(e)));
         }
