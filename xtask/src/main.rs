@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the project's automation, std only.
 //!
-//! - `cargo xtask test`: formatting, clippy (`-D warnings`), the whole test suite with the
-//!   services it needs, doctests and rustdoc (warnings denied). CI runs exactly this.
+//! - `cargo xtask test`: formatting, clippy (`-D warnings`), cargo-deny (licenses, bans,
+//!   sources; `deny.toml`), the whole test suite with the services it needs, doctests,
+//!   rustdoc (warnings denied) and `cargo package`. CI runs exactly this.
 //! - `cargo xtask bench [name]`: the benchmarks (criterion and bench binaries).
 //! - `cargo xtask mutants [scope]`: mutation testing with cargo-mutants (installed from
 //!   crates.io into `target/xtask/tools`); not part of `test`, figures in TESTING.md.
@@ -102,6 +103,13 @@ fn test(args: &[String]) -> Result<(), String> {
             c
         })?;
     }
+
+    run("cargo deny check licenses bans sources", {
+        let mut c = Command::new(install_tool("cargo-deny", DENY_VERSION)?);
+        c.current_dir(root())
+            .args(["check", "licenses", "bans", "sources"]);
+        c
+    })?;
 
     let services = services::Services::start()?;
     let mut tests = cargo();
@@ -323,19 +331,23 @@ const MUTANT_SCOPES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-/// Installs cargo-mutants (crates.io) into `target/xtask/tools` unless it is there.
-fn install_mutants() -> Result<std::path::PathBuf, String> {
+/// The cargo-deny release `cargo xtask test` checks licenses, bans and sources with.
+const DENY_VERSION: &str = "0.20.2";
+
+/// Installs `krate` at `version` (crates.io) into `target/xtask/tools` unless it is
+/// there; returns its binary.
+fn install_tool(krate: &str, version: &str) -> Result<std::path::PathBuf, String> {
     let tools = root().join("target/xtask/tools");
-    let bin = tools.join("bin/cargo-mutants");
+    let bin = tools.join("bin").join(krate);
     let current = Command::new(&bin).arg("--version").output().is_ok_and(|o| {
-        String::from_utf8_lossy(&o.stdout).contains(MUTANTS_VERSION)
-            || String::from_utf8_lossy(&o.stderr).contains(MUTANTS_VERSION)
+        String::from_utf8_lossy(&o.stdout).contains(version)
+            || String::from_utf8_lossy(&o.stderr).contains(version)
     });
     if !current {
-        run(&format!("install cargo-mutants {MUTANTS_VERSION}"), {
+        run(&format!("install {krate} {version}"), {
             let mut c = cargo();
-            c.args(["install", "cargo-mutants", "--locked", "--version"])
-                .arg(MUTANTS_VERSION)
+            c.args(["install", krate, "--locked", "--version"])
+                .arg(version)
                 .arg("--root")
                 .arg(&tools);
             c
@@ -355,7 +367,7 @@ fn mutants(args: &[String]) -> Result<(), String> {
     if scopes.is_empty() {
         return Err(format!("unknown mutants scope {which:?}"));
     }
-    let bin = install_mutants()?;
+    let bin = install_tool("cargo-mutants", MUTANTS_VERSION)?;
     let mut failed = Vec::new();
     for (scope, package, files) in scopes {
         let out = root().join("target/xtask/mutants").join(scope);
