@@ -276,4 +276,8 @@ async fn the_workflow_stops_before_uploading_anything() {
     assert!(e.to_string().contains("broken.JPG"), "{e}");
     assert!(mock.requests().is_empty(), "nothing was sent");
     assert_eq!(mock.object_count(), 0);
+    assert!(
+        !dir.path().join("out").exists(),
+        "no output folder for refused input"
+    );
 }

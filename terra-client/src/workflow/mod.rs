@@ -733,22 +733,24 @@ impl Reconstruct {
             .ok_or_else(|| Error::new(ErrorKind::Input, "no job type and parameters given"))?;
         let parameters = spec.start_request("validation")?.parameters;
         let check = preflight(&input, spec.job_type(), &output, spec.predefine_aoi())?;
-        for w in check.warnings() {
-            if !self.strict {
+        if !self.strict {
+            for w in check.warnings() {
                 self.emit(WorkflowEvent::Warning {
                     message: w.message.clone(),
                 });
             }
         }
-        let map = check.clone();
+        // The output folder and the flight map only for input that passed.
+        if check.errors(self.strict).is_empty() {
+            std::fs::create_dir_all(&output).map_err(|e| {
+                Error::new(
+                    ErrorKind::Input,
+                    format!("cannot create the output folder {}: {e}", output.display()),
+                )
+            })?;
+            write_flight_map(&check, &output)?;
+        }
         let files = check.into_result(self.strict)?;
-        std::fs::create_dir_all(&output).map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                format!("cannot create the output folder {}: {e}", output.display()),
-            )
-        })?;
-        write_flight_map(&map, &output)?;
         let canonical = std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone());
         let name = self.name.clone().unwrap_or_else(|| {
             canonical
