@@ -583,6 +583,8 @@ pub struct MockConfig {
     pub max_rows: u32,
     /// Stage durations.
     pub timing: JobTiming,
+    /// How job outputs are drawn.
+    pub outputs: OutputConfig,
     /// Where S3 accounts upload.
     pub s3: BucketConfig,
     /// Where OSS accounts upload.
@@ -615,6 +617,49 @@ pub struct MockConfig {
     /// mock is ephemeral. See the README's "Persistence" section.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<std::path::PathBuf>,
+}
+
+/// How finished jobs' outputs are drawn (see the README's "Job outputs").
+///
+/// ```
+/// let cfg: terra_mock::MockConfig =
+///     serde_json::from_str(r#"{"outputs": {"photo_mosaic": false, "gsd_m": 0.5}}"#).unwrap();
+/// assert!(!cfg.outputs.photo_mosaic);
+/// assert_eq!(cfg.outputs.max_raster_pixels, 512, "the rest keep their defaults");
+/// ```
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutputConfig {
+    /// Ground sample distance of the orthophoto, metres per pixel; coarsened when the
+    /// raster's long side would pass `max_raster_pixels`.
+    pub gsd_m: f64,
+    /// Longest side of any output raster, pixels (keeps outputs small and jobs fast).
+    pub max_raster_pixels: u32,
+    /// Paint the orthophoto with the uploaded photos, a mosaic of their thumbnails placed
+    /// by their GPS positions. Off, or for photos that cannot be decoded, the pixels are
+    /// a shaded relief of the surface model.
+    pub photo_mosaic: bool,
+    /// Most photos decoded for the mosaic; a larger flight uses an even sample of them.
+    pub mosaic_max_photos: usize,
+    /// Milliseconds the mosaic may spend decoding photos; the rest are shaded relief.
+    pub mosaic_budget_ms: u64,
+    /// Height of the flight above the ground, metres: the surface model lies this far
+    /// below the photos' GPS altitudes.
+    pub flight_height_m: f64,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self {
+            gsd_m: 0.25,
+            max_raster_pixels: 512,
+            photo_mosaic: true,
+            mosaic_max_photos: 200,
+            mosaic_budget_ms: 2_000,
+            flight_height_m: 100.0,
+        }
+    }
 }
 
 /// The default app key.
@@ -652,6 +697,7 @@ impl Default for MockConfig {
             default_rows: 10,
             max_rows: 1000,
             timing: JobTiming::default(),
+            outputs: OutputConfig::default(),
             s3: BucketConfig {
                 bucket: "terra-mock-s3".into(),
                 region: "us-east-1".into(),

@@ -50,8 +50,8 @@ pub mod storage;
 pub use clock::{Clock, ClockMode, ManualClock, SystemClock};
 pub use config::{
     AccountConfig, AdminToken, BucketConfig, DEFAULT_APP_KEY, DEFAULT_SECRET, DuplicateCallbacks,
-    ErrorStatus, FaultScope, JobTiming, MinimalCreate, MockConfig, Provider, RandomFaults,
-    UnusedMeshFormats,
+    ErrorStatus, FaultScope, JobTiming, MinimalCreate, MockConfig, OutputConfig, Provider,
+    RandomFaults, UnusedMeshFormats,
 };
 pub use control::{AccountStats, ControlError, ControlErrorKind};
 pub use core::API_PREFIX;

@@ -55,6 +55,14 @@ impl FlightPlan {
     /// assert_eq!(a.0, b.0, "photos of one line share the latitude");
     /// ```
     pub fn position(&self, i: usize) -> (f64, f64) {
+        let (east, north) = self.offset(i);
+        let lat = self.origin.0 + north / 111_320.0;
+        let lon = self.origin.1 + east / (111_320.0 * self.origin.0.to_radians().cos());
+        (lat, lon)
+    }
+
+    /// Metres east and north of `origin` where photo `i` is taken.
+    fn offset(&self, i: usize) -> (f64, f64) {
         let per_line = 6;
         let (line, step) = (i / per_line, i % per_line);
         let step = if line % 2 == 0 {
@@ -63,12 +71,103 @@ impl FlightPlan {
             per_line - 1 - step
         };
         let lines = self.images.div_ceil(per_line).max(1);
-        let east = (step as f64 - (per_line - 1) as f64 / 2.0) * self.spacing;
-        let north = (line as f64 - (lines - 1) as f64 / 2.0) * self.spacing;
-        let lat = self.origin.0 + north / 111_320.0;
-        let lon = self.origin.1 + east / (111_320.0 * self.origin.0.to_radians().cos());
-        (lat, lon)
+        (
+            (step as f64 - (per_line - 1) as f64 / 2.0) * self.spacing,
+            (line as f64 - (lines - 1) as f64 / 2.0) * self.spacing,
+        )
     }
+
+    /// Photo `i` of the flight: a JPEG with its GPS position whose pixels show the part
+    /// of one imaginary landscape (fields, a road, a river, trees) under the camera, so
+    /// that the photos of a flight fit together the way real ones do and the emulator's
+    /// orthophoto mosaic looks like a map. Each photo covers 1.6 × `spacing` east-west
+    /// (4:3), the footprint terra-mock gives photos this far apart.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let plan = terra_mock::sample::FlightPlan::default();
+    /// let photo = plan.aerial_photo(0)?;
+    /// assert_eq!(&photo[..2], &[0xFF, 0xD8], "a JPEG");
+    /// # Ok(()) }
+    /// ```
+    pub fn aerial_photo(&self, i: usize) -> std::io::Result<Vec<u8>> {
+        let (w, h) = (
+            usize::from(self.width.max(1)),
+            usize::from(self.height.max(1)),
+        );
+        let (pe, pn) = self.offset(i);
+        let fw = 1.6 * self.spacing.max(1.0);
+        let fh = fw * 0.75;
+        let mut pixels = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            for x in 0..w {
+                let e = pe + (x as f64 / w as f64 - 0.5) * fw;
+                let n = pn + (0.5 - y as f64 / h as f64) * fh;
+                pixels.extend_from_slice(&landscape(e, n));
+            }
+        }
+        let (lat, lon) = self.position(i);
+        jpeg(
+            &pixels,
+            self.width.max(1),
+            self.height.max(1),
+            lat,
+            lon,
+            self.altitude,
+        )
+    }
+}
+
+/// A small integer hash (for the landscape's fields and trees).
+fn hash(a: i64, b: i64) -> u32 {
+    let mut x = (a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (b as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (x >> 32) as u32
+}
+
+/// The colour of the imaginary landscape at `e`, `n` metres from the flight's origin.
+fn landscape(e: f64, n: f64) -> [u8; 3] {
+    const FIELDS: [[f64; 3]; 6] = [
+        [118.0, 150.0, 70.0],
+        [160.0, 170.0, 90.0],
+        [96.0, 128.0, 58.0],
+        [180.0, 160.0, 100.0],
+        [140.0, 110.0, 80.0],
+        [84.0, 140.0, 84.0],
+    ];
+    let grain = f64::from(hash((e * 4.0) as i64, (n * 4.0) as i64) % 24) - 12.0;
+    let river = e - 35.0 - 18.0 * (n / 40.0).sin();
+    if river.abs() < 6.0 {
+        let shade = 1.0 - river.abs() / 20.0;
+        return [40.0 * shade, 90.0 * shade, 150.0 * shade].map(|c| c as u8);
+    }
+    let road = n - 0.35 * e + 12.0;
+    if road.abs() < 3.5 {
+        let dash = road.abs() < 0.25 && (e / 3.0).rem_euclid(2.0) < 1.0;
+        return if dash {
+            [235, 235, 225]
+        } else {
+            [(110.0 + grain / 2.0) as u8; 3]
+        };
+    }
+    // Trees: dark round crowns on a 9 m lattice, where the hash says so.
+    let (ti, tj) = ((e / 9.0).floor() as i64, (n / 9.0).floor() as i64);
+    if hash(ti, tj).is_multiple_of(5) {
+        let (ce, cn) = ((ti as f64 + 0.5) * 9.0, (tj as f64 + 0.5) * 9.0);
+        let d = (e - ce).hypot(n - cn);
+        if d < 3.2 {
+            let s = 0.6 + 0.4 * (1.0 - d / 3.2);
+            return [34.0 * s, 80.0 * s, 36.0 * s].map(|c| c as u8);
+        }
+    }
+    // Fields: 22 m × 30 m plots, each its own crop, with rows.
+    let (fi, fj) = ((e / 22.0).floor() as i64, (n / 30.0).floor() as i64);
+    let crop = FIELDS[(hash(fi, fj) % 6) as usize];
+    let rows = if hash(fj, fi).is_multiple_of(2) { e } else { n };
+    let stripe = 8.0 * (rows * 2.5).sin();
+    crop.map(|c| (c + stripe + grain).clamp(0.0, 255.0) as u8)
 }
 
 fn rational(v: f64, denominator: u32) -> [u8; 8] {
@@ -203,12 +302,24 @@ pub fn jpeg_with_gps(
             pixels.push((80.0 + 40.0 * ((y * seed.max(1)) as f32 / 90.0).sin()) as u8);
         }
     }
+    jpeg(&pixels, w, h, lat, lon, altitude)
+}
+
+/// RGB pixels as a JPEG with GPS EXIF.
+fn jpeg(
+    pixels: &[u8],
+    w: u16,
+    h: u16,
+    lat: f64,
+    lon: f64,
+    altitude: f64,
+) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
     let to_io = |e: jpeg_encoder::EncodingError| std::io::Error::other(e.to_string());
     enc.add_app_segment(1, &exif_gps(lat, lon, altitude, "2026:11:25 10:00:00"))
         .map_err(to_io)?;
-    enc.encode(&pixels, w, h, jpeg_encoder::ColorType::Rgb)
+    enc.encode(pixels, w, h, jpeg_encoder::ColorType::Rgb)
         .map_err(to_io)?;
     Ok(out)
 }
@@ -228,12 +339,8 @@ pub fn write_flight(dir: &Path, plan: &FlightPlan) -> std::io::Result<Vec<PathBu
     std::fs::create_dir_all(dir)?;
     (0..plan.images)
         .map(|i| {
-            let (lat, lon) = plan.position(i);
             let path = dir.join(format!("DJI_{:04}.JPG", i + 1));
-            std::fs::write(
-                &path,
-                jpeg_with_gps(plan.width, plan.height, i as u32, lat, lon, plan.altitude)?,
-            )?;
+            std::fs::write(&path, plan.aerial_photo(i)?)?;
             Ok(path)
         })
         .collect()
@@ -289,7 +396,10 @@ pub fn write_lidar_mission(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     for i in 0..plan.images {
         let (lat, lon) = plan.position(i);
         let path = dir.join(format!("DJI_20261125100000_{:04}_V.JPG", i + 1));
-        std::fs::write(&path, jpeg_with_gps(160, 120, i as u32, lat, lon, 80.0)?)?;
+        std::fs::write(
+            &path,
+            jpeg_with_gps(160, 120, i as u32, lat, lon, plan.altitude)?,
+        )?;
         files.push(path);
     }
     Ok(files)

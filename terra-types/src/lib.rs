@@ -22,6 +22,7 @@
 //! ```
 
 mod envelope;
+mod exif;
 mod file;
 mod job;
 mod keys;
@@ -39,6 +40,7 @@ mod proptest_support;
 mod tests;
 
 pub use envelope::{ApiCode, ApiResult, Created, Envelope, GatewayError};
+pub use exif::{GpsPosition, exif_gps};
 pub use file::{File, UpdateFileRequest};
 pub use job::{CreateJobRequest, Job, JobStatus, JobType, StartJobRequest};
 pub use keys::{UnknownKey, closest_key};

