@@ -1,17 +1,17 @@
-//! `terra demo` and `terra upload`.
+//! `terra demo`: the whole flow on a sample flight against a built-in emulator.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use terra_client::TerraClient;
-use terra_client::workflow::JobSpec;
 use terra_mock::sample::{FlightPlan, write_flight, write_lidar_mission};
 use terra_mock::{JobTiming, Provider, TerraMock};
 use terra_store::BackendOptions;
 
 use crate::params::Kind;
-use crate::{Failure, Outcome, ReconstructOptions};
+use crate::workflow::ReconstructOptions;
+use crate::{Failure, Outcome};
 
 #[derive(Args, Debug)]
 pub(crate) struct DemoArgs {
@@ -109,7 +109,8 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
             ..Default::default()
         }),
     };
-    let summary = crate::reconstruct(&client, input, a.out.clone(), spec, opts, json).await?;
+    let summary =
+        crate::workflow::reconstruct(&client, input, a.out.clone(), spec, opts, json).await?;
     if !json {
         println!("\noutput files:");
         for f in list_files(&summary.output_dir) {
@@ -146,61 +147,4 @@ fn list_files(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
-}
-
-/// `terra upload`: the workflow's preflight, upload and registration, resumable through a
-/// journal in `journal` (a rerun after a crash uploads and registers nothing twice).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn upload(
-    client: &TerraClient,
-    dir: &Path,
-    kind: Kind,
-    resource: Option<String>,
-    name: Option<String>,
-    journal: Option<PathBuf>,
-    backend: BackendOptions,
-    json: bool,
-) -> Outcome {
-    // One journal per job type: the type decides which files are uploaded.
-    let journal = journal.unwrap_or_else(|| dir.join(format!(".terra-upload-{}", kind.name())));
-    let spec = JobSpec::from_json(kind.job_type(), serde_json::json!({"parameter": {}}))?;
-    let bars = std::sync::Arc::new(crate::progress::Bars::new(
-        !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-    ));
-    let b = bars.clone();
-    let mut flow = client
-        .reconstruct()
-        .input(dir)
-        .output(&journal)
-        .job(spec)
-        .storage(backend)
-        .on_event(move |e| b.event(e));
-    if let Some(n) = name {
-        flow = flow.name(n);
-    }
-    if let Some(r) = resource {
-        flow = flow.into_resource(r);
-    }
-    let r = flow.upload_and_register().await;
-    bars.finish();
-    let r = r?;
-    if json {
-        crate::print_json(&serde_json::json!({
-            "resource": r.resource_uuid,
-            "files": r.registered_files,
-            "uploaded": r.uploaded_files,
-            "bytes": r.uploaded_bytes,
-            "resumed": r.resumed_uploads,
-        }));
-    } else {
-        println!(
-            "{} files registered into resource {} ({} uploaded now, {:.1} MiB; {} by an earlier run)",
-            r.registered_files,
-            r.resource_uuid,
-            r.uploaded_files,
-            r.uploaded_bytes as f64 / 1048576.0,
-            r.resumed_uploads
-        );
-    }
-    Ok(())
 }
