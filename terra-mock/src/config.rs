@@ -189,24 +189,11 @@ pub enum DuplicateCallbacks {
 /// clients saw HTTP 200 with the code, one read the envelope from a non-2xx response.
 ///
 /// ```
-/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-/// #     use tower::ServiceExt as _;
-/// #     let target = format!("/terra-rescon-be/v2{path}");
-/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-/// #     let status = resp.status().as_u16();
-/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-/// # }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use terra_mock::{ErrorStatus, TerraMock};
 /// let mock = TerraMock::builder().error_status(ErrorStatus::Http4xx).build()?;
-/// let (status, body) = call(&mock, "GET", "/jobs/00000000-0000-0000-0000-000000000000", "").await;
+/// let (status, body) = mock.call("GET", "/jobs/00000000-0000-0000-0000-000000000000", "").await;
 /// assert_eq!((status, body["result"]["code"].as_i64()), (404, Some(102114)));
 /// # Ok(()) }
 /// ```
@@ -224,24 +211,11 @@ pub enum ErrorStatus {
 /// only rely on `data.uuid`.
 ///
 /// ```
-/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-/// #     use tower::ServiceExt as _;
-/// #     let target = format!("/terra-rescon-be/v2{path}");
-/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-/// #     let status = resp.status().as_u16();
-/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-/// # }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use terra_mock::{MinimalCreate, TerraMock};
 /// let mock = TerraMock::builder().minimal_create(MinimalCreate::UuidOnly).build()?;
-/// let (_, body) = call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+/// let (_, body) = mock.call("POST", "/jobs", r#"{"name":"survey"}"#).await;
 /// assert!(body["data"]["uuid"].is_string());
 /// assert!(body["data"]["name"].is_null(), "only the uuid without Return-Detail");
 /// # Ok(()) }
@@ -264,37 +238,6 @@ pub enum MinimalCreate {
 /// for 2D/3D, files for LiDAR).
 ///
 /// ```
-/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-/// #     use tower::ServiceExt as _;
-/// #     let target = format!("/terra-rescon-be/v2{path}");
-/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-/// #     let status = resp.status().as_u16();
-/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-/// # }
-/// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-/// #     let token = mock.issue_token(mock.app_key()).unwrap();
-/// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-/// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-/// #     let files: Vec<_> = (0..10).map(|i| {
-/// #         let name = format!("DJI_{i:04}.JPG");
-/// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-/// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-/// #     }).collect();
-/// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-/// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-/// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-/// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-/// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-/// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-/// #     assert_eq!(s["result"]["code"], 0, "{s}");
-/// #     job
-/// # }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
@@ -302,7 +245,7 @@ pub enum MinimalCreate {
 /// // 10 s of execution plus 1 s per photo; no queue.
 /// let timing = JobTiming { waiting: 0.0, preparing: 0.0, executing: 10.0, executing_per_input: 1.0, result_processing: 0.0 };
 /// let mock = TerraMock::builder().manual_clock(ManualClock::starting_now()).timing(timing).build()?;
-/// start_job(&mock).await;
+/// mock.start_sample_job().await;
 /// mock.advance(Duration::from_secs(19));
 /// assert_eq!(mock.jobs(mock.app_key())[0].status, terra_types::JobStatus::Executing);
 /// mock.advance(Duration::from_secs(1));
@@ -419,26 +362,13 @@ pub struct BucketConfig {
 /// Random faults, reproducible from a seed. Rates are probabilities per request.
 ///
 /// ```
-/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-/// #     use tower::ServiceExt as _;
-/// #     let target = format!("/terra-rescon-be/v2{path}");
-/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-/// #     let status = resp.status().as_u16();
-/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-/// # }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use terra_mock::{FaultScope, RandomFaults, TerraMock};
 /// // Every API request fails with a 5xx; the same seed fails the same requests.
 /// let faults = RandomFaults { seed: 7, error_5xx: 1.0, scope: FaultScope::Api, ..Default::default() };
 /// let mock = TerraMock::builder().random_faults(faults).build()?;
-/// let (status, _) = call(&mock, "GET", "/jobs", "").await;
+/// let (status, _) = mock.call("GET", "/jobs", "").await;
 /// assert!(status >= 500);
 /// # Ok(()) }
 /// ```
@@ -479,26 +409,13 @@ impl Default for RandomFaults {
 /// Which part of the mock a fault applies to.
 ///
 /// ```
-/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-/// #     use tower::ServiceExt as _;
-/// #     let target = format!("/terra-rescon-be/v2{path}");
-/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-/// #     let status = resp.status().as_u16();
-/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-/// # }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use terra_mock::{Fault, FaultRule, FaultScope, TerraMock};
 /// let mock = TerraMock::builder().build()?;
 /// // Break the storage only: the API keeps answering.
 /// mock.inject(FaultRule::any().scope(FaultScope::Storage).fault(Fault::Status { status: 503, retry_after: None }));
-/// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
+/// assert_eq!(mock.call("GET", "/jobs", "").await.0, 200);
 /// # Ok(()) }
 /// ```
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

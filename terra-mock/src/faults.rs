@@ -10,19 +10,6 @@ use crate::config::{FaultScope, RandomFaults};
 /// What happens to a request hit by a fault.
 ///
 /// ```
-/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-/// #     use tower::ServiceExt as _;
-/// #     let target = format!("/terra-rescon-be/v2{path}");
-/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-/// #     let status = resp.status().as_u16();
-/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-/// # }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
@@ -30,7 +17,7 @@ use crate::config::{FaultScope, RandomFaults};
 /// let mock = TerraMock::builder().build()?;
 /// // The create happens, but the caller sees a 502: did it work? (It did.)
 /// mock.inject(FaultRule::on("POST", "/terra-rescon-be/v2/jobs").times(1).fault(Fault::StatusAfterProcessing { status: 502 }));
-/// let (status, _) = call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+/// let (status, _) = mock.call("POST", "/jobs", r#"{"name":"survey"}"#).await;
 /// assert_eq!(status, 502);
 /// assert_eq!(mock.stats(mock.app_key()).jobs, 1);
 /// // Other faults: a slow answer, a reset connection, any TerraAPI code.
@@ -99,26 +86,13 @@ impl FaultRule {
     /// Matches every request (of `scope`, see [`FaultRule::scope`]).
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::{FaultRule, TerraMock};
     /// let mock = TerraMock::builder().build()?;
     /// mock.inject(FaultRule::any().times(1)); // a 500 by default
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 500);
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
+    /// assert_eq!(mock.call("GET", "/jobs", "").await.0, 500);
+    /// assert_eq!(mock.call("GET", "/jobs", "").await.0, 200);
     /// # Ok(()) }
     /// ```
     pub fn any() -> Self {
@@ -139,28 +113,15 @@ impl FaultRule {
     /// matches every method; a path of `**` every path.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::{Fault, FaultRule, TerraMock};
     /// let mock = TerraMock::builder().build()?;
     /// mock.inject(FaultRule::on("GET", "/terra-rescon-be/v2/jobs/*").fault(Fault::Status { status: 503, retry_after: Some(2) }));
-    /// assert_eq!(call(&mock, "GET", "/jobs/abc", "").await.0, 503);
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200, "one segment only");
+    /// assert_eq!(mock.call("GET", "/jobs/abc", "").await.0, 503);
+    /// assert_eq!(mock.call("GET", "/jobs", "").await.0, 200, "one segment only");
     /// mock.inject(FaultRule::on("*", "/terra-rescon-be/v2/jobs").times(1).fault(Fault::Reset));
-    /// assert_eq!(call(&mock, "POST", "/jobs", r#"{"name":"x"}"#).await.0, 500, "a reset, any method");
+    /// assert_eq!(mock.call("POST", "/jobs", r#"{"name":"x"}"#).await.0, 500, "a reset, any method");
     /// # Ok(()) }
     /// ```
     pub fn on(method: &str, path: &str) -> Self {
@@ -190,28 +151,15 @@ impl FaultRule {
     /// Fires for the next `n` matching requests only (default: forever).
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::{Fault, FaultRule, TerraMock};
     /// let mock = TerraMock::builder().build()?;
     /// mock.inject(FaultRule::any().times(2).fault(Fault::Status { status: 429, retry_after: Some(1) }));
     /// let statuses = [
-    ///     call(&mock, "GET", "/jobs", "").await.0,
-    ///     call(&mock, "GET", "/jobs", "").await.0,
-    ///     call(&mock, "GET", "/jobs", "").await.0,
+    ///     mock.call("GET", "/jobs", "").await.0,
+    ///     mock.call("GET", "/jobs", "").await.0,
+    ///     mock.call("GET", "/jobs", "").await.0,
     /// ];
     /// assert_eq!(statuses, [429, 429, 200]);
     /// # Ok(()) }
@@ -224,19 +172,6 @@ impl FaultRule {
     /// What happens.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::{Fault, FaultRule, TerraMock};
@@ -246,7 +181,7 @@ impl FaultRule {
     ///     code: 102000,
     ///     message: "service invocation failure".into(),
     /// }));
-    /// let (_, body) = call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+    /// let (_, body) = mock.call("POST", "/jobs", r#"{"name":"survey"}"#).await;
     /// assert_eq!(body["result"]["code"], 102000);
     /// # Ok(()) }
     /// ```

@@ -8,23 +8,10 @@ use bytes::Bytes;
 /// One received request and what the mock did with it.
 ///
 /// ```
-/// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-/// #     use tower::ServiceExt as _;
-/// #     let target = format!("/terra-rescon-be/v2{path}");
-/// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-/// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-/// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-/// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-/// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-/// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-/// #     let status = resp.status().as_u16();
-/// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-/// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-/// # }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mock = terra_mock::TerraMock::builder().build()?;
-/// call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+/// mock.call("POST", "/jobs", r#"{"name":"survey"}"#).await;
 /// let r = &mock.requests()[0];
 /// assert_eq!(r.body.as_ref(), br#"{"name":"survey"}"#);
 /// assert!(r.header("authorization").unwrap().starts_with("hmac username="));
@@ -60,23 +47,10 @@ impl RecordedRequest {
     /// The path without the query.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// call(&mock, "GET", "/jobs?page=3&rows=5", "").await;
+    /// mock.call("GET", "/jobs?page=3&rows=5", "").await;
     /// let r = &mock.requests()[0];
     /// assert_eq!(r.target, "/terra-rescon-be/v2/jobs?page=3&rows=5");
     /// assert_eq!(r.path(), "/terra-rescon-be/v2/jobs");
@@ -89,23 +63,10 @@ impl RecordedRequest {
     /// Whether this is an API request (under `/terra-rescon-be/`).
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// call(&mock, "GET", "/jobs", "").await;
+    /// mock.call("GET", "/jobs", "").await;
     /// assert!(mock.requests().iter().all(|r| r.is_api()));
     /// # Ok(()) }
     /// ```
@@ -116,23 +77,10 @@ impl RecordedRequest {
     /// The value of a header (lower-case name).
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// call(&mock, "GET", "/jobs", "").await;
+    /// mock.call("GET", "/jobs", "").await;
     /// assert_eq!(mock.requests()[0].header("content-type"), Some("application/json"));
     /// # Ok(()) }
     /// ```

@@ -25,44 +25,13 @@ impl TerraMock {
     /// `POST /_terra-mock/v1/clock/advance`.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let clock = terra_mock::ManualClock::starting_now();
     /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
     /// use std::time::Duration;
     /// use terra_types::JobStatus;
-    /// start_job(&mock).await;
+    /// mock.start_sample_job().await;
     /// mock.advance(Duration::from_secs(1));
     /// assert!(mock.jobs(mock.app_key())[0].status.is_running());
     /// mock.advance(Duration::from_secs(3600)); // hours of reconstruction in no time
@@ -101,23 +70,10 @@ impl TerraMock {
     /// Every request received (up to `request_log_limit`), oldest first.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// call(&mock, "GET", "/jobs?page=2", "").await;
+    /// mock.call("GET", "/jobs?page=2", "").await;
     /// let seen = &mock.requests()[0];
     /// assert_eq!((seen.method.as_str(), seen.path(), seen.status), ("GET", "/terra-rescon-be/v2/jobs", 200));
     /// assert_eq!(seen.app_key.as_deref(), Some(mock.app_key()));
@@ -130,23 +86,10 @@ impl TerraMock {
     /// Forgets the received requests.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// call(&mock, "GET", "/jobs", "").await;
+    /// mock.call("GET", "/jobs", "").await;
     /// mock.clear_requests();
     /// assert!(mock.requests().is_empty());
     /// # Ok(()) }
@@ -158,25 +101,12 @@ impl TerraMock {
     /// Adds a scripted fault; returns its id (for [`TerraMock::remove_fault`]).
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::{Fault, FaultRule};
     /// let mock = terra_mock::TerraMock::builder().build()?;
     /// mock.inject(FaultRule::on("GET", "/terra-rescon-be/v2/jobs").times(1).fault(Fault::Reset));
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 500, "a reset, as the router shows it");
+    /// assert_eq!(mock.call("GET", "/jobs", "").await.0, 500, "a reset, as the router shows it");
     /// assert_eq!(mock.requests()[0].fault.as_deref(), Some("Reset"));
     /// # Ok(()) }
     /// ```
@@ -188,27 +118,14 @@ impl TerraMock {
     /// to 1, or they add up to more than 1.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::RandomFaults;
     /// let mock = terra_mock::TerraMock::builder().build()?;
     /// mock.set_random_faults(Some(RandomFaults { error_5xx: 1.0, ..Default::default() }))?;
-    /// assert!(call(&mock, "GET", "/jobs", "").await.0 >= 500);
+    /// assert!(mock.call("GET", "/jobs", "").await.0 >= 500);
     /// mock.set_random_faults(None)?;
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
+    /// assert_eq!(mock.call("GET", "/jobs", "").await.0, 200);
     /// # Ok(()) }
     /// ```
     pub fn set_random_faults(&self, faults: Option<RandomFaults>) -> Result<(), ControlError> {
@@ -218,26 +135,13 @@ impl TerraMock {
     /// Removes every scripted and random fault.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::FaultRule;
     /// let mock = terra_mock::TerraMock::builder().build()?;
     /// mock.inject(FaultRule::any());
     /// mock.clear_faults();
-    /// assert_eq!(call(&mock, "GET", "/jobs", "").await.0, 200);
+    /// assert_eq!(mock.call("GET", "/jobs", "").await.0, 200);
     /// # Ok(()) }
     /// ```
     pub fn clear_faults(&self) {
@@ -247,37 +151,6 @@ impl TerraMock {
     /// The next started job will fail as described.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let clock = terra_mock::ManualClock::starting_now();
@@ -285,7 +158,7 @@ impl TerraMock {
     /// use terra_mock::JobFailure;
     /// use terra_types::JobStatus;
     /// mock.fail_next_job(JobFailure::during_execution("Insufficient overlap between images"));
-    /// start_job(&mock).await;
+    /// mock.start_sample_job().await;
     /// mock.advance(std::time::Duration::from_secs(3600));
     /// let job = &mock.jobs(mock.app_key())[0];
     /// assert_eq!(job.status, JobStatus::Failed);
@@ -299,42 +172,11 @@ impl TerraMock {
     /// Fails a running job now; `false` if it is not running.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let clock = terra_mock::ManualClock::starting_now();
     /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// let job = start_job(&mock).await;
+    /// let job = mock.start_sample_job().await;
     /// assert!(mock.fail_job(mock.app_key(), &job, "out of disk"));
     /// assert_eq!(mock.jobs(mock.app_key())[0].status, terra_types::JobStatus::Failed);
     /// assert!(!mock.fail_job(mock.app_key(), &job, "again"), "no longer running");
@@ -371,42 +213,11 @@ impl TerraMock {
     /// Counts of an account's state.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let clock = terra_mock::ManualClock::starting_now();
     /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// start_job(&mock).await;
+    /// mock.start_sample_job().await;
     /// mock.advance(std::time::Duration::from_secs(3600));
     /// let s = mock.stats(mock.app_key());
     /// assert_eq!((s.map_resources, s.output_resources, s.jobs, s.job_starts), (1, 1, 1, 1));
@@ -576,24 +387,12 @@ impl TerraMock {
     /// asked to go back.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> serde_json::Value {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     serde_json::from_slice(&bytes).unwrap()
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_types::JobStatus;
     /// let mock = terra_mock::TerraMock::builder().build()?;
     /// let token = mock.issue_token(mock.app_key()).unwrap();
-    /// let r = call(&mock, "POST", "/resources", r#"{"name":"site","type":"map"}"#).await;
+    /// let (_, r) = mock.call("POST", "/resources", r#"{"name":"site","type":"map"}"#).await;
     /// let resource = r["data"]["uuid"].as_str().unwrap();
     /// let mut files = Vec::new();
     /// for i in 0..10 { // a 2D job needs at least 10 photos
@@ -603,11 +402,11 @@ impl TerraMock {
     /// }
     /// let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource,
     ///     "files": files});
-    /// call(&mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// let j = call(&mock, "POST", "/jobs", r#"{"name":"site 2D"}"#).await;
+    /// mock.call("POST", "/store/upload_callback", &cb.to_string()).await;
+    /// let (_, j) = mock.call("POST", "/jobs", r#"{"name":"site 2D"}"#).await;
     /// let job = j["data"]["uuid"].as_str().unwrap();
     /// let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// let started = call(&mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
+    /// let (_, started) = mock.call("POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
     /// assert_eq!(started["result"]["code"], 0, "{started}");
     /// let done = mock.move_job(job, JobStatus::Succeeded, None)?;
     /// assert_eq!(done.status, JobStatus::Succeeded);

@@ -1,5 +1,6 @@
 //! [`TerraMock`]: the emulator as a test harness (in-process, random port) or a server.
 
+mod calls;
 mod controls;
 
 use std::net::SocketAddr;
@@ -254,47 +255,16 @@ impl TerraMockBuilder {
     /// Running jobs per account before 801.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::{ManualClock, TerraMock};
     /// let mock = TerraMock::builder().manual_clock(ManualClock::starting_now()).max_running_jobs(1).build()?;
-    /// start_job(&mock).await;
-    /// let (_, j) = call(&mock, "POST", "/jobs", r#"{"name":"second"}"#).await;
+    /// mock.start_sample_job().await;
+    /// let (_, j) = mock.call("POST", "/jobs", r#"{"name":"second"}"#).await;
     /// let second = j["data"]["uuid"].as_str().unwrap();
     /// # let resource = mock.resources(mock.app_key())[0].uuid.clone();
     /// let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{}"});
-    /// let (_, body) = call(&mock, "POST", &format!("/jobs/{second}/start"), &start.to_string()).await;
+    /// let (_, body) = mock.call("POST", &format!("/jobs/{second}/start"), &start.to_string()).await;
     /// assert_eq!(body["result"]["code"], 801);
     /// # Ok(()) }
     /// ```
@@ -306,48 +276,17 @@ impl TerraMockBuilder {
     /// Job starts per account before 102116.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::{ManualClock, TerraMock};
     /// let mock = TerraMock::builder().manual_clock(ManualClock::starting_now()).job_quota(1).build()?;
-    /// start_job(&mock).await;
+    /// mock.start_sample_job().await;
     /// mock.advance(std::time::Duration::from_secs(3600));
-    /// let (_, j) = call(&mock, "POST", "/jobs", r#"{"name":"second"}"#).await;
+    /// let (_, j) = mock.call("POST", "/jobs", r#"{"name":"second"}"#).await;
     /// let second = j["data"]["uuid"].as_str().unwrap();
     /// # let resource = mock.resources(mock.app_key())[0].uuid.clone();
     /// let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{}"});
-    /// let (_, body) = call(&mock, "POST", &format!("/jobs/{second}/start"), &start.to_string()).await;
+    /// let (_, body) = mock.call("POST", &format!("/jobs/{second}/start"), &start.to_string()).await;
     /// assert_eq!(body["result"]["code"], 102116, "billing: the plan is used up");
     /// # Ok(()) }
     /// ```
@@ -388,24 +327,11 @@ impl TerraMockBuilder {
     /// `data` of creates without `Return-Detail`.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use terra_mock::{MinimalCreate, TerraMock};
     /// let mock = TerraMock::builder().minimal_create(MinimalCreate::FullObject).build()?;
-    /// let (_, body) = call(&mock, "POST", "/jobs", r#"{"name":"survey"}"#).await;
+    /// let (_, body) = mock.call("POST", "/jobs", r#"{"name":"survey"}"#).await;
     /// assert_eq!(body["data"]["name"], "survey");
     /// # Ok(()) }
     /// ```
@@ -781,23 +707,10 @@ impl TerraMock {
     /// Every resource of an account, oldest first.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let mock = terra_mock::TerraMock::builder().build()?;
-    /// call(&mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
+    /// mock.call("POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
     /// assert_eq!(mock.resources(mock.app_key())[0].name, "survey");
     /// assert!(mock.resources("someone else").is_empty());
     /// # Ok(()) }
@@ -812,42 +725,11 @@ impl TerraMock {
     /// The file uuids of one resource of an account.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let clock = terra_mock::ManualClock::starting_now();
     /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// start_job(&mock).await;
+    /// mock.start_sample_job().await;
     /// let input = &mock.resources(mock.app_key())[0];
     /// assert_eq!(mock.resource_files(mock.app_key(), &input.uuid).len(), 10);
     /// # Ok(()) }
@@ -874,42 +756,11 @@ impl TerraMock {
     /// Every file of an account, oldest first (without `url`).
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let clock = terra_mock::ManualClock::starting_now();
     /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// start_job(&mock).await;
+    /// mock.start_sample_job().await;
     /// let files = mock.files(mock.app_key());
     /// assert!(files.iter().all(|f| f.name.starts_with("DJI_") && f.url.is_none()));
     /// # Ok(()) }
@@ -924,42 +775,11 @@ impl TerraMock {
     /// Every job of an account, oldest first.
     ///
     /// ```
-    /// # async fn call(mock: &terra_mock::TerraMock, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    /// #     use tower::ServiceExt as _;
-    /// #     let target = format!("/terra-rescon-be/v2{path}");
-    /// #     let req = terra_sign::SignableRequest::new(method, &target, body.as_bytes());
-    /// #     let creds = terra_sign::Credentials::new(mock.app_key(), mock.secret());
-    /// #     let signed = terra_sign::sign(&req, &creds, &terra_sign::SigningParams::new(mock.now()));
-    /// #     let mut http = http::Request::builder().method(method).uri(&target).header("content-type", "application/json");
-    /// #     for (name, value) in signed.headers() { http = http.header(name, value); }
-    /// #     let resp = mock.router().oneshot(http.body(axum::body::Body::from(body.to_owned())).unwrap()).await.unwrap();
-    /// #     let status = resp.status().as_u16();
-    /// #     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-    /// #     (status, serde_json::from_slice(&bytes).unwrap_or_default())
-    /// # }
-    /// # async fn start_job(mock: &terra_mock::TerraMock) -> String {
-    /// #     let token = mock.issue_token(mock.app_key()).unwrap();
-    /// #     let (_, r) = call(mock, "POST", "/resources", r#"{"name":"survey","type":"map"}"#).await;
-    /// #     let resource = r["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let files: Vec<_> = (0..10).map(|i| {
-    /// #         let name = format!("DJI_{i:04}.JPG");
-    /// #         let etag = mock.put_object(&token, &name, b"photo").unwrap().etag;
-    /// #         serde_json::json!({"name": name, "etag": etag, "checksum": etag})
-    /// #     }).collect();
-    /// #     let cb = serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource, "files": files});
-    /// #     call(mock, "POST", "/store/upload_callback", &cb.to_string()).await;
-    /// #     let (_, j) = call(mock, "POST", "/jobs", r#"{"name":"survey 2D"}"#).await;
-    /// #     let job = j["data"]["uuid"].as_str().unwrap().to_owned();
-    /// #     let start = serde_json::json!({"type": 14, "resourceUuid": resource, "parameters": "{\"parameter\":{}}"});
-    /// #     let (_, s) = call(mock, "POST", &format!("/jobs/{job}/start"), &start.to_string()).await;
-    /// #     assert_eq!(s["result"]["code"], 0, "{s}");
-    /// #     job
-    /// # }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let clock = terra_mock::ManualClock::starting_now();
     /// # let mock = terra_mock::TerraMock::builder().manual_clock(clock).build()?;
-    /// let uuid = start_job(&mock).await;
+    /// let uuid = mock.start_sample_job().await;
     /// let jobs = mock.jobs(mock.app_key());
     /// assert_eq!(jobs[0].uuid, uuid);
     /// assert_eq!(jobs[0].job_type, terra_types::JobType::Map2d);
