@@ -51,6 +51,93 @@ fn id(uuid: &str) -> Result<&str> {
     Ok(uuid)
 }
 
+/// Rows the service creates and lists (resources, jobs): a create whose answer was lost is
+/// found again by a marker in `meta`, so a retry never makes a second one.
+pub(crate) trait Marked: DeserializeOwned + serde::Serialize + Send {
+    /// The path that lists and creates them.
+    const PATH: &'static str;
+    /// What an error calls one.
+    const WHAT: &'static str;
+    /// The list query for the newest 100.
+    type Query: ListQuery + Sync + Send;
+    fn newest() -> Self::Query;
+    fn meta(&self) -> &str;
+}
+
+impl Marked for Resource {
+    const PATH: &'static str = "/v2/resources";
+    const WHAT: &'static str = "a resource";
+    type Query = ListResourcesQuery;
+    fn newest() -> ListResourcesQuery {
+        ListResourcesQuery {
+            rows: Some(100),
+            ..Default::default()
+        }
+    }
+    fn meta(&self) -> &str {
+        &self.meta
+    }
+}
+
+impl Marked for Job {
+    const PATH: &'static str = "/v2/jobs";
+    const WHAT: &'static str = "a job";
+    type Query = ListJobsQuery;
+    fn newest() -> ListJobsQuery {
+        ListJobsQuery {
+            rows: Some(100),
+            ..Default::default()
+        }
+    }
+    fn meta(&self) -> &str {
+        &self.meta
+    }
+}
+
+impl TerraClient {
+    /// The newest row (among 100) whose `meta` holds `marker`: a create that landed.
+    pub(crate) async fn find_marked<T: Marked>(&self, marker: &str) -> Result<Option<T>> {
+        let page: Page<T> = self.list(T::PATH, &T::newest()).await?;
+        Ok(page.list.into_iter().find(|r| r.meta().contains(marker)))
+    }
+
+    /// `meta` with this client's request marker added (when markers are on and `meta`
+    /// can carry one), and the marker.
+    fn marked_meta(&self, meta: Option<String>) -> (Option<String>, Option<String>) {
+        if self.inner.create_markers {
+            mark(meta)
+        } else {
+            (meta, None)
+        }
+    }
+
+    /// POSTs `body` to `T::PATH` once, asking for the detail: a retry after an attempt
+    /// that may have landed first looks for `marker`; without a marker only attempts that
+    /// were never sent are retried.
+    async fn create_once<T: Marked, B: serde::Serialize + Sync>(
+        &self,
+        body: &B,
+        marker: Option<&str>,
+    ) -> Result<serde_json::Value> {
+        let make = || Call::new(Method::POST, T::PATH).detail().json(body);
+        let value = match marker {
+            Some(m) => {
+                let check = || -> CheckFuture<'_, serde_json::Value> {
+                    Box::pin(async move {
+                        Ok(self
+                            .find_marked::<T>(m)
+                            .await?
+                            .map(|r| serde_json::to_value(r).expect("a listed row is JSON")))
+                    })
+                };
+                self.inner.run(&make, Retry::Checked(&check), false).await?
+            }
+            None => self.inner.run(&make, Retry::OnlyIfNotSent, false).await?,
+        };
+        value.ok_or_else(|| missing(T::WHAT))
+    }
+}
+
 impl TerraClient {
     async fn get<T: DeserializeOwned>(&self, path: String, what: &str) -> Result<T> {
         let make = || Ok(Call::new(Method::GET, path.clone()));
@@ -247,43 +334,15 @@ impl TerraClient {
     /// # Ok(()) }
     /// ```
     pub async fn create_resource(&self, req: &CreateResourceRequest) -> Result<Resource> {
-        let (meta, marker) = if self.inner.create_markers {
-            mark(req.meta.clone())
-        } else {
-            (req.meta.clone(), None)
-        };
+        let (meta, marker) = self.marked_meta(req.meta.clone());
         let body = CreateResourceRequest {
             meta,
             ..req.clone()
         };
-        let make = || {
-            Call::new(Method::POST, "/v2/resources")
-                .detail()
-                .json(&body)
-        };
-        let value = match &marker {
-            Some(m) => {
-                let check = || -> CheckFuture<'_, serde_json::Value> {
-                    Box::pin(async move {
-                        let page: Page<Resource> = self
-                            .list_resources(&ListResourcesQuery {
-                                rows: Some(100),
-                                ..Default::default()
-                            })
-                            .await?;
-                        Ok(page
-                            .list
-                            .into_iter()
-                            .find(|r| r.meta.contains(m.as_str()))
-                            .map(|r| serde_json::to_value(r).expect("resource JSON")))
-                    })
-                };
-                self.inner.run(&make, Retry::Checked(&check), false).await?
-            }
-            None => self.inner.run(&make, Retry::OnlyIfNotSent, false).await?,
-        };
-        self.resource_from(value.ok_or_else(|| missing("a resource"))?)
-            .await
+        let created = self
+            .create_once::<Resource, _>(&body, marker.as_deref())
+            .await?;
+        self.resource_from(created).await
     }
 
     /// A full resource from a create/update answer, fetching it when the service only
@@ -646,38 +705,13 @@ impl TerraClient {
     /// # Ok(()) }
     /// ```
     pub async fn create_job(&self, req: &CreateJobRequest) -> Result<Job> {
-        let (meta, marker) = if self.inner.create_markers {
-            mark(req.meta.clone())
-        } else {
-            (req.meta.clone(), None)
-        };
+        let (meta, marker) = self.marked_meta(req.meta.clone());
         let body = CreateJobRequest {
             meta,
             ..req.clone()
         };
-        let make = || Call::new(Method::POST, "/v2/jobs").detail().json(&body);
-        let value = match &marker {
-            Some(m) => {
-                let check = || -> CheckFuture<'_, serde_json::Value> {
-                    Box::pin(async move {
-                        let page: Page<Job> = self
-                            .list_jobs(&ListJobsQuery {
-                                rows: Some(100),
-                                ..Default::default()
-                            })
-                            .await?;
-                        Ok(page
-                            .list
-                            .into_iter()
-                            .find(|j| j.meta.contains(m.as_str()))
-                            .map(|j| serde_json::to_value(j).expect("job JSON")))
-                    })
-                };
-                self.inner.run(&make, Retry::Checked(&check), false).await?
-            }
-            None => self.inner.run(&make, Retry::OnlyIfNotSent, false).await?,
-        };
-        self.job_from(value.ok_or_else(|| missing("a job"))?).await
+        let created = self.create_once::<Job, _>(&body, marker.as_deref()).await?;
+        self.job_from(created).await
     }
 
     async fn job_from(&self, v: serde_json::Value) -> Result<Job> {

@@ -46,8 +46,8 @@ use terra_store::{
 };
 use terra_types::{
     CallbackFile, CreateJobRequest, CreateResourceRequest, Job, JobParameters, JobStatus, JobType,
-    LidarParams, ListFilesQuery, ListJobsQuery, ListResourcesQuery, Map2dParams, Model3dParams,
-    Position, StartJobRequest, StsToken, UploadCallbackRequest,
+    LidarParams, ListFilesQuery, Map2dParams, Model3dParams, Position, Resource, StartJobRequest,
+    StsToken, UploadCallbackRequest,
 };
 
 pub use check::{Extent, Finding, Preflight, Problem, Severity, preflight};
@@ -999,17 +999,11 @@ impl Reconstruct {
             self.emit(WorkflowEvent::Resource { uuid: r.clone() });
             return Ok(r.clone());
         }
-        let meta = serde_json::json!({ "terra-rs-run": state.run }).to_string();
-        let page = self
-            .client
-            .list_resources(&ListResourcesQuery {
-                rows: Some(100),
-                ..Default::default()
-            })
-            .await?;
-        let uuid = match page.list.into_iter().find(|r| r.meta.contains(&state.run)) {
+        // A crash may have come between the create and its journal line: look first.
+        let uuid = match self.client.find_marked::<Resource>(&state.run).await? {
             Some(r) => r.uuid,
             None => {
+                let meta = serde_json::json!({ "terra-rs-run": state.run }).to_string();
                 self.client
                     .create_resource(&CreateResourceRequest {
                         meta: Some(meta),
@@ -1116,14 +1110,7 @@ impl Reconstruct {
         if let Some(j) = &state.job {
             return Ok(j.clone());
         }
-        let page = self
-            .client
-            .list_jobs(&ListJobsQuery {
-                rows: Some(100),
-                ..Default::default()
-            })
-            .await?;
-        let uuid = match page.list.into_iter().find(|j| j.meta.contains(&state.run)) {
+        let uuid = match self.client.find_marked::<Job>(&state.run).await? {
             Some(j) => j.uuid,
             None => {
                 let meta = serde_json::json!({ "terra-rs-run": state.run }).to_string();
