@@ -4,9 +4,15 @@
 //! uploader runs as a child process so wall time and peak RSS (`ru_maxrss` of the child,
 //! through python's `resource`) are measured the same way for all.
 //!
-//! Environment (set by `cargo xtask bench upload`): `TERRA_MOCK_BIN`, `BENCH_PYTHON`,
-//! `BENCH_S5CMD`, `BENCH_RCLONE`, `BENCH_AWS`; optional `BENCH_FILES` (400),
-//! `BENCH_FILE_MIB` (8), `BENCH_ROUNDS` (3).
+//! Environment (set by `cargo xtask bench upload`): `TERRA_MOCK_BIN`, `TERRA_BIN` (the
+//! `terra` command line, for `terra upload`), `BENCH_PYTHON`, `BENCH_S5CMD`,
+//! `BENCH_RCLONE`, `BENCH_AWS`; optional `BENCH_FILES` (400), `BENCH_FILE_MIB` (8),
+//! `BENCH_ROUNDS` (3), `BENCH_LATENCY_MS` (0: the mock delays every storage request this
+//! long, a slow link's round trip), `BENCH_SKIP` (tools left out, comma-separated).
+//!
+//! `BENCH_PHOTOS=N` uploads a flight of N small JPEG photos with GPS (about 10 KB each)
+//! instead: the case where the cost per file dominates. It adds `terra upload` (upload
+//! and registration through the workflow, with its journal) beside terra-store alone.
 
 #[path = "support/peers.rs"]
 mod peers;
@@ -16,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use futures::StreamExt;
 use peers::{Server, env, measure, num};
 use terra_store::*;
 use terra_types::StsToken;
@@ -34,13 +41,17 @@ async fn child(dir: &Path, endpoint: &str, token: StsToken, prefix: &str, sign_p
         .map(|p| UploadItem::new(p.file_name().unwrap().to_string_lossy().into_owned(), p))
         .collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
+    let defaults = UploadOptions::default();
     let opts = UploadOptions {
         backend: BackendOptions {
             endpoint: Some(endpoint.to_owned()),
             sign_payload,
             ..Default::default()
         },
-        ..Default::default()
+        // Experiments only; the figures in BENCHMARKS.md use the defaults.
+        files_in_flight: num("BENCH_FILES_IN_FLIGHT", defaults.files_in_flight),
+        requests_in_flight: num("BENCH_REQUESTS_IN_FLIGHT", defaults.requests_in_flight),
+        ..defaults
     };
     let done = Uploader::new(Arc::new(provider), opts)
         .upload(items)
@@ -76,7 +87,43 @@ fn make_flight(dir: &Path, files: usize, mib: usize) {
     }
 }
 
-/// Runs `cmd` under python's getrusage; returns (seconds, peak RSS MiB).
+/// `n` distinct small JPEG photos with GPS (about 10 KB each); returns the total bytes.
+fn make_photos(dir: &Path, n: usize) -> u64 {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut total = 0;
+    for i in 0..n {
+        let p = dir.join(format!("DJI_{i:05}.JPG"));
+        if let Ok(m) = p.metadata() {
+            total += m.len();
+            continue;
+        }
+        let (lat, lon) = (
+            22.5 + (i / 100) as f64 * 1e-4,
+            113.9 + (i % 100) as f64 * 1e-4,
+        );
+        let jpeg = terra_mock::sample::jpeg_with_gps(200, 150, i as u32, lat, lon, 100.0).unwrap();
+        total += jpeg.len() as u64;
+        std::fs::write(&p, jpeg).unwrap();
+    }
+    total
+}
+
+/// A signed TerraAPI call to the mock as its default account.
+async fn api(endpoint: &str, method: &str, path: &str) -> serde_json::Value {
+    let target = format!("/terra-rescon-be/v2{path}");
+    let s = terra_sign::sign(
+        &terra_sign::SignableRequest::new(method, &target, b""),
+        &terra_sign::Credentials::new(terra_mock::DEFAULT_APP_KEY, terra_mock::DEFAULT_SECRET),
+        &terra_sign::SigningParams::new(SystemTime::now()),
+    );
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = reqwest::Client::new().request(method, format!("{endpoint}{target}"));
+    for (n, v) in s.headers() {
+        req = req.header(n, v);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(mode @ ("--child" | "--child-signed")) = args.get(1).map(String::as_str) {
@@ -102,15 +149,45 @@ fn main() {
         return;
     };
     let python = env("BENCH_PYTHON").unwrap_or_else(|| "python3".into());
-    let (files, mib, rounds) = (
-        num("BENCH_FILES", 400),
+    let photos = num("BENCH_PHOTOS", 0);
+    let (files, mib, rounds, latency) = (
+        if photos > 0 {
+            photos
+        } else {
+            num("BENCH_FILES", 400)
+        },
         num("BENCH_FILE_MIB", 8),
         num("BENCH_ROUNDS", 3),
+        num("BENCH_LATENCY_MS", 0),
     );
+    let skip: Vec<String> = env("BENCH_SKIP")
+        .map(|s| s.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-upload");
-    let flight = target.join(format!("flight-{files}x{mib}MiB"));
-    make_flight(&flight, files, mib);
-    let total_mib = (files * mib) as f64;
+    let (flight, total_bytes) = if photos > 0 {
+        let dir = target.join(format!("photos-{photos}"));
+        let bytes = make_photos(&dir, photos);
+        (dir, bytes)
+    } else {
+        let dir = target.join(format!("flight-{files}x{mib}MiB"));
+        make_flight(&dir, files, mib);
+        (dir, (files * mib * 1024 * 1024) as u64)
+    };
+    let names: Vec<(String, u64)> = {
+        let mut v: Vec<(String, u64)> = std::fs::read_dir(&flight)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.metadata().unwrap().len(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let total_mib = total_bytes as f64 / 1048576.0;
 
     let server = Server::start(&mock_bin);
     let endpoint = server.endpoint.clone();
@@ -119,20 +196,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let token: StsToken = rt.block_on(async {
-        let target = "/terra-rescon-be/v2/store/obtain_token";
-        let s = terra_sign::sign(
-            &terra_sign::SignableRequest::new("POST", target, b""),
-            &terra_sign::Credentials::new(terra_mock::DEFAULT_APP_KEY, terra_mock::DEFAULT_SECRET),
-            &terra_sign::SigningParams::new(SystemTime::now()),
-        );
-        let mut req = reqwest::Client::new().post(format!("{endpoint}{target}"));
-        for (n, v) in s.headers() {
-            req = req.header(n, v);
-        }
-        let v: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
-        serde_json::from_value(v["data"].clone()).unwrap()
-    });
+    let token: StsToken = serde_json::from_value(
+        rt.block_on(api(&endpoint, "POST", "/store/obtain_token"))["data"].clone(),
+    )
+    .unwrap();
     let token_file = target.join("token.json");
     std::fs::write(&token_file, serde_json::to_string(&token).unwrap()).unwrap();
     let bucket = token.cloud_bucket_name.clone();
@@ -178,6 +245,28 @@ fn main() {
         })
         .collect();
     tools.push(("terra-store-signed", signed));
+    if let (Some(terra), true) = (env("TERRA_BIN"), photos > 0) {
+        // Upload and registration, as a user runs it: preflight, journal, callbacks.
+        tools.push((
+            "terra-upload",
+            strings(&[
+                &terra,
+                "--endpoint",
+                &endpoint,
+                "--app-key",
+                terra_mock::DEFAULT_APP_KEY,
+                "--secret",
+                terra_mock::DEFAULT_SECRET,
+                "--json",
+                "upload",
+                &dir,
+                "--type",
+                "3d",
+                "--journal",
+                "{journal}",
+            ]),
+        ));
+    }
     if let Some(s5) = env("BENCH_S5CMD") {
         tools.push((
             "s5cmd",
@@ -218,6 +307,27 @@ fn main() {
         ));
     }
 
+    tools.retain(|(name, _)| !skip.iter().any(|s| s == name));
+    let faults = |on: bool| {
+        if latency == 0 {
+            return;
+        }
+        let http = reqwest::Client::new();
+        let url = format!("{endpoint}/_terra-mock/v1/faults");
+        let r = rt
+            .block_on(async {
+                if on {
+                    // Every storage request waits this long first: a slow link's round trip.
+                    let rule = serde_json::json!({"path": format!("/{bucket}/**"), "scope": "storage",
+                        "fault": {"type": "delay", "ms": latency}});
+                    http.post(&url).json(&rule).send().await
+                } else {
+                    http.delete(&url).send().await
+                }
+            })
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    };
     let mut results: Vec<(String, Vec<(f64, f64)>)> = tools
         .iter()
         .map(|(n, _)| ((*n).to_owned(), Vec::new()))
@@ -225,27 +335,48 @@ fn main() {
     for round in 1..=rounds {
         for (i, (name, template)) in tools.iter().enumerate() {
             let prefix = format!("{}bench/r{round}/{name}/", token.key_prefix());
+            let journal = target.join(format!("journal-r{round}"));
+            let _ = std::fs::remove_dir_all(&journal);
             let cmd: Vec<String> = template
                 .iter()
-                .map(|a| a.replace("{prefix}", &prefix))
+                .map(|a| {
+                    a.replace("{prefix}", &prefix)
+                        .replace("{journal}", &journal.to_string_lossy())
+                })
                 .collect();
+            faults(true);
             let (secs, rss) = measure(&python, &cmd, &creds);
-            let stored = rt.block_on(async {
-                let mut n = 0;
-                for f in 0..files {
-                    let key = format!("{prefix}DJI_{f:04}.JPG");
-                    if backend
-                        .head(&key)
-                        .await
-                        .unwrap()
-                        .is_some_and(|o| o.size == (mib * 1024 * 1024) as u64)
-                    {
-                        n += 1;
-                    }
-                    backend.delete(&key).await.unwrap();
+            faults(false);
+            let stored = if *name == "terra-upload" {
+                // `terra upload` writes under a prefix of its own token and registers
+                // every file: the newest resource holds them all.
+                let page = rt.block_on(api(&endpoint, "GET", "/resources?rows=1"));
+                let n = page["data"]["list"][0]["fileCount"].as_u64().unwrap_or(0) as usize;
+                if n != files {
+                    eprintln!("the newest resource: {page}");
                 }
                 n
-            });
+            } else {
+                rt.block_on(async {
+                    futures::stream::iter(&names)
+                        .map(|(n, size)| {
+                            let key = format!("{prefix}{n}");
+                            let backend = &backend;
+                            async move {
+                                let ok = backend
+                                    .head(&key)
+                                    .await
+                                    .unwrap()
+                                    .is_some_and(|o| o.size == *size);
+                                backend.delete(&key).await.unwrap();
+                                usize::from(ok)
+                            }
+                        })
+                        .buffer_unordered(32)
+                        .fold(0, |a, b| async move { a + b })
+                        .await
+                })
+            };
             assert_eq!(
                 stored, files,
                 "{name} round {round}: only {stored} of {files} objects arrived"
@@ -262,17 +393,18 @@ fn main() {
     drop(server);
 
     println!(
-        "\n{files} files x {mib} MiB = {total_mib:.0} MiB to terra-mock's S3 endpoint, {rounds} rounds, median:"
+        "\n{files} files, {total_mib:.0} MiB to terra-mock's S3 endpoint, {latency} ms added per storage request, {rounds} rounds, median:"
     );
     let medians: Vec<(String, f64)> = peers::medians(&results, total_mib)
         .into_iter()
         .map(|(n, secs)| (n, total_mib / secs))
         .collect();
-    let ours = medians[0].1;
     let peers = medians
         .iter()
-        .filter(|(name, _)| !name.starts_with("terra-store"));
+        .filter(|(name, _)| !name.starts_with("terra"));
     if let Some((peer, best)) = peers.max_by(|a, b| a.1.total_cmp(&b.1)) {
-        println!("terra-store / fastest peer ({peer}): {:.2}", ours / best);
+        for (ours, rate) in medians.iter().filter(|(n, _)| n.starts_with("terra")) {
+            println!("{ours} / fastest peer ({peer}): {:.2}", rate / best);
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::{Stream, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::Result;
@@ -114,12 +114,19 @@ impl Source {
             self.progress.clone(),
         );
         futures::stream::once(async move {
+            if len <= CHUNK as u64 {
+                // A small body (a photo's thumbnail-sized file, a short part): one trip to
+                // the blocking pool for open, seek and read, and a buffer of its size.
+                let chunk = tokio::task::spawn_blocking(move || read_range(&path, offset, len))
+                    .await
+                    .map_err(std::io::Error::other)??;
+                return Ok(futures::stream::iter([Ok(chunk)]).left_stream());
+            }
             let mut f = tokio::fs::File::open(&path).await?;
             f.seek(std::io::SeekFrom::Start(offset)).await?;
-            Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
-                f.take(len),
-                CHUNK,
-            ))
+            Ok::<_, std::io::Error>(
+                tokio_util::io::ReaderStream::with_capacity(f.take(len), CHUNK).right_stream(),
+            )
         })
         .try_flatten()
         .inspect_ok(move |chunk| {
@@ -128,6 +135,18 @@ impl Source {
             }
         })
     }
+}
+
+/// Exactly `len` bytes of `path` from `offset`; a file that ends early is an error.
+fn read_range(path: &std::path::Path, offset: u64, len: u64) -> std::io::Result<Bytes> {
+    use std::io::{Read, Seek};
+    let mut f = std::fs::File::open(path)?;
+    if offset > 0 {
+        f.seek(std::io::SeekFrom::Start(offset))?;
+    }
+    let mut buf = vec![0u8; len as usize];
+    f.read_exact(&mut buf)?;
+    Ok(Bytes::from(buf))
 }
 
 /// Metadata of a stored object.

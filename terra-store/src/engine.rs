@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backend::{ObjectBackend, ProgressFn, Source};
 use crate::error::{Result, StoreError, StoreErrorKind};
-use crate::{BackendOptions, connect};
+use crate::{AdaptiveLimit, BackendOptions, connect};
 
 /// Errors of a token provider.
 ///
@@ -298,9 +298,15 @@ pub type SleepFn = Arc<
         + Sync,
 >;
 
-/// Settings of the upload engine. Peak memory is bounded by `requests_in_flight` chunk
-/// buffers (256 KiB each) plus the HTTP clients' own buffers, whatever the number or size
-/// of the files.
+/// Settings of the upload engine. Peak memory is bounded by `memory_budget` (the chunk
+/// buffers of the requests in flight, 256 KiB each at most) plus the HTTP clients' own
+/// buffers, whatever the number or size of the files.
+///
+/// The numbers in flight adapt to the link: they start at `files_in_flight` and
+/// `requests_in_flight`, double while each round of completed files brings more bytes per
+/// second than the one before (a long round trip needs many requests at once), halve when
+/// a file had to be retried (429, 5xx, a reset), and never pass what `memory_budget` holds
+/// (see [`AdaptiveLimit`](crate::AdaptiveLimit)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -318,10 +324,13 @@ pub type SleepFn = Arc<
 /// ```
 #[derive(Clone)]
 pub struct UploadOptions {
-    /// Files uploaded at the same time (default 8).
+    /// Files uploaded at the same time at first (default 8).
     pub files_in_flight: usize,
-    /// Requests (single puts and parts) in flight over all files (default 16).
+    /// Requests (single puts and parts) in flight over all files at first (default 16).
     pub requests_in_flight: usize,
+    /// Bytes the requests in flight may buffer (default 64 MiB: 256 requests of 256 KiB).
+    /// The numbers in flight grow up to it; 0 keeps them at their starting values.
+    pub memory_budget: u64,
     /// Files of at least this size use multipart (default 64 MiB).
     pub multipart_threshold: u64,
     /// Part size (default 16 MiB; raised to stay within 10 000 parts).
@@ -353,6 +362,7 @@ impl std::fmt::Debug for UploadOptions {
         f.debug_struct("UploadOptions")
             .field("files_in_flight", &self.files_in_flight)
             .field("requests_in_flight", &self.requests_in_flight)
+            .field("memory_budget", &self.memory_budget)
             .field("multipart_threshold", &self.multipart_threshold)
             .field("part_size", &self.part_size)
             .field("max_attempts", &self.max_attempts)
@@ -366,6 +376,7 @@ impl Default for UploadOptions {
         Self {
             files_in_flight: 8,
             requests_in_flight: 16,
+            memory_budget: 64 * 1024 * 1024,
             multipart_threshold: 64 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
             max_attempts: 5,
@@ -395,6 +406,10 @@ struct Engine {
     events: Option<EventFn>,
     session: tokio::sync::Mutex<Option<Arc<Session>>>,
     requests: Semaphore,
+    /// Permits the request semaphore holds in all (it grows and shrinks with the limit).
+    permits: std::sync::Mutex<usize>,
+    /// Retries so far (a completion after one makes the limit back off).
+    retries: AtomicU64,
     sessions: AtomicU64,
     http: reqwest::Client,
 }
@@ -489,6 +504,8 @@ impl Uploader {
         Self(Arc::new(Engine {
             provider,
             requests: Semaphore::new(opts.requests_in_flight.max(1)),
+            permits: std::sync::Mutex::new(opts.requests_in_flight.max(1)),
+            retries: AtomicU64::new(0),
             opts,
             events: None,
             session: tokio::sync::Mutex::new(None),
@@ -601,11 +618,33 @@ impl Uploader {
         &self,
         items: Vec<UploadItem>,
     ) -> impl Stream<Item = Result<Uploaded>> + Send + 'static {
-        let this = self.clone();
-        let files = self.0.opts.files_in_flight.max(1);
-        futures::stream::iter(items)
-            .map(move |item| this.clone().upload_one(item))
-            .buffer_unordered(files)
+        let engine = self.0.clone();
+        let start = engine.opts.files_in_flight.max(1);
+        let ceiling = engine.max_files_in_flight();
+        let limit = AdaptiveLimit::new(start, ceiling, engine.elapsed());
+        let state = Scheduler {
+            uploader: self.clone(),
+            pending: items.into_iter(),
+            running: futures::stream::FuturesUnordered::new(),
+            limit,
+            retries_seen: 0,
+        };
+        futures::stream::unfold(state, |mut s| async move {
+            while s.running.len() < s.limit.now() {
+                let Some(item) = s.pending.next() else { break };
+                s.running
+                    .push(Box::pin(s.uploader.clone().upload_one(item)));
+            }
+            let result = s.running.next().await?;
+            let engine = &s.uploader.0;
+            let retries = engine.retries.load(Ordering::Relaxed);
+            let retried = retries > s.retries_seen;
+            s.retries_seen = retries;
+            let bytes = result.as_ref().map_or(0, |u| u.size);
+            s.limit.completed(bytes, retried, engine.elapsed());
+            engine.set_requests_for(s.limit.now());
+            Some((result, s))
+        })
     }
 
     /// The credentials currently in use, refreshed if due.
@@ -645,7 +684,63 @@ impl Uploader {
     }
 }
 
+/// The state of [`Uploader::upload_stream`]: files waiting, files in flight, the limit.
+struct Scheduler {
+    uploader: Uploader,
+    pending: std::vec::IntoIter<UploadItem>,
+    running: futures::stream::FuturesUnordered<
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Uploaded>> + Send>>,
+    >,
+    limit: AdaptiveLimit,
+    retries_seen: u64,
+}
+
 impl Engine {
+    /// Time on the uploader's clock since the epoch (the limit only takes differences).
+    fn elapsed(&self) -> Duration {
+        (self.opts.now)()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+    }
+
+    /// Requests per file at the start (16 for 8 by default), and the most requests the
+    /// memory budget holds.
+    fn max_requests(&self) -> usize {
+        let start = self.opts.requests_in_flight.max(1);
+        let budget = (self.opts.memory_budget / crate::backend::CHUNK as u64) as usize;
+        budget.max(start)
+    }
+
+    /// The most files in flight: as many as leave each its starting share of requests.
+    fn max_files_in_flight(&self) -> usize {
+        let files = self.opts.files_in_flight.max(1);
+        if self.opts.memory_budget == 0 {
+            return files;
+        }
+        let per_file = self.opts.requests_in_flight.max(1).div_ceil(files).max(1);
+        (self.max_requests() / per_file).max(files)
+    }
+
+    /// Resizes the request semaphore for `files` in flight.
+    fn set_requests_for(&self, files: usize) {
+        if self.opts.memory_budget == 0 {
+            return;
+        }
+        let start_files = self.opts.files_in_flight.max(1);
+        let start = self.opts.requests_in_flight.max(1);
+        let want = (files * start)
+            .div_ceil(start_files)
+            .clamp(start, self.max_requests());
+        let mut have = self.permits.lock().expect("permits lock");
+        if want > *have {
+            self.requests.add_permits(want - *have);
+            *have = want;
+        } else if want < *have {
+            // Only idle permits can go now; the rest stay until the next resize.
+            *have -= self.requests.forget_permits(*have - want);
+        }
+    }
+
     fn emit(&self, e: UploadEvent) {
         if let Some(f) = &self.events {
             f(e);
@@ -792,6 +887,7 @@ impl Engine {
                 return Err(err.context(ctx()));
             }
             attempt += 1;
+            self.retries.fetch_add(1, Ordering::Relaxed);
             self.emit(UploadEvent::Retrying {
                 name: item.name.clone(),
                 attempt,

@@ -22,6 +22,7 @@
 mod backend;
 mod engine;
 mod error;
+mod limit;
 #[cfg(feature = "oss")]
 pub mod oss;
 #[cfg(feature = "s3")]
@@ -36,6 +37,7 @@ pub use engine::{
     UploadOptions, Uploaded, Uploader,
 };
 pub use error::{Result, StoreError, StoreErrorKind};
+pub use limit::AdaptiveLimit;
 use terra_types::{CloudName, StsToken};
 pub use tokio_util::sync::CancellationToken;
 

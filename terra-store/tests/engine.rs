@@ -450,3 +450,96 @@ async fn backoff_sleeps_through_the_injected_sleep() {
     assert_eq!(slept.len(), 1, "one retry, one backoff");
     assert!(slept[0] >= Duration::from_secs(30), "{:?}", slept[0]);
 }
+
+/// Peak number of files in flight during an upload of `n` small files, from the engine's
+/// own events.
+async fn peak_in_flight(mock: &TerraMock, n: usize, opts: UploadOptions) -> usize {
+    let tokens = MockTokens::new(mock);
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<UploadItem> = (0..n)
+        .map(|i| {
+            UploadItem::new(
+                format!("flight/DJI_{i:04}.JPG"),
+                file(dir.path(), &format!("{i}.jpg"), 2_000, i as u8),
+            )
+        })
+        .collect();
+    let state = Arc::new(Mutex::new((0usize, 0usize)));
+    let s = state.clone();
+    let done = Uploader::new(tokens, opts)
+        .on_event(move |e| {
+            let mut s = s.lock().unwrap();
+            match e {
+                UploadEvent::Started { .. } => {
+                    s.0 += 1;
+                    s.1 = s.1.max(s.0);
+                }
+                UploadEvent::Done(_) | UploadEvent::Failed { .. } => s.0 -= 1,
+                _ => {}
+            }
+        })
+        .upload(items)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), n);
+    let peak = state.lock().unwrap().1;
+    peak
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_link_gets_more_files_in_flight_and_throttling_fewer() {
+    let mock = TerraMock::start().await.unwrap();
+    // A 30 ms round trip to the bucket: 8 files at a time would cap the rate at 270/s.
+    mock.inject(
+        FaultRule::any()
+            .scope(FaultScope::Storage)
+            .fault(Fault::Delay(Duration::from_millis(30))),
+    );
+    let adaptive = peak_in_flight(&mock, 600, opts(&mock)).await;
+    assert!(adaptive >= 64, "grew to {adaptive} files in flight");
+    let fixed = peak_in_flight(
+        &mock,
+        200,
+        UploadOptions {
+            memory_budget: 0,
+            ..opts(&mock)
+        },
+    )
+    .await;
+    assert_eq!(fixed, 8, "a budget of 0 keeps the starting number");
+    // The budget bounds the growth: 2 MiB holds 8 requests of 256 KiB.
+    let small_budget = peak_in_flight(
+        &mock,
+        300,
+        UploadOptions {
+            memory_budget: 2 * 1024 * 1024,
+            files_in_flight: 2,
+            requests_in_flight: 2,
+            ..opts(&mock)
+        },
+    )
+    .await;
+    assert!(small_budget <= 8, "{small_budget} files in flight");
+    // The same link, and three storage requests in ten fail with a 5xx: the limit keeps
+    // backing off.
+    mock.set_random_faults(Some(RandomFaults {
+        seed: 3,
+        error_5xx: 0.3,
+        scope: FaultScope::Storage,
+        ..Default::default()
+    }))
+    .unwrap();
+    let throttled = peak_in_flight(
+        &mock,
+        300,
+        UploadOptions {
+            max_attempts: 30,
+            ..opts(&mock)
+        },
+    )
+    .await;
+    assert!(
+        throttled < adaptive,
+        "{throttled} with 503s against {adaptive}"
+    );
+}

@@ -13,7 +13,7 @@ pub struct GpsPosition {
 }
 
 /// The GPS position in a JPEG's EXIF (`APP1`), read from the file's first bytes (the EXIF
-/// precedes the image data; 128 KiB is plenty). Anything unexpected (no EXIF, no GPS IFD,
+/// precedes the image data; 64 KiB is the most it can take). Anything unexpected (no EXIF, no GPS IFD,
 /// truncated or out-of-range values) yields `None`, never a panic.
 ///
 /// ```

@@ -49,62 +49,9 @@ async fn list(client: &TerraClient, resource: &str) -> Result<Vec<File>> {
         .await
 }
 
-/// How many downloads run at once: starts at `start`, doubles while each round of
-/// completions brings more bytes per second than the one before (a link with a long round
-/// trip needs many requests in flight; a fast local one does not), never above `max`, and
-/// halves when a download had to be retried (429, 5xx, a broken connection).
-#[derive(Debug)]
-struct Limit {
-    now: usize,
-    max: usize,
-    window_started: std::time::Instant,
-    window_bytes: u64,
-    window_files: usize,
-    last_rate: f64,
-}
-
-impl Limit {
-    fn new(start: usize, max: usize) -> Self {
-        let max = max.max(1);
-        Self {
-            now: start.clamp(1, max),
-            max,
-            window_started: std::time::Instant::now(),
-            window_bytes: 0,
-            window_files: 0,
-            last_rate: 0.0,
-        }
-    }
-
-    fn completed(&mut self, bytes: u64, retried: bool) {
-        if retried {
-            self.now = (self.now / 2).max(1);
-            self.restart(0.0);
-            return;
-        }
-        self.window_bytes += bytes;
-        self.window_files += 1;
-        if self.window_files < self.now {
-            return;
-        }
-        let secs = self.window_started.elapsed().as_secs_f64().max(1e-6);
-        let rate = self.window_bytes as f64 / secs;
-        if rate > self.last_rate * 1.1 {
-            self.now = (self.now * 2).min(self.max);
-        }
-        self.restart(rate);
-    }
-
-    fn restart(&mut self, rate: f64) {
-        self.last_rate = rate;
-        self.window_started = std::time::Instant::now();
-        self.window_bytes = 0;
-        self.window_files = 0;
-    }
-}
-
 /// Downloads `todo` (file, local path), at most `max` at a time and `start` at first (see
-/// [`Limit`]), calling `done` for each complete file; returns (files, bytes).
+/// [`terra_store::AdaptiveLimit`]), calling `done` for each complete file; returns (files,
+/// bytes).
 async fn fetch(
     client: &TerraClient,
     todo: Vec<(&File, PathBuf)>,
@@ -112,12 +59,13 @@ async fn fetch(
     emit: &(dyn Fn(WorkflowEvent) + Sync),
     mut done: impl FnMut(&File, u64) -> Result<()>,
 ) -> Result<(usize, u64)> {
-    let mut limit = Limit::new(start, max);
+    let started = std::time::Instant::now();
+    let mut limit = terra_store::AdaptiveLimit::new(start, max, Duration::ZERO);
     let mut pending = todo.into_iter();
     let mut running = futures::stream::FuturesUnordered::new();
     let (mut n, mut bytes) = (0, 0);
     loop {
-        while running.len() < limit.now {
+        while running.len() < limit.now() {
             let Some((f, path)) = pending.next() else {
                 break;
             };
@@ -127,7 +75,7 @@ async fn fetch(
             break;
         };
         let (f, (size, retried)) = result?;
-        limit.completed(size, retried);
+        limit.completed(size, retried, started.elapsed());
         done(f, size)?;
         emit(WorkflowEvent::Downloaded {
             name: f.name.clone(),
@@ -512,36 +460,6 @@ async fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_limit_grows_with_throughput_and_halves_on_a_retry() {
-        let mut l = Limit::new(8, 64);
-        // A first full round sets a rate above zero: double.
-        for _ in 0..8 {
-            l.completed(1 << 20, false);
-        }
-        assert_eq!(l.now, 16);
-        // A round at a far lower rate (same bytes, much later): no growth.
-        l.last_rate = f64::MAX;
-        for _ in 0..16 {
-            l.completed(1 << 20, false);
-        }
-        assert_eq!(l.now, 16);
-        // Growth stops at the ceiling.
-        for _ in 0..10 {
-            l.last_rate = 0.0;
-            for _ in 0..l.now {
-                l.completed(1 << 20, false);
-            }
-        }
-        assert_eq!(l.now, 64);
-        l.completed(1, true);
-        assert_eq!(l.now, 32, "a retry halves it");
-        let mut floor = Limit::new(1, 64);
-        floor.completed(1, true);
-        assert_eq!(floor.now, 1, "never below one");
-        assert_eq!(Limit::new(100, 8).now, 8, "the start is capped too");
-    }
 
     #[test]
     fn globs() {

@@ -94,6 +94,9 @@ pub(crate) fn walk(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<Wal
     }
     let images = job_type != JobType::Lidar;
     let mut files = Vec::new();
+    // One buffer for every file's head: an allocation per file of this size is an
+    // mmap and munmap each (the allocator's threshold), which a flight of 20 000 photos feels.
+    let mut head = Vec::with_capacity(HEAD);
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let entries = std::fs::read_dir(&d)
@@ -133,8 +136,8 @@ pub(crate) fn walk(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<Wal
                 continue;
             }
             let (position, format, unreadable) = if is_image_name(&name) {
-                match read_head(&path) {
-                    Ok(head) => (
+                match read_head(&path, &mut head) {
+                    Ok(()) => (
                         terra_types::exif_gps(&head).map(|g| (g.latitude, g.longitude)),
                         image_format(&head),
                         None,
@@ -211,11 +214,15 @@ pub(crate) fn count_problem(dir: &Path, job_type: JobType, files: &[InputFile]) 
     None
 }
 
-/// The first 128 KiB of a file: enough for its format and its EXIF block.
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(128 * 1024);
+/// The first bytes of a file (into `head`): enough for its format and its EXIF block.
+/// Bytes of a photo read for its format and EXIF (an EXIF segment is at most 64 KiB and
+/// comes first).
+const HEAD: usize = 72 * 1024;
+
+fn read_head(path: &Path, head: &mut Vec<u8>) -> std::io::Result<()> {
+    head.clear();
     std::fs::File::open(path)?
-        .take(128 * 1024)
-        .read_to_end(&mut head)?;
-    Ok(head)
+        .take(HEAD as u64)
+        .read_to_end(head)?;
+    Ok(())
 }

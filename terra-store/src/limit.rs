@@ -1,0 +1,127 @@
+//! How many transfers run at once, adapted to the link: a long round trip needs many
+//! requests in flight, a fast local link does not, and a struggling server needs fewer.
+
+use std::time::Duration;
+
+/// The number of transfers in flight: starts at `start`, doubles after every round of
+/// completions (as many as were in flight) that brought more bytes per second than the
+/// round before (by 10 %), never above `max`, and halves when a transfer had to be retried
+/// (a 429 or 5xx, a reset connection). Sans-IO: the caller passes the time.
+///
+/// ```
+/// use std::time::Duration;
+/// use terra_store::AdaptiveLimit;
+/// let mut limit = AdaptiveLimit::new(2, 16, Duration::ZERO);
+/// // A first round of 2: the rate is measured (and beats the nothing before).
+/// limit.completed(1000, false, Duration::from_millis(100));
+/// limit.completed(1000, false, Duration::from_millis(100));
+/// assert_eq!(limit.now(), 4);
+/// // Four more, twice the bytes per second: more still.
+/// for _ in 0..4 { limit.completed(1000, false, Duration::from_millis(200)); }
+/// assert_eq!(limit.now(), 8);
+/// // A retry: back off.
+/// limit.completed(1000, true, Duration::from_millis(250));
+/// assert_eq!(limit.now(), 4);
+/// ```
+#[derive(Debug, Clone)]
+pub struct AdaptiveLimit {
+    now: usize,
+    max: usize,
+    window_started: Duration,
+    window_bytes: u64,
+    window_done: usize,
+    last_rate: f64,
+}
+
+impl AdaptiveLimit {
+    /// Starts at `start` (at least 1) transfers, at most `max`; `at` is the caller's time.
+    pub fn new(start: usize, max: usize, at: Duration) -> Self {
+        let max = max.max(1);
+        Self {
+            now: start.clamp(1, max),
+            max,
+            window_started: at,
+            window_bytes: 0,
+            window_done: 0,
+            last_rate: 0.0,
+        }
+    }
+
+    /// Transfers allowed in flight now.
+    pub fn now(&self) -> usize {
+        self.now
+    }
+
+    /// The most transfers ever allowed.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// A transfer of `bytes` completed at `at`; `retried` if it needed more than one
+    /// attempt.
+    pub fn completed(&mut self, bytes: u64, retried: bool, at: Duration) {
+        if retried {
+            self.now = (self.now / 2).max(1);
+            self.restart(0.0, at);
+            return;
+        }
+        self.window_bytes += bytes;
+        self.window_done += 1;
+        if self.window_done < self.now {
+            return;
+        }
+        let secs = at
+            .saturating_sub(self.window_started)
+            .as_secs_f64()
+            .max(1e-6);
+        let rate = self.window_bytes as f64 / secs;
+        if rate > self.last_rate * 1.1 {
+            self.now = (self.now * 2).min(self.max);
+        }
+        self.restart(rate, at);
+    }
+
+    fn restart(&mut self, rate: f64, at: Duration) {
+        self.last_rate = rate;
+        self.window_started = at;
+        self.window_bytes = 0;
+        self.window_done = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flat_rate_stops_the_growth_and_the_ceiling_holds() {
+        let ms = Duration::from_millis;
+        let mut l = AdaptiveLimit::new(4, 8, ms(0));
+        for _ in 0..4 {
+            l.completed(100, false, ms(10));
+        }
+        assert_eq!(l.now(), 8);
+        // The same bytes per second as before: no more growth.
+        for _ in 0..8 {
+            l.completed(100, false, ms(30));
+        }
+        assert_eq!(l.now(), 8);
+        // Rising rates grow it to the ceiling and no further.
+        let mut l = AdaptiveLimit::new(1, 64, ms(0));
+        let mut t = 0;
+        for round in 1..=10u64 {
+            t += 10;
+            for _ in 0..l.now() {
+                l.completed(round * 1000, false, ms(t));
+            }
+        }
+        assert_eq!(l.now(), 64);
+        let mut l = AdaptiveLimit::new(100, 8, ms(0));
+        assert_eq!(l.now(), 8, "start is clamped to max");
+        l.completed(1, true, ms(1));
+        l.completed(1, true, ms(2));
+        l.completed(1, true, ms(3));
+        l.completed(1, true, ms(4));
+        assert_eq!(l.now(), 1, "never below one");
+    }
+}
