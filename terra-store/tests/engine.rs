@@ -520,18 +520,21 @@ async fn a_slow_link_gets_more_files_in_flight_and_throttling_fewer() {
     )
     .await;
     assert!(small_budget <= 8, "{small_budget} files in flight");
-    // The same link, and three storage requests in ten fail with a 5xx: the limit keeps
-    // backing off.
+    // The same link, and three storage requests in ten fail with a 5xx (random faults
+    // only: a scripted rule, the delay above, would win over them).
+    mock.clear_faults();
     mock.set_random_faults(Some(RandomFaults {
         seed: 3,
         error_5xx: 0.3,
+        latency: 0.7,
+        latency_ms: 30,
         scope: FaultScope::Storage,
         ..Default::default()
     }))
     .unwrap();
     let throttled = peak_in_flight(
         &mock,
-        300,
+        150,
         UploadOptions {
             max_attempts: 30,
             ..opts(&mock)
