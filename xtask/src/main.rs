@@ -223,7 +223,7 @@ fn package() -> Result<(), String> {
 
 /// The standalone emulator the benchmarks run against, in its own process.
 fn build_release_mock() -> Result<(), String> {
-    run("build terra-mock (release)", {
+    run("build terra-mock and terra (release)", {
         let mut c = cargo();
         c.args([
             "build",
@@ -232,6 +232,10 @@ fn build_release_mock() -> Result<(), String> {
             "terra-mock",
             "--bin",
             "terra-mock",
+            "-p",
+            "terra-cli",
+            "--bin",
+            "terra",
             "--locked",
         ]);
         c
@@ -299,7 +303,8 @@ fn bench(args: &[String]) -> Result<(), String> {
         run(what, {
             let mut c = cargo();
             c.arg("bench").args(args).arg("--locked");
-            c.env("TERRA_MOCK_BIN", root().join("target/release/terra-mock"));
+            c.env("TERRA_MOCK_BIN", root().join("target/release/terra-mock"))
+                .env("TERRA_BIN", root().join("target/release/terra"));
             for (k, v) in peers {
                 c.env(k, v);
             }
