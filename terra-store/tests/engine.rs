@@ -482,8 +482,7 @@ async fn peak_in_flight(mock: &TerraMock, n: usize, opts: UploadOptions) -> usiz
         .await
         .unwrap();
     assert_eq!(done.len(), n);
-    let peak = state.lock().unwrap().1;
-    peak
+    state.lock().unwrap().1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
