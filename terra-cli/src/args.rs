@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::{demo, download, params};
+use crate::params;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -63,7 +63,7 @@ pub(crate) enum Cmd {
     Reconstruct(ReconstructArgs),
     /// Download a finished job's outputs (or a resource's files), all or those matching
     /// --include/--exclude globs; a rerun fetches only what is missing.
-    Download(download::DownloadArgs),
+    Download(DownloadArgs),
     /// Check a folder before uploading it: readable, real photos with GPS, no duplicates,
     /// the photo limits, LiDAR data; writes flight.geojson and flight.svg. Exit 3 on a
     /// problem.
@@ -96,7 +96,7 @@ pub(crate) enum Cmd {
         args: Vec<std::ffi::OsString>,
     },
     /// Run the whole flow on a generated sample flight against a built-in emulator (no account needed).
-    Demo(demo::DemoArgs),
+    Demo(DemoArgs),
 }
 
 #[derive(Args, Debug)]
@@ -330,4 +330,45 @@ pub(crate) struct SignArgs {
     /// Use X-Date instead of Date.
     #[arg(long)]
     pub(crate) x_date: bool,
+}
+
+/// `terra download`.
+#[derive(Args, Debug)]
+pub(crate) struct DownloadArgs {
+    /// A finished job's uuid (its outputs) or a resource's uuid (its files).
+    pub(crate) uuid: String,
+    /// Where the files go (their folders are kept).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Fetch only names matching this glob, repeatable (`map/*.tif`, `**/*.las`; `*`
+    /// stays within a folder, `**` spans folders).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) include: Vec<String>,
+    /// Leave out names matching this glob, repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude: Vec<String>,
+    /// Files downloaded at the same time at first; the number grows (up to 256) while it
+    /// brings more throughput, as on a link with a long round trip.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) downloads: usize,
+}
+
+/// `terra demo`.
+#[derive(Args, Debug)]
+pub(crate) struct DemoArgs {
+    /// Where the results go.
+    #[arg(long, default_value = "terra-demo-output")]
+    pub(crate) out: PathBuf,
+    /// Photos in the sample flight.
+    #[arg(long, default_value_t = 24)]
+    pub(crate) images: usize,
+    /// Job type to run.
+    #[arg(long = "type", value_enum, default_value = "3d")]
+    pub(crate) kind: params::Kind,
+    /// Storage of the emulated account: s3 or oss.
+    #[arg(long, value_parser = ["s3", "oss"], default_value = "s3")]
+    pub(crate) provider: String,
+    /// Keep the generated input here instead of a temporary folder.
+    #[arg(long)]
+    pub(crate) input: Option<PathBuf>,
 }

@@ -1,36 +1,17 @@
 //! `terra demo`: the whole flow on a sample flight against a built-in emulator.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clap::Args;
 use terra_client::TerraClient;
 use terra_mock::sample::{FlightPlan, write_flight, write_lidar_mission};
 use terra_mock::{JobTiming, Provider, TerraMock};
 use terra_store::BackendOptions;
 
+use crate::args::DemoArgs;
 use crate::params::Kind;
 use crate::workflow::ReconstructOptions;
 use crate::{Failure, Outcome};
-
-#[derive(Args, Debug)]
-pub(crate) struct DemoArgs {
-    /// Where the results go.
-    #[arg(long, default_value = "terra-demo-output")]
-    out: PathBuf,
-    /// Photos in the sample flight.
-    #[arg(long, default_value_t = 24)]
-    images: usize,
-    /// Job type to run.
-    #[arg(long = "type", value_enum, default_value = "3d")]
-    kind: Kind,
-    /// Storage of the emulated account: s3 or oss.
-    #[arg(long, value_parser = ["s3", "oss"], default_value = "s3")]
-    provider: String,
-    /// Keep the generated input here instead of a temporary folder.
-    #[arg(long)]
-    input: Option<PathBuf>,
-}
 
 fn provider(p: &str) -> Provider {
     if p == "oss" {

@@ -1,35 +1,14 @@
 //! `terra download`: the outputs of a job (or the files of a resource), filtered by
 //! globs, with a progress bar; resumable.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use terra_client::TerraClient;
 use terra_client::workflow::{DownloadOptions, WorkflowEvent};
 
 use crate::Outcome;
-
-#[derive(Args, Debug)]
-pub(crate) struct DownloadArgs {
-    /// A finished job's uuid (its outputs) or a resource's uuid (its files).
-    uuid: String,
-    /// Where the files go (their folders are kept).
-    #[arg(long)]
-    out: PathBuf,
-    /// Fetch only names matching this glob, repeatable (`map/*.tif`, `**/*.las`; `*`
-    /// stays within a folder, `**` spans folders).
-    #[arg(long, value_name = "GLOB")]
-    include: Vec<String>,
-    /// Leave out names matching this glob, repeatable.
-    #[arg(long, value_name = "GLOB")]
-    exclude: Vec<String>,
-    /// Files downloaded at the same time at first; the number grows (up to 256) while it
-    /// brings more throughput, as on a link with a long round trip.
-    #[arg(long, default_value_t = 8)]
-    downloads: usize,
-}
+use crate::args::DownloadArgs;
 
 pub(crate) async fn download(client: &TerraClient, a: &DownloadArgs, json: bool) -> Outcome {
     let visible = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
