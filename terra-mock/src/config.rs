@@ -551,7 +551,8 @@ pub struct OutputConfig {
     /// Ground sample distance of the orthophoto, metres per pixel; coarsened when the
     /// raster's long side would pass `max_raster_pixels`.
     pub gsd_m: f64,
-    /// Longest side of any output raster, pixels (keeps outputs small and jobs fast).
+    /// Longest side of any output raster, pixels (keeps outputs small and jobs fast; at
+    /// most 8 192 whatever is set).
     pub max_raster_pixels: u32,
     /// Paint the orthophoto with the uploaded photos, a mosaic of their thumbnails placed
     /// by their GPS positions. Off, or for photos that cannot be decoded, the pixels are

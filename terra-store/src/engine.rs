@@ -581,7 +581,8 @@ impl Uploader {
     }
 
     /// Uploads every item, yielding each result as it completes (`files_in_flight` at a
-    /// time), so a caller can record progress durably and decide what to do on failures.
+    /// time at first, then as many as the link rewards; see [`UploadOptions`]), so a
+    /// caller can record progress durably and decide what to do on failures.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -617,7 +618,7 @@ impl Uploader {
     pub fn upload_stream(
         &self,
         items: Vec<UploadItem>,
-    ) -> impl Stream<Item = Result<Uploaded>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Uploaded>> + Send + Unpin + 'static {
         let engine = self.0.clone();
         let start = engine.opts.files_in_flight.max(1);
         let ceiling = engine.max_files_in_flight();
@@ -645,6 +646,7 @@ impl Uploader {
             engine.set_requests_for(s.limit.now());
             Some((result, s))
         })
+        .boxed()
     }
 
     /// The credentials currently in use, refreshed if due.

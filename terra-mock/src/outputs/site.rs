@@ -9,6 +9,8 @@ use terra_types::{CsType, GeoDesc, PredefineAoi};
 
 /// Where a flight without any positioned photo is placed (a LiDAR mission, say).
 const FALLBACK: (f64, f64) = (22.5797, 113.9436);
+/// The longest side of any grid, cells.
+const MAX_RASTER_PX: u32 = 8192;
 /// Half the side of the square such a flight covers, metres.
 const FALLBACK_HALF: f64 = 60.0;
 
@@ -104,7 +106,12 @@ impl Site {
         let ground = if alts.is_empty() {
             0.0
         } else {
-            alts.iter().sum::<f64>() / alts.len() as f64 - cfg.flight_height_m
+            let above = if cfg.flight_height_m.is_finite() {
+                cfg.flight_height_m
+            } else {
+                OutputConfig::default().flight_height_m
+            };
+            alts.iter().sum::<f64>() / alts.len() as f64 - above
         };
         let choice = crs::choose(geo_desc, (lat0, lon0, ground));
         let mut notes: Vec<String> = choice.note.iter().cloned().collect();
@@ -139,14 +146,15 @@ impl Site {
             }
         }
         let mut bounds = bbox(&corners);
-        let aoi = aoi.and_then(|a| match aoi_polygon(a, &choice.crs) {
+        let requested = aoi.and_then(|a| match aoi_polygon(a, &choice.crs) {
             Ok(poly) => Some(poly),
             Err(why) => {
                 notes.push(why);
                 None
             }
         });
-        if let Some(poly) = &aoi {
+        // The AOI cuts the extent when the two overlap; otherwise nothing is cut.
+        let aoi = requested.filter(|poly| {
             let b = bbox(poly);
             let cut = [
                 bounds[0].max(b[0]),
@@ -154,12 +162,14 @@ impl Site {
                 bounds[2].min(b[2]),
                 bounds[3].min(b[3]),
             ];
-            if cut[0] < cut[2] && cut[1] < cut[3] {
+            let overlaps = cut[0] < cut[2] && cut[1] < cut[3];
+            if overlaps {
                 bounds = cut;
             } else {
                 notes.push("the AOI does not overlap the photos; outputs are not cut".into());
             }
-        }
+            overlaps
+        });
         let (clat, clon) = choice
             .crs
             .inverse((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0);
@@ -175,7 +185,7 @@ impl Site {
                 .collect(),
             footprint,
             bounds,
-            aoi: aoi.filter(|_| notes.iter().all(|n| !n.starts_with("the AOI"))),
+            aoi,
             ground,
             notes,
         }
@@ -218,7 +228,8 @@ impl Site {
     /// stay within `max_px` cells on the long side); the last row and column may reach a
     /// little past the extent.
     pub(crate) fn grid(&self, cell_m: f64, max_px: u32) -> Grid {
-        let max_px = max_px.max(2);
+        // Whatever the settings say, a raster stays below 8 192 × 8 192.
+        let max_px = max_px.clamp(2, MAX_RASTER_PX);
         let (wm, hm) = self.size_m();
         let cell = cell_m.max(wm.max(hm) / f64::from(max_px)).max(1e-3);
         let [x0, y0, x1, y1] = self.bounds;
