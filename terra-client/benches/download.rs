@@ -208,18 +208,11 @@ fn main() {
         (token.clone(), resource)
     });
     if latency > 0 {
-        // Every storage request waits this long first: a slow link's round trip.
-        let rule = serde_json::json!({"path": "/terra-mock-s3/**", "scope": "storage",
-            "fault": {"type": "delay", "ms": latency}});
-        let r = rt
-            .block_on(
-                reqwest::Client::new()
-                    .post(format!("{endpoint}/_terra-mock/v1/faults"))
-                    .json(&rule)
-                    .send(),
-            )
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
+        rt.block_on(peers::storage_latency(
+            &endpoint,
+            &token.cloud_bucket_name,
+            Some(latency),
+        ));
     }
     let prefix = token.key_prefix().to_owned();
     let bucket = token.cloud_bucket_name.clone();

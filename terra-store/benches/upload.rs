@@ -309,24 +309,13 @@ fn main() {
 
     tools.retain(|(name, _)| !skip.iter().any(|s| s == name));
     let faults = |on: bool| {
-        if latency == 0 {
-            return;
+        if latency > 0 {
+            rt.block_on(peers::storage_latency(
+                &endpoint,
+                &bucket,
+                on.then_some(latency),
+            ));
         }
-        let http = reqwest::Client::new();
-        let url = format!("{endpoint}/_terra-mock/v1/faults");
-        let r = rt
-            .block_on(async {
-                if on {
-                    // Every storage request waits this long first: a slow link's round trip.
-                    let rule = serde_json::json!({"path": format!("/{bucket}/**"), "scope": "storage",
-                        "fault": {"type": "delay", "ms": latency}});
-                    http.post(&url).json(&rule).send().await
-                } else {
-                    http.delete(&url).send().await
-                }
-            })
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
     };
     let mut results: Vec<(String, Vec<(f64, f64)>)> = tools
         .iter()

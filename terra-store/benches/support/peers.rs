@@ -152,3 +152,20 @@ pub(crate) fn medians(results: &[(String, Vec<(f64, f64)>)], total_mib: f64) -> 
     }
     out
 }
+
+/// Makes the mock at `endpoint` delay every request to `bucket` by `ms` milliseconds (a
+/// slow link's round trip), through its control API; `None` removes every fault rule.
+pub(crate) async fn storage_latency(endpoint: &str, bucket: &str, ms: Option<usize>) {
+    let http = reqwest::Client::new();
+    let url = format!("{endpoint}/_terra-mock/v1/faults");
+    let r = match ms {
+        Some(ms) => {
+            let rule = serde_json::json!({"path": format!("/{bucket}/**"), "scope": "storage",
+                "fault": {"type": "delay", "ms": ms}});
+            http.post(&url).json(&rule).send().await
+        }
+        None => http.delete(&url).send().await,
+    }
+    .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
