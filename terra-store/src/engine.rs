@@ -303,10 +303,10 @@ pub type SleepFn = Arc<
 /// buffers, whatever the number or size of the files.
 ///
 /// The numbers in flight adapt to the link: they start at `files_in_flight` and
-/// `requests_in_flight`, double while each round of completed files brings more bytes per
-/// second than the one before (a long round trip needs many requests at once), halve when
-/// a file had to be retried (429, 5xx, a reset), and never pass what `memory_budget` holds
-/// (see [`AdaptiveLimit`](crate::AdaptiveLimit)).
+/// `requests_in_flight`, grow (fourfold at first, then twofold) while each round of
+/// completed files brings more bytes per second than the one before (a long round trip
+/// needs many requests at once), halve when a file had to be retried (429, 5xx, a reset),
+/// and never pass what `memory_budget` holds (see [`AdaptiveLimit`](crate::AdaptiveLimit)).
 ///
 /// ```
 /// use std::time::Duration;

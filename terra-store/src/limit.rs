@@ -3,25 +3,29 @@
 
 use std::time::Duration;
 
-/// The number of transfers in flight: starts at `start`, doubles after every round of
+/// The number of transfers in flight: starts at `start`, grows after every round of
 /// completions (as many as were in flight) that brought more bytes per second than the
 /// round before (by 10 %), never above `max`, and halves when a transfer had to be retried
-/// (a 429 or 5xx, a reset connection). Sans-IO: the caller passes the time.
+/// (a 429 or 5xx, a reset connection). Growth is fourfold until the first round that does
+/// not improve or the first retry (a slow start: a long round trip costs one per round),
+/// then twofold. Sans-IO: the caller passes the time.
 ///
 /// ```
 /// use std::time::Duration;
 /// use terra_store::AdaptiveLimit;
-/// let mut limit = AdaptiveLimit::new(2, 16, Duration::ZERO);
+/// let mut limit = AdaptiveLimit::new(2, 64, Duration::ZERO);
 /// // A first round of 2: the rate is measured (and beats the nothing before).
 /// limit.completed(1000, false, Duration::from_millis(100));
 /// limit.completed(1000, false, Duration::from_millis(100));
-/// assert_eq!(limit.now(), 4);
-/// // Four more, twice the bytes per second: more still.
-/// for _ in 0..4 { limit.completed(1000, false, Duration::from_millis(200)); }
-/// assert_eq!(limit.now(), 8);
-/// // A retry: back off.
+/// assert_eq!(limit.now(), 8, "slow start: fourfold");
+/// // Eight more, four times the bytes per second: more still.
+/// for _ in 0..8 { limit.completed(1000, false, Duration::from_millis(200)); }
+/// assert_eq!(limit.now(), 32);
+/// // A retry: back off, and grow only twofold from now on.
 /// limit.completed(1000, true, Duration::from_millis(250));
-/// assert_eq!(limit.now(), 4);
+/// assert_eq!(limit.now(), 16);
+/// for _ in 0..16 { limit.completed(1000, false, Duration::from_millis(260)); }
+/// assert_eq!(limit.now(), 32);
 /// ```
 #[derive(Debug, Clone)]
 pub struct AdaptiveLimit {
@@ -31,6 +35,7 @@ pub struct AdaptiveLimit {
     window_bytes: u64,
     window_done: usize,
     last_rate: f64,
+    slow_start: bool,
 }
 
 impl AdaptiveLimit {
@@ -44,6 +49,7 @@ impl AdaptiveLimit {
             window_bytes: 0,
             window_done: 0,
             last_rate: 0.0,
+            slow_start: true,
         }
     }
 
@@ -61,6 +67,7 @@ impl AdaptiveLimit {
     /// attempt.
     pub fn completed(&mut self, bytes: u64, retried: bool, at: Duration) {
         if retried {
+            self.slow_start = false;
             self.now = (self.now / 2).max(1);
             self.restart(0.0, at);
             return;
@@ -76,7 +83,10 @@ impl AdaptiveLimit {
             .max(1e-6);
         let rate = self.window_bytes as f64 / secs;
         if rate > self.last_rate * 1.1 {
-            self.now = (self.now * 2).min(self.max);
+            let factor = if self.slow_start { 4 } else { 2 };
+            self.now = (self.now * factor).min(self.max);
+        } else {
+            self.slow_start = false;
         }
         self.restart(rate, at);
     }
