@@ -441,14 +441,23 @@ struct AbortGuard {
     backend: Arc<dyn ObjectBackend>,
     key: String,
     upload_id: Option<String>,
+    sleep: SleepFn,
 }
+
+/// Attempts at aborting a failed multipart upload: the abort meets the same flaky link as
+/// the parts did, and an upload left open is billed storage on S3 and OSS.
+const ABORT_ATTEMPTS: u32 = 4;
 
 impl AbortGuard {
     async fn abort_now(mut self) {
-        if let Some(id) = self.upload_id.take()
-            && let Err(e) = self.backend.abort_multipart(&self.key, &id).await
-        {
-            tracing::warn!(key = %self.key, error = %e, "could not abort a multipart upload");
+        if let Some(id) = self.upload_id.take() {
+            abort(
+                self.backend.clone(),
+                self.key.clone(),
+                id,
+                self.sleep.clone(),
+            )
+            .await;
         }
     }
 
@@ -463,11 +472,23 @@ impl Drop for AbortGuard {
             && let Ok(handle) = tokio::runtime::Handle::try_current()
         {
             let (backend, key) = (self.backend.clone(), self.key.clone());
-            handle.spawn(async move {
-                    if let Err(e) = backend.abort_multipart(&key, &id).await {
-                        tracing::warn!(%key, error = %e, "could not abort a cancelled multipart upload");
-                    }
-                });
+            handle.spawn(abort(backend, key, id, self.sleep.clone()));
+        }
+    }
+}
+
+/// Aborts a multipart upload, retrying transient failures.
+async fn abort(backend: Arc<dyn ObjectBackend>, key: String, id: String, sleep: SleepFn) {
+    for attempt in 1..=ABORT_ATTEMPTS {
+        match backend.abort_multipart(&key, &id).await {
+            Ok(()) => return,
+            Err(e) if e.is_transient() && attempt < ABORT_ATTEMPTS => {
+                sleep(Duration::from_millis(100 << attempt)).await;
+            }
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "could not abort a multipart upload");
+                return;
+            }
         }
     }
 }
@@ -921,6 +942,7 @@ impl Engine {
             backend: session.backend.clone(),
             key: key.to_owned(),
             upload_id: Some(upload_id.clone()),
+            sleep: self.opts.sleep.clone(),
         };
         let parts = futures::stream::iter(1..=count)
             .map(|n| {
