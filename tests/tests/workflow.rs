@@ -200,8 +200,11 @@ async fn two_second_tokens_and_seven_percent_faults_still_end_with_correct_outpu
     let c = client(&mock);
     let s = workflow(&mock, &c, &input, &out, spec)
         .upload_options(terra_store::UploadOptions {
+            // Two at a time, fixed (no adaptive growth): slow enough that the 2 s tokens
+            // expire during the upload, which is what this test is about.
             files_in_flight: 2,
             requests_in_flight: 2,
+            memory_budget: 0,
             max_attempts: 10,
             ..Default::default()
         })
