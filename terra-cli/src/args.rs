@@ -164,13 +164,15 @@ pub(crate) struct ReconstructArgs {
     /// photo in it).
     #[arg(long)]
     pub(crate) strict: bool,
-    /// Files uploaded at the same time at first; the number grows (within a 64 MiB
-    /// memory budget) while it brings more throughput, as on a link with a long round trip.
-    #[arg(long, default_value_t = 8)]
-    pub(crate) files_in_flight: usize,
-    /// Upload requests (files and parts) at the same time at first.
-    #[arg(long, default_value_t = 16)]
-    pub(crate) requests_in_flight: usize,
+    /// Files uploaded at the same time, fixed. Without it the number starts at 8 and grows
+    /// (within a 64 MiB memory budget) while it brings more throughput, as on a link with a
+    /// long round trip.
+    #[arg(long)]
+    pub(crate) files_in_flight: Option<usize>,
+    /// Upload requests (files and parts) at the same time, fixed (default: twice the files
+    /// in flight).
+    #[arg(long)]
+    pub(crate) requests_in_flight: Option<usize>,
     /// Files downloaded at the same time at first; the number grows (up to 256) while it
     /// brings more throughput, as on a link with a long round trip.
     #[arg(long, default_value_t = 8)]

@@ -77,8 +77,8 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
         name: Some("terra demo".into()),
         fresh: true,
         strict: false,
-        files_in_flight: 8,
-        requests_in_flight: 16,
+        files_in_flight: None,
+        requests_in_flight: None,
         downloads: 8,
         backend: BackendOptions {
             endpoint: Some(mock.base_url()),

@@ -130,12 +130,7 @@ pub(crate) async fn reconstruct(
         .fresh(opts.fresh)
         .strict(opts.strict)
         .download_concurrency(opts.downloads)
-        .upload_options(UploadOptions {
-            files_in_flight: opts.files_in_flight,
-            requests_in_flight: opts.requests_in_flight,
-            backend: opts.backend,
-            ..Default::default()
-        })
+        .upload_options(opts.upload_options())
         .on_event(move |e| b.event(e));
     if let Some(n) = opts.name {
         run = run.name(n);
@@ -205,11 +200,28 @@ pub(crate) struct ReconstructOptions {
     pub name: Option<String>,
     pub fresh: bool,
     pub strict: bool,
-    pub files_in_flight: usize,
-    pub requests_in_flight: usize,
+    /// Fixed numbers in flight, or `None` for the adaptive defaults.
+    pub files_in_flight: Option<usize>,
+    pub requests_in_flight: Option<usize>,
     pub downloads: usize,
     pub backend: BackendOptions,
     pub polling: Option<terra_client::PollingPolicy>,
+}
+
+impl ReconstructOptions {
+    /// The uploader's settings: numbers given on the command line are kept fixed.
+    fn upload_options(&self) -> UploadOptions {
+        let d = UploadOptions::default();
+        let fixed = self.files_in_flight.is_some() || self.requests_in_flight.is_some();
+        let files = self.files_in_flight.unwrap_or(d.files_in_flight);
+        UploadOptions {
+            files_in_flight: files,
+            requests_in_flight: self.requests_in_flight.unwrap_or(2 * files),
+            memory_budget: if fixed { 0 } else { d.memory_budget },
+            backend: self.backend.clone(),
+            ..d
+        }
+    }
 }
 
 /// Polling from 5 s (or `max`, when lower) up to `max` seconds.
