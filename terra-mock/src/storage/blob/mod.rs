@@ -1,0 +1,494 @@
+//! Object storage behind the S3 and OSS endpoints: object bodies live in files under one
+//! directory (streamed, never held whole in memory), metadata in ordered maps per bucket.
+//!
+//! A body is a list of segments: one file for a single PUT, the part files themselves after
+//! a multipart upload (completing never copies or reads parts again). Files are deleted
+//! when the last holder of a *condemned* body lets go, so a download that started before a
+//! delete or an overwrite reads to its end.
+
+//!
+//! Files by concern: `listing.rs` (pages of a bucket), `multipart.rs` (uploads in progress
+//! and their parts), `stored.rs` (the rows kept with `--data-dir`, export and import).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use md5::{Digest, Md5};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use crate::persist::Db;
+
+mod listing;
+mod multipart;
+mod stored;
+
+pub(crate) use multipart::{CompleteError, PartMeta, Upload};
+use stored::object_row;
+
+/// One file of a body.
+#[derive(Debug, Clone)]
+pub(crate) struct Segment {
+    pub path: PathBuf,
+    pub len: u64,
+}
+
+/// The files of a body. Removed from disk on drop once condemned (deleted or replaced).
+#[derive(Debug)]
+pub(crate) struct Blob {
+    pub segments: Vec<Segment>,
+    condemned: AtomicBool,
+}
+
+impl Blob {
+    fn new(segments: Vec<Segment>) -> Arc<Self> {
+        Arc::new(Self {
+            segments,
+            condemned: AtomicBool::new(false),
+        })
+    }
+
+    fn condemn(&self) {
+        self.condemned.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for Blob {
+    fn drop(&mut self) {
+        if self.condemned.load(Ordering::Acquire) {
+            for s in &self.segments {
+                let _ = std::fs::remove_file(&s.path);
+            }
+        }
+    }
+}
+
+/// Metadata of a stored object.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mock = terra_mock::TerraMock::builder().build()?;
+/// let token = mock.issue_token(mock.app_key()).unwrap();
+/// let meta = mock.put_object(&token, "a.txt", b"hello")?;
+/// assert_eq!(meta.etag, "5d41402abc4b2a76b9719d911017c592"); // MD5 of "hello"
+/// assert_eq!(meta.size, 5);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ObjectMeta {
+    /// Bytes.
+    pub size: u64,
+    /// The ETag without quotes: the MD5 in hex, or `<md5 of part md5s>-<parts>` after a
+    /// multipart upload (as S3 and OSS compute it).
+    pub etag: String,
+    /// `Content-Type` given at upload.
+    pub content_type: Option<String>,
+    /// When the object was written (mock clock).
+    pub last_modified: SystemTime,
+    pub(crate) body: Arc<Blob>,
+}
+
+impl PartialEq for ObjectMeta {
+    fn eq(&self, other: &Self) -> bool {
+        self.size == other.size
+            && self.etag == other.etag
+            && self.content_type == other.content_type
+            && self.last_modified == other.last_modified
+    }
+}
+
+impl ObjectMeta {
+    /// The ETag as S3 and OSS send it, with quotes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// let meta = mock.put_object(&token, "a.txt", b"hello")?;
+    /// assert_eq!(meta.quoted_etag(), r#""5d41402abc4b2a76b9719d911017c592""#);
+    /// # Ok(()) }
+    /// ```
+    pub fn quoted_etag(&self) -> String {
+        format!("\"{}\"", self.etag)
+    }
+}
+
+/// A body written to disk, not yet visible as an object.
+#[derive(Debug)]
+pub(crate) struct WrittenBody {
+    pub path: PathBuf,
+    pub size: u64,
+    pub etag: String,
+    pub content_type: Option<String>,
+}
+
+impl WrittenBody {
+    /// Throws the body away.
+    pub(crate) fn discard(self) {
+        let _ = std::fs::remove_file(self.path);
+    }
+}
+
+/// Why a key cannot be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyProblem {
+    Empty,
+    TooLong,
+    /// A character XML 1.0 cannot carry, so no listing could show the key.
+    Unlistable(char),
+}
+
+/// The bytes of a body's segments, in order.
+fn read_segments(segments: &[Segment]) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for s in segments {
+        bytes.extend(std::fs::read(&s.path)?);
+    }
+    Ok(bytes)
+}
+
+/// Checks a key before anything is written under it. `max_len` is the protocol's limit.
+pub(crate) fn check_key(key: &str, max_len: usize) -> Result<(), KeyProblem> {
+    if key.is_empty() {
+        return Err(KeyProblem::Empty);
+    }
+    if key.len() > max_len {
+        return Err(KeyProblem::TooLong);
+    }
+    if let Some(c) = key.chars().find(|c| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    }) {
+        return Err(KeyProblem::Unlistable(c));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    buckets: HashMap<String, BTreeMap<String, ObjectMeta>>,
+    uploads: HashMap<String, Upload>,
+    objects: usize,
+}
+
+/// Where bodies live: a temporary directory removed on drop, or `--data-dir`'s `objects/`.
+#[derive(Debug)]
+enum Dir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+/// The objects of every bucket.
+#[derive(Debug)]
+pub(crate) struct BlobStore {
+    dir: Dir,
+    inner: Mutex<Inner>,
+    next: AtomicU64,
+    /// Where metadata is kept, when the mock is persistent.
+    db: Option<Arc<Db>>,
+}
+
+impl BlobStore {
+    /// An empty store in a new temporary directory (removed on drop).
+    pub(crate) fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            dir: Dir::Temp(tempfile::Builder::new().prefix("terra-mock-").tempdir()?),
+            inner: Mutex::default(),
+            next: AtomicU64::new(1),
+            db: None,
+        })
+    }
+
+    /// The directory holding the bodies.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        match &self.dir {
+            Dir::Temp(t) => t.path(),
+            Dir::Kept(p) => p,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh path for a body being written.
+    pub(crate) fn new_path(&self) -> PathBuf {
+        match &self.dir {
+            Dir::Temp(t) => t.path().join(format!(
+                "blob-{}",
+                self.next.fetch_add(1, Ordering::Relaxed)
+            )),
+            // Names that a restart cannot reuse.
+            Dir::Kept(p) => p.join(format!("blob-{}", uuid::Uuid::new_v4().simple())),
+        }
+    }
+
+    /// Metadata of an object.
+    pub(crate) fn head(&self, bucket: &str, key: &str) -> Option<ObjectMeta> {
+        self.lock().buckets.get(bucket)?.get(key).cloned()
+    }
+
+    /// Number of objects stored.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().objects
+    }
+
+    /// Stores a small body given in memory (job outputs, test fixtures).
+    pub(crate) fn put_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        content_type: Option<&str>,
+        now: SystemTime,
+    ) -> std::io::Result<ObjectMeta> {
+        let path = self.new_path();
+        std::fs::write(&path, body)?;
+        let written = WrittenBody {
+            path,
+            size: body.len() as u64,
+            etag: hex::encode(Md5::digest(body)),
+            content_type: content_type.map(str::to_owned),
+        };
+        Ok(self.commit(bucket, key, written, now))
+    }
+
+    fn insert(&self, inner: &mut Inner, bucket: &str, key: &str, meta: ObjectMeta) {
+        if let Some(db) = &self.db {
+            db.put_object(bucket, key, &object_row(&meta));
+        }
+        let old = inner
+            .buckets
+            .entry(bucket.to_owned())
+            .or_default()
+            .insert(key.to_owned(), meta);
+        match old {
+            Some(old) => old.body.condemn(),
+            None => inner.objects += 1,
+        }
+    }
+
+    /// Records a body already written to `body.path` (from [`BlobStore::new_path`]) as the
+    /// object `bucket/key`, replacing (and condemning) any previous body.
+    pub(crate) fn commit(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: WrittenBody,
+        now: SystemTime,
+    ) -> ObjectMeta {
+        let meta = ObjectMeta {
+            size: body.size,
+            etag: body.etag,
+            content_type: body.content_type,
+            last_modified: now,
+            body: Blob::new(vec![Segment {
+                path: body.path,
+                len: body.size,
+            }]),
+        };
+        let mut inner = self.lock();
+        self.insert(&mut inner, bucket, key, meta.clone());
+        meta
+    }
+
+    /// Streams a body to a new file, computing its MD5 on the way. Memory stays at one chunk
+    /// whatever the size. On a stream error the file is removed and the error returned.
+    pub(crate) async fn write_stream<S, E>(
+        &self,
+        mut body: S,
+        content_type: Option<String>,
+    ) -> Result<WrittenBody, String>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let path = self.new_path();
+        let result = async {
+            let file = tokio::fs::File::create(&path)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+            let mut md5 = Md5::new();
+            let mut size = 0u64;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| e.to_string())?;
+                md5.update(&chunk);
+                size += chunk.len() as u64;
+                file.write_all(&chunk).await.map_err(|e| e.to_string())?;
+            }
+            file.flush().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(WrittenBody {
+                path: path.clone(),
+                size,
+                etag: hex::encode(md5.finalize()),
+                content_type,
+            })
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&path).await;
+        }
+        result
+    }
+
+    /// Streams `range` (within the object) of an object's body, segment after segment.
+    /// The body stays on disk until the stream ends, even if the object is deleted.
+    pub(crate) async fn read_range(
+        meta: &ObjectMeta,
+        range: std::ops::Range<u64>,
+    ) -> std::io::Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static> {
+        let mut pieces = Vec::new();
+        let mut offset = 0u64;
+        for s in &meta.body.segments {
+            let (start, end) = (offset, offset + s.len);
+            offset = end;
+            if end <= range.start || start >= range.end {
+                continue;
+            }
+            let from = range.start.max(start) - start;
+            let to = range.end.min(end) - start;
+            pieces.push((s.path.clone(), from, to - from));
+        }
+        // Open the first file now, so that a missing body is an error before any byte.
+        let mut first = match pieces.first() {
+            Some((p, from, _)) => {
+                let mut f = tokio::fs::File::open(p).await?;
+                f.seek(std::io::SeekFrom::Start(*from)).await?;
+                Some(f)
+            }
+            None => None,
+        };
+        // Held by the stream: the files stay until the last byte is read.
+        let keep = meta.body.clone();
+        let stream = futures::stream::iter(pieces)
+            .then(move |(path, from, len)| {
+                let _body = &keep;
+                let opened = first.take();
+                async move {
+                    let f = match opened {
+                        Some(f) => f,
+                        None => {
+                            let mut f = tokio::fs::File::open(&path).await?;
+                            f.seek(std::io::SeekFrom::Start(from)).await?;
+                            f
+                        }
+                    };
+                    Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
+                        f.take(len),
+                        64 * 1024,
+                    ))
+                }
+            })
+            .map(|r| match r {
+                Ok(s) => s.left_stream(),
+                Err(e) => futures::stream::once(async move { Err(e) }).right_stream(),
+            })
+            .flatten();
+        Ok(stream)
+    }
+
+    /// The whole body of an object, read into memory (for tests and export; the endpoints
+    /// stream by range).
+    pub(crate) fn bytes(&self, bucket: &str, key: &str) -> Option<std::io::Result<Vec<u8>>> {
+        Some(read_segments(&self.segments(bucket, key)?))
+    }
+
+    /// The files of an object's body, or `None` when there is no such object.
+    fn segments(&self, bucket: &str, key: &str) -> Option<Vec<Segment>> {
+        Some(
+            self.lock()
+                .buckets
+                .get(bucket)?
+                .get(key)?
+                .body
+                .segments
+                .clone(),
+        )
+    }
+
+    /// The first `limit` bytes of an object (its EXIF, say) without reading the rest.
+    pub(crate) fn head_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: usize,
+    ) -> Option<std::io::Result<Vec<u8>>> {
+        use std::io::Read;
+        let segments = self.segments(bucket, key)?;
+        let read = || {
+            let mut bytes = Vec::with_capacity(limit.min(1 << 20));
+            for s in &segments {
+                let left = limit - bytes.len();
+                if left == 0 {
+                    break;
+                }
+                std::fs::File::open(&s.path)?
+                    .take(left as u64)
+                    .read_to_end(&mut bytes)?;
+            }
+            Ok(bytes)
+        };
+        Some(read())
+    }
+
+    /// Deletes every object and upload under `prefix` of `bucket`; returns how many objects.
+    pub(crate) fn delete_under(&self, bucket: &str, prefix: &str) -> usize {
+        let keys = self.keys_under(bucket, prefix);
+        for k in &keys {
+            self.delete(bucket, k);
+        }
+        let ids: Vec<String> = self
+            .lock()
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.bucket == bucket && u.key.starts_with(prefix))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.abort_upload(&id);
+        }
+        keys.len()
+    }
+
+    /// Deletes every object and upload.
+    pub(crate) fn clear(&self) {
+        let mut inner = self.lock();
+        for b in inner.buckets.values() {
+            for m in b.values() {
+                m.body.condemn();
+            }
+        }
+        for u in inner.uploads.values() {
+            for p in u.parts.values() {
+                p.body.condemn();
+            }
+        }
+        *inner = Inner::default();
+        if let Some(db) = &self.db {
+            db.clear_storage();
+        }
+    }
+
+    /// Deletes an object; `false` if it did not exist.
+    pub(crate) fn delete(&self, bucket: &str, key: &str) -> bool {
+        let mut inner = self.lock();
+        let old = inner.buckets.get_mut(bucket).and_then(|b| b.remove(key));
+        match old {
+            Some(old) => {
+                if let Some(db) = &self.db {
+                    db.delete_object(bucket, key);
+                }
+                inner.objects -= 1;
+                old.body.condemn();
+                true
+            }
+            None => false,
+        }
+    }
+}
