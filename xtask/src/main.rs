@@ -322,7 +322,7 @@ const MUTANTS_VERSION: &str = "27.1.0";
 /// error classification (their I/O is covered by the integration tests, not by mutants).
 const MUTANT_SCOPES: &[(&str, &str, &[&str])] = &[
     ("sign", "terra-sign", &[]),
-    ("params", "terra-types", &["terra-types/src/params.rs"]),
+    ("params", "terra-types", &["terra-types/src/params/*.rs"]),
     ("types", "terra-types", &[]),
     (
         "store",
