@@ -27,7 +27,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::persist::Db;
 use crate::storage::BlobStore;
 
+pub(crate) mod job_outputs;
 pub(crate) mod jobs;
+pub(crate) mod lifecycle;
 pub(crate) mod paging;
 pub(crate) mod resources;
 pub(crate) mod rows;
