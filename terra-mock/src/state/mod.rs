@@ -9,9 +9,11 @@
 //! count, size and extent of a resource are kept up to date as files come and go.
 //!
 //! Files by domain: `table.rs` (rows and ranks), `sessions.rs` (STS sessions, grants, their
-//! expiry), `resources.rs` (resources, files and the objects they point at), `jobs.rs`
-//! (jobs, the timer queue, outputs), `views.rs` (wire objects), `paging.rs` (pages and
-//! filters).
+//! expiry), `resources.rs` (resources and the upload callback), `files.rs` (files),
+//! `objects.rs` (the objects files point at, membership of files in resources), `jobs.rs`
+//! (jobs: create, start, stop), `lifecycle.rs` (the job state machine and its timer queue),
+//! `job_outputs.rs` (the output resource a job leaves), `views.rs` (wire objects),
+//! `paging.rs` (pages and filters), `rows.rs` (the serialized form of every row).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,9 +29,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::persist::Db;
 use crate::storage::BlobStore;
 
+pub(crate) mod files;
 pub(crate) mod job_outputs;
 pub(crate) mod jobs;
 pub(crate) mod lifecycle;
+pub(crate) mod objects;
 pub(crate) mod paging;
 pub(crate) mod resources;
 pub(crate) mod rows;

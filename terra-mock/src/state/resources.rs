@@ -1,20 +1,18 @@
-//! Resources, files and the objects they point at.
+//! Resources and the upload callback that fills them; their files are in `files.rs`, the
+//! objects files point at in `objects.rs`.
 
 use std::sync::Arc;
 
 use terra_types::{
-    CallbackFile, CreateResourceRequest, File, FileOperationRequest, ListFilesQuery,
-    ListResourcesQuery, Page, Resource, ResourceDetail, ResourceType, UpdateFileRequest,
-    UpdateRequest, UploadCallbackRequest, etag_eq,
+    CallbackFile, CreateResourceRequest, File, FileOperationRequest, ListResourcesQuery, Page,
+    Resource, ResourceDetail, ResourceType, UpdateRequest, UploadCallbackRequest, etag_eq,
 };
 use uuid::Uuid;
 
 use super::paging::{PageReq, Search, positions_of, uuid_filter};
 use super::sessions::Grant;
 use super::views::{file_view, resource_view};
-use super::{
-    Account, AccountCell, Agg, Env, FileRec, ObjRef, ObjectKey, ResourceRec, bucket_of, parse_uuid,
-};
+use super::{Account, AccountCell, Env, FileRec, ObjectKey, ResourceRec, bucket_of, parse_uuid};
 use crate::config::{DuplicateCallbacks, Provider};
 use crate::error::{ApiError, ApiResult};
 
@@ -58,173 +56,13 @@ pub(crate) fn check_file_name(name: &str, prefix_len: usize) -> Result<(), Strin
 }
 
 impl Account {
-    // ---- objects --------------------------------------------------------------------
-
-    /// Records that file `uuid` points at `key`.
-    pub(crate) fn hold_object(&mut self, key: &ObjectKey, uuid: Uuid) {
-        self.objects
-            .entry(key.digest())
-            .and_modify(|r| r.count += 1)
-            .or_insert(ObjRef {
-                first: uuid,
-                count: 1,
-            });
-    }
-
-    /// Forgets that file `uuid` (already out of the file table) pointed at `key`; deletes
-    /// the object when no file does.
-    pub(crate) fn release_object(
-        &mut self,
-        key: &ObjectKey,
-        uuid: Uuid,
-        env: &Env<'_>,
-        provider: Provider,
-    ) {
-        let h = key.digest();
-        let Some(r) = self.objects.get_mut(&h) else {
-            env.storage
-                .delete(bucket_of(provider, env.cfg), &key.full());
-            return;
-        };
-        r.count -= 1;
-        if r.count == 0 {
-            self.objects.remove(&h);
-            env.storage
-                .delete(bucket_of(provider, env.cfg), &key.full());
-        } else if r.first == uuid {
-            // A copy outlives the file the object was first registered with (rare: only
-            // `copy` shares objects): find another holder.
-            let next = self.files.values().find(|f| f.key == *key).map(|f| f.uuid);
-            if let (Some(next), Some(r)) = (next, self.objects.get_mut(&h)) {
-                r.first = next;
-            }
-        }
-    }
-
-    /// Whether any file points at the object `key`.
-    pub(crate) fn references(&self, key: &str) -> bool {
-        self.objects
-            .contains_key(&ObjectKey::new(key.into(), "".into()).digest())
-    }
-
-    /// The file of `resource` that points at `key`, if any.
-    fn file_in_resource(&self, key: &ObjectKey, resource: &Uuid) -> Option<Uuid> {
-        let r = self.objects.get(&key.digest())?;
-        let holds = |f: &FileRec| f.key == *key && f.resources.contains(resource);
-        if self.files.get(&r.first).is_some_and(holds) {
-            return Some(r.first);
-        }
-        if r.count == 1 {
-            return None;
-        }
-        // Copies: look among the resource's own files.
-        let res = self.resources.get(resource)?;
-        res.files
-            .iter()
-            .filter_map(|p| self.files.at(*p))
-            .find(|f| holds(f))
-            .map(|f| f.uuid)
-    }
-
-    // ---- membership -----------------------------------------------------------------
-
-    /// Adds the file at `pos` to resource `rid` (kept in creation order).
-    pub(super) fn link(&mut self, rid: &Uuid, pos: u32) {
-        let Some(f) = self.files.at(pos) else { return };
-        let fid = f.uuid;
-        let Some(r) = self.resources.get_mut(rid) else {
-            return;
-        };
-        if let Err(at) = r.files.binary_search(&pos) {
-            r.files.insert(at, pos);
-            let f = self.files.at(pos).expect("checked");
-            r.agg.add(f);
-            if let Some(f) = self.files.get_mut(&fid)
-                && !f.resources.contains(rid)
-            {
-                f.resources.push(*rid);
-            }
-        }
-    }
-
-    /// Removes the file at `pos` from resource `rid`.
-    pub(super) fn unlink(&mut self, rid: &Uuid, pos: u32) {
-        let Some(r) = self.resources.get_mut(rid) else {
-            return;
-        };
-        let Ok(at) = r.files.binary_search(&pos) else {
-            return;
-        };
-        r.files.remove(at);
-        let Some(f) = self.files.at(pos) else { return };
-        let (size, position) = (f.size, f.position);
-        let r = self.resources.get_mut(rid).expect("checked");
-        r.agg.size -= size;
-        let on_edge = match (position, r.agg.scope) {
-            (Some(p), Some(s)) => {
-                p.latitude <= s.min_latitude
-                    || p.latitude >= s.max_latitude
-                    || p.longitude <= s.min_longitude
-                    || p.longitude >= s.max_longitude
-            }
-            _ => false,
-        };
-        if on_edge {
-            let mut agg = Agg::default();
-            let positions =
-                std::mem::take(&mut self.resources.get_mut(rid).expect("checked").files);
-            for p in &positions {
-                if let Some(f) = self.files.at(*p) {
-                    agg.add(f);
-                }
-            }
-            let r = self.resources.get_mut(rid).expect("checked");
-            r.files = positions;
-            r.agg = agg;
-        }
-        let fid = self.files.at(pos).map(|f| f.uuid);
-        if let Some(f) = fid.and_then(|id| self.files.get_mut(&id)) {
-            f.resources.retain(|x| x != rid);
-        }
-    }
-
-    /// Inserts a file row holding its object; returns its position.
-    pub(crate) fn insert_file(&mut self, f: FileRec) -> u32 {
-        self.hold_object(&f.key, f.uuid);
-        self.files.insert(f.uuid, f)
-    }
-
-    /// Deletes a file row: out of its resources, its object released.
-    fn remove_file(&mut self, id: &Uuid, env: &Env<'_>, provider: Provider) {
-        let Some(pos) = self.files.position(id) else {
-            return;
-        };
-        let resources = self
-            .files
-            .get(id)
-            .map(|f| f.resources.clone())
-            .unwrap_or_default();
-        for r in &resources {
-            self.unlink(r, pos);
-        }
-        if let Some(f) = self.files.remove(id) {
-            self.release_object(&f.key, f.uuid, env, provider);
-        }
-    }
-
-    fn resource(&self, uuid: &str) -> ApiResult<(Uuid, &ResourceRec)> {
+    pub(super) fn resource(&self, uuid: &str) -> ApiResult<(Uuid, &ResourceRec)> {
         let id = parse_uuid(uuid, ApiError::no_resource)?;
         let r = self
             .resources
             .get(&id)
             .ok_or_else(|| ApiError::no_resource(uuid))?;
         Ok((id, r))
-    }
-
-    fn file_uuid(&self, uuid: &str) -> ApiResult<Uuid> {
-        let id = parse_uuid(uuid, ApiError::no_file)?;
-        self.files.get(&id).ok_or_else(|| ApiError::no_file(uuid))?;
-        Ok(id)
     }
 
     // ---- store ------------------------------------------------------------------------
@@ -585,149 +423,5 @@ impl Account {
         let r = self.resources.get_mut(&id).expect("exists");
         r.updated = env.now;
         Ok(resource_view(r))
-    }
-
-    // ---- files ------------------------------------------------------------------------
-
-    pub(crate) fn list_files(
-        &self,
-        cell: &AccountCell,
-        q: &ListFilesQuery,
-        env: &Env<'_>,
-        url: UrlFn<'_>,
-    ) -> ApiResult<Page<File>> {
-        let req = PageReq::new(q.page, q.rows, env.cfg)?;
-        let only = uuid_filter(&q.uuids)?;
-        let search = Search::new(&q.search);
-        let asc = q.order_asc.unwrap_or(false);
-        let need_url = q.need_url.unwrap_or(false);
-        let view = |f: &FileRec| file_view(f, need_url.then(|| url(cell.provider, &f.key.full())));
-        let filtered = q.name.is_some() || !search.is_none();
-        let keep =
-            |f: &&FileRec| q.name.as_ref().is_none_or(|n| *n == *f.name) && search.matches(&f.name);
-        let at = |p: u32| self.files.at(p);
-        if let Some(r) = &q.resource_uuid {
-            let (_, res) = self.resource(r)?;
-            let positions: Box<dyn Iterator<Item = &u32>> = if asc {
-                Box::new(res.files.iter())
-            } else {
-                Box::new(res.files.iter().rev())
-            };
-            if !filtered && only.is_none() {
-                // Every row matches: only the page is looked at.
-                let list = positions
-                    .skip(req.skip)
-                    .take(req.rows as usize)
-                    .filter_map(|p| at(*p))
-                    .map(view)
-                    .collect();
-                return Ok(req.page(list, res.files.len()));
-            }
-            let rows = positions
-                .filter_map(|p| at(*p))
-                .filter(|f| only.as_ref().is_none_or(|s| s.contains(&f.uuid)))
-                .filter(keep);
-            return Ok(req.of_iter(rows, view));
-        }
-        if let Some(only) = &only {
-            let rows = positions_of(only, |u| self.files.position(u), asc)
-                .into_iter()
-                .filter_map(at)
-                .filter(keep);
-            return Ok(req.of_iter(rows, view));
-        }
-        if !filtered {
-            return Ok(req.of_ranks(Some(self.files.ranks()), asc, |p| at(p).map(view)));
-        }
-        if asc {
-            Ok(req.of_iter(self.files.values().filter(keep), view))
-        } else {
-            Ok(req.of_iter(self.files.values().rev().filter(keep), view))
-        }
-    }
-
-    pub(crate) fn file_detail(
-        &self,
-        cell: &AccountCell,
-        uuid: &str,
-        url: UrlFn<'_>,
-    ) -> ApiResult<File> {
-        let id = self.file_uuid(uuid)?;
-        let f = self.files.get(&id).expect("checked");
-        Ok(file_view(f, Some(url(cell.provider, &f.key.full()))))
-    }
-
-    fn file_locked(&self, id: &Uuid) -> bool {
-        self.files.get(id).is_some_and(|f| {
-            f.resources
-                .iter()
-                .any(|r| self.resources.get(r).is_some_and(|r| !r.revisable))
-        })
-    }
-
-    pub(crate) fn update_file(
-        &mut self,
-        uuid: &str,
-        req: UpdateFileRequest,
-        env: &Env<'_>,
-    ) -> ApiResult<File> {
-        let id = self.file_uuid(uuid)?;
-        if self.file_locked(&id) {
-            return Err(ApiError::not_allowed(format!(
-                "file {uuid} belongs to a resource that is not revisable"
-            )));
-        }
-        if let Some(name) = &req.name {
-            check_file_name(name, 0).map_err(|why| {
-                ApiError::invalid(format!(
-                    "parameter `name` {why}: give a relative name with `/` separators"
-                ))
-            })?;
-        }
-        let pos = self.files.position(&id).expect("checked");
-        let resources = self
-            .files
-            .get(&id)
-            .map(|f| f.resources.clone())
-            .unwrap_or_default();
-        if req.position.is_some() {
-            for r in &resources {
-                self.unlink(r, pos);
-            }
-        }
-        let f = self.files.get_mut(&id).expect("checked");
-        if let Some(name) = req.name {
-            f.name = name.into();
-        }
-        if let Some(meta) = req.meta {
-            f.meta = meta.into();
-        }
-        if let Some(p) = req.position {
-            f.position = Some(p);
-        }
-        f.updated = env.now;
-        if req.position.is_some() {
-            for r in &resources {
-                self.link(r, pos);
-            }
-        }
-        Ok(file_view(self.files.get(&id).expect("checked"), None))
-    }
-
-    pub(crate) fn delete_file(
-        &mut self,
-        cell: &AccountCell,
-        uuid: &str,
-        env: &Env<'_>,
-    ) -> ApiResult<()> {
-        let id = self.file_uuid(uuid)?;
-        if self.file_locked(&id) {
-            return Err(ApiError::not_allowed(format!(
-                "file {uuid} belongs to a resource that is not revisable"
-            )));
-        }
-        self.remove_file(&id, env, cell.provider);
-        self.compact_if_sparse();
-        Ok(())
     }
 }
