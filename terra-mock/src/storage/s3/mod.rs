@@ -2,6 +2,8 @@
 //! presigned forms); this module supplies the operations over [`super::BlobStore`], the
 //! secrets of the STS sessions, and an access hook that checks the session token, its
 //! expiry on the mock's clock and the `storePath` prefix.
+//!
+//! `auth.rs` holds the virtual-host parsing, the secrets and the access hook; here, the operations.
 
 use std::sync::{Arc, Weak};
 
@@ -9,8 +11,7 @@ use futures::TryStreamExt;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use super::access::{Ask, Denial, Intent, Target, authorize, secret_for};
-use super::presign::{MOCK_EXPIRES_PARAM, uri_encode};
+use super::presign::uri_encode;
 use super::{CompleteError, KeyProblem, ObjectMeta, check_key};
 use crate::config::Provider;
 use crate::core::Core;
@@ -39,172 +40,9 @@ pub(crate) fn service(m: &Arc<Core>, provider: Provider) -> s3s::service::S3Serv
     b.set_host(Host(crate::state::bucket_of(provider, &m.cfg).to_owned()));
     b.build()
 }
+mod auth;
 
-/// Virtual-host style when the `Host` starts with the mock's S3 bucket, path style
-/// otherwise.
-struct Host(String);
-
-impl s3s::host::S3Host for Host {
-    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<s3s::host::VirtualHost<'a>> {
-        match host
-            .strip_prefix(self.0.as_str())
-            .and_then(|rest| rest.strip_prefix('.'))
-        {
-            Some(domain) => Ok(s3s::host::VirtualHost::new(domain).with_bucket(self.0.as_str())),
-            None => Ok(s3s::host::VirtualHost::new(host)),
-        }
-    }
-}
-
-struct Auth(Weak<Core>);
-
-#[async_trait::async_trait]
-impl s3s::auth::S3Auth for Auth {
-    async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
-        let m = self
-            .0
-            .upgrade()
-            .ok_or_else(|| s3_error!(ServiceUnavailable))?;
-        secret_for(&m, access_key)
-            .map(s3s::auth::SecretKey::from)
-            .ok_or_else(|| {
-                s3_error!(
-                    InvalidAccessKeyId,
-                    "The AWS Access Key Id you provided does not exist in our records."
-                )
-            })
-    }
-}
-
-struct Access(Weak<Core>, Provider);
-
-fn query_param<'a>(uri: &'a http::Uri, name: &str) -> Option<std::borrow::Cow<'a, str>> {
-    uri.query()?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        k.eq_ignore_ascii_case(name)
-            .then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy())
-    })
-}
-
-pub(crate) fn denial_error(d: Denial) -> S3Error {
-    match d {
-        Denial::UnknownKey | Denial::MissingToken => {
-            s3_error!(
-                InvalidAccessKeyId,
-                "The AWS Access Key Id you provided does not exist in our records."
-            )
-        }
-        Denial::TokenMismatch | Denial::InvalidToken => s3_error!(
-            InvalidToken,
-            "The provided token is malformed or otherwise invalid."
-        ),
-        Denial::Expired => s3_error!(ExpiredToken, "The provided token has expired."),
-        Denial::Denied(why) => s3_error!(AccessDenied, "Access Denied: {why}"),
-    }
-}
-
-#[async_trait::async_trait]
-impl s3s::access::S3Access for Access {
-    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
-        let m = self
-            .0
-            .upgrade()
-            .ok_or_else(|| s3_error!(ServiceUnavailable))?;
-        let Some(creds) = cx.credentials() else {
-            return Err(s3_error!(
-                AccessDenied,
-                "Access Denied: anonymous requests are not allowed"
-            ));
-        };
-        let now = m.now();
-        if creds.access_key == m.service_s3.access_key
-            || creds.access_key == m.service_oss.access_key
-        {
-            // A download link: its expiry on the mock's clock travels in a signed parameter.
-            let expires =
-                query_param(cx.uri(), MOCK_EXPIRES_PARAM).and_then(|v| v.parse::<u64>().ok());
-            if expires.is_none_or(|e| e <= super::presign::unix(now)) {
-                return Err(s3_error!(AccessDenied, "Request has expired"));
-            }
-        }
-        let token = cx
-            .headers()
-            .get("x-amz-security-token")
-            .and_then(|v| v.to_str().ok())
-            .map(std::borrow::Cow::Borrowed)
-            .or_else(|| query_param(cx.uri(), "X-Amz-Security-Token"));
-        let (bucket, key) = match cx.s3_path() {
-            s3s::path::S3Path::Object { bucket, key } => {
-                (bucket.to_string(), Some(key.to_string()))
-            }
-            s3s::path::S3Path::Bucket { bucket } => (bucket.to_string(), None),
-            s3s::path::S3Path::Root => (String::new(), None),
-        };
-        let intent = if matches!(*cx.method(), http::Method::GET | http::Method::HEAD) {
-            Intent::Read
-        } else {
-            Intent::Write
-        };
-        let ask = Ask {
-            provider: self.1,
-            access_key: &creds.access_key,
-            token: token.as_deref(),
-            intent,
-            bucket: &bucket,
-            // Listings are checked against their parsed prefix by the operation.
-            target: key.as_deref().map_or(Target::Bucket, Target::Object),
-        };
-        authorize(&m, &ask, now).map_err(denial_error)?;
-        let op = cx.s3_op().name();
-        if !SERVED.contains(&op) {
-            // DJI's STS policy allows uploads; everything else is refused as real S3 refuses
-            // an operation the session policy does not grant.
-            return Err(denial_error(Denial::Denied(format!(
-                "these credentials are not allowed to perform {op}"
-            ))));
-        }
-        if let Some(session) = m.session(&creds.access_key) {
-            cx.extensions_mut()
-                .insert(ListScope(session.prefix.to_string()));
-        }
-        Ok(())
-    }
-}
-
-/// The S3 operations the endpoint serves; any other is refused with AccessDenied.
-const SERVED: &[&str] = &[
-    "PutObject",
-    "GetObject",
-    "HeadObject",
-    "DeleteObject",
-    "CreateMultipartUpload",
-    "UploadPart",
-    "CompleteMultipartUpload",
-    "AbortMultipartUpload",
-    "ListParts",
-    "ListMultipartUploads",
-    "ListObjects",
-    "ListObjectsV2",
-    "HeadBucket",
-];
-
-/// The prefix an STS session may list under (set by the access check).
-#[derive(Debug, Clone)]
-struct ListScope(String);
-
-/// Listings must name a prefix inside the caller's `storePath`.
-fn check_listing<T>(req: &S3Request<T>, prefix: Option<&str>) -> S3Result<()> {
-    let prefix = prefix.unwrap_or_default();
-    match req.extensions.get::<ListScope>() {
-        Some(ListScope(scope)) if prefix.starts_with(scope.as_str()) => Ok(()),
-        Some(ListScope(scope)) => Err(denial_error(Denial::Denied(format!(
-            "these credentials may only list with a prefix under {scope}"
-        )))),
-        None => Err(denial_error(Denial::Denied(
-            "download links cannot list the bucket".into(),
-        ))),
-    }
-}
+use auth::{Access, Auth, Host, check_listing};
 
 /// Refuses keys S3 could not store or list.
 fn valid_key(key: &str) -> S3Result<()> {
