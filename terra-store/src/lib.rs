@@ -23,6 +23,7 @@ mod backend;
 mod engine;
 mod error;
 mod limit;
+mod options;
 #[cfg(feature = "oss")]
 pub mod oss;
 #[cfg(feature = "s3")]
@@ -32,12 +33,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use backend::{ObjectBackend, ObjectInfo, ProgressFn, Source};
-pub use engine::{
-    BoxError, EventFn, FnTokenProvider, SleepFn, TokenProvider, TokenRef, UploadEvent, UploadItem,
-    UploadOptions, Uploaded, Uploader,
-};
+pub use engine::Uploader;
 pub use error::{Result, StoreError, StoreErrorKind};
 pub use limit::AdaptiveLimit;
+pub use options::{
+    BoxError, EventFn, FnTokenProvider, SleepFn, TokenProvider, TokenRef, UploadEvent, UploadItem,
+    UploadOptions, Uploaded,
+};
 use terra_types::{CloudName, StsToken};
 pub use tokio_util::sync::CancellationToken;
 
