@@ -1,0 +1,107 @@
+//! 1. A page of a big list.
+
+use super::*;
+
+// ---- 1. a page of a big list ------------------------------------------------------------
+
+pub(crate) async fn create_jobs(addr: &str, (ak, sk): (&str, &str), n: usize) -> String {
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (addr, done) = (addr.to_owned(), done.clone());
+        let (ak, sk) = (ak.to_owned(), sk.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(&addr).await;
+            let mut last = String::new();
+            while done.fetch_add(1, Ordering::Relaxed) < n as u64 {
+                let r = api(
+                    &mut c,
+                    &ak,
+                    &sk,
+                    "POST",
+                    "/jobs",
+                    Some(json!({"name": "bench job"})),
+                )
+                .await
+                .unwrap();
+                last = r.json()["data"]["uuid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+            last
+        }));
+    }
+    let mut last = String::new();
+    for t in tasks {
+        let l = t.await.unwrap();
+        if !l.is_empty() {
+            last = l;
+        }
+    }
+    last
+}
+
+pub(crate) async fn list(server: &Server) {
+    let started = Instant::now();
+    create_jobs(&server.addr, ACCOUNTS[0], 100_000).await;
+    let other_job = create_jobs(&server.addr, ACCOUNTS[1], 1).await;
+    println!(
+        "list: 100 000 jobs created through the API in {:.1} s; server RSS {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        server.rss_mib()
+    );
+    let duration = seconds();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..=CONNECTIONS {
+        let addr = server.addr.clone();
+        let other_job = other_job.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(&addr).await;
+            let mut t = Tally::default();
+            // The last connection is another account's, reading one job.
+            let (ak, sk, target) = if i == CONNECTIONS {
+                (
+                    ACCOUNTS[1].0,
+                    ACCOUNTS[1].1,
+                    format!("/terra-rescon-be/v2/jobs/{other_job}"),
+                )
+            } else {
+                (
+                    ACCOUNTS[0].0,
+                    ACCOUNTS[0].1,
+                    "/terra-rescon-be/v2/jobs?rows=10".to_owned(),
+                )
+            };
+            // Kong accepts a signature for 300 s: sign once, replay.
+            let h = api_headers(ak, sk, "GET", &target, b"");
+            while start.elapsed() < duration {
+                let t0 = Instant::now();
+                match c.send("GET", &target, &h, b"").await {
+                    Ok(r) if r.status == 200 && r.body.starts_with(b"{\"result\":{\"code\":0") => {
+                        t.latencies_us.push(t0.elapsed().as_micros() as u32)
+                    }
+                    _ => t.errors += 1,
+                }
+            }
+            t
+        }));
+    }
+    let mut tallies = Vec::new();
+    for t in tasks {
+        tallies.push(t.await.unwrap());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let other = tallies.pop().unwrap();
+    report(
+        &format!("list: GET /v2/jobs?rows=10 (100 000 jobs), {CONNECTIONS} connections"),
+        tallies,
+        secs,
+    );
+    report(
+        "list: meanwhile, another account's GET /v2/jobs/{uuid} (1 connection)",
+        vec![other],
+        secs,
+    );
+}

@@ -1,0 +1,92 @@
+//! The standalone server under test, in its own process.
+
+use super::*;
+
+// ---- the server ---------------------------------------------------------------------
+
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
+    pub(crate) _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the binary; `settings` are top-level TOML settings for its config.
+    pub(crate) fn start(settings: &str) -> Self {
+        let bin = std::env::var("TERRA_MOCK_BIN")
+            .expect("set TERRA_MOCK_BIN to a release terra-mock (cargo xtask bench mock does)");
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("bench.toml");
+        let mut toml = format!("{settings}\n");
+        for (ak, sk) in ACCOUNTS {
+            toml.push_str(&format!(
+                "[[accounts]]\napp_key = \"{ak}\"\nsecret = \"{sk}\"\nprovider = \"s3\"\n\n"
+            ));
+        }
+        std::fs::write(&config, toml).unwrap();
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--log",
+            "error",
+            "--config",
+        ])
+        .arg(&config);
+        if std::env::var_os("BENCH_PERSIST").is_some() {
+            cmd.arg("--data-dir").arg(dir.path().join("state"));
+        }
+        let mut child = cmd
+            .env("TMPDIR", dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line.trim().rsplit(' ').next().unwrap();
+        let addr = base.trim_start_matches("http://").to_owned();
+        Self {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    pub(crate) fn proc_status(&self, field: &str) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn rss_mib(&self) -> f64 {
+        self.proc_status("VmRSS:") as f64 / 1024.0
+    }
+
+    /// User + system CPU seconds of the server process.
+    pub(crate) fn cpu_secs(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        ticks / 100.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
