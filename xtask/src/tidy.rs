@@ -199,3 +199,104 @@ fn visit(dir: &Path, f: &mut dyn FnMut(&Path, &str)) {
         }
     }
 }
+
+/// Lines of code: neither blank nor a `//` comment.
+fn lines_of_code(text: &str) -> usize {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .count()
+}
+
+/// The comment lines a file starts with.
+fn first_comment(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .take_while(|l| l.starts_with("//") || l.starts_with("#!["))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Past this, a file holds more than one idea unless its first comment says why it is long.
+const MAX_LINES_OF_CODE: usize = 700;
+
+#[test]
+fn no_source_file_is_past_700_lines_of_code_without_a_reason() {
+    let mut offenders = Vec::new();
+    for m in members() {
+        visit(&super::root().join(&m), &mut |path, text| {
+            let n = lines_of_code(text);
+            if n > MAX_LINES_OF_CODE && !first_comment(text).contains("long because") {
+                offenders.push(format!("{} ({n} lines of code)", path.display()));
+            }
+        });
+    }
+    assert!(
+        offenders.is_empty(),
+        "files past {MAX_LINES_OF_CODE} lines of code; split them along their seams, or say in \
+         their first comment why the file is long (\"... is long because ...\"): {offenders:?}"
+    );
+}
+
+/// Every source file under `dir` (relative to the workspace root), sorted.
+fn source_files(dir: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let root = super::root();
+    visit_all(&root.join(dir), &mut |p| {
+        if p.extension().is_some_and(|x| x == "rs" || x == "html") {
+            let rel = p.strip_prefix(&root).expect("under the root");
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    });
+    out.sort();
+    out
+}
+
+fn visit_all(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            visit_all(&p, f);
+        } else {
+            f(&p);
+        }
+    }
+}
+
+#[test]
+fn architecture_names_every_source_file_and_only_those() {
+    let arch = read("ARCHITECTURE.md");
+    let named: Vec<&str> = arch
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.contains("/src/")
+                && (s.ends_with(".rs") || s.ends_with(".html") || s.ends_with('/'))
+                && !s.contains(' ')
+        })
+        .collect();
+    let missing: Vec<&&str> = named
+        .iter()
+        .filter(|n| !super::root().join(n).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names files that do not exist: {missing:?}"
+    );
+    let mut unnamed = Vec::new();
+    for m in members() {
+        for f in source_files(&format!("{m}/src")) {
+            if !named.iter().any(|n| *n == f) {
+                unnamed.push(f);
+            }
+        }
+    }
+    assert!(
+        unnamed.is_empty(),
+        "source files ARCHITECTURE.md does not name (give each a line under Rooms): {unnamed:?}"
+    );
+}

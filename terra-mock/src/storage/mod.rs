@@ -1,9 +1,9 @@
 //! The storage endpoints and the object store behind them.
 //!
-//! - `blob.rs`: the object store (bodies on disk, metadata in memory).
+//! - `blob/`: the object store (bodies on disk, metadata in memory).
 //! - `endpoint.rs`: dispatches the router's fallback to S3 or OSS.
 //! - `s3.rs`: the S3 protocol, spoken by the `s3s` crate over our operations.
-//! - `oss/`: the Aliyun OSS protocol, written here (`sign.rs`: V1, V2 and V4; `ops.rs`:
+//! - `oss/`: the Aliyun OSS protocol, written here (`sign/`: V1, V2 and V4; `ops.rs`:
 //!   the operations; `error.rs`, `xml.rs`).
 //! - `access.rs`: the one access rule both protocols apply.
 //! - `presign.rs`: the download links of file objects.
