@@ -108,9 +108,11 @@ impl FaultRule {
         }
     }
 
-    /// Matches one method and path. In the path, `*` matches one segment and a final
-    /// `**` matches the rest: `/terra-rescon-be/v2/jobs/*/start`. A method of `*` (or empty)
-    /// matches every method; a path of `**` every path.
+    /// Matches one method and path. In the path, `*` matches within one segment
+    /// (`/terra-rescon-be/v2/jobs/*/start`, `/bucket/*.jpg`) and a `**` segment any number
+    /// of segments, the rest of the pattern still matching what follows
+    /// (`/terra-rescon-be/**/start`). A method of `*` (or empty) matches every method; a path
+    /// of `**` every path.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -203,18 +205,44 @@ impl FaultRule {
     }
 }
 
+/// Whether `path` matches `pattern`, segment by segment (`/` separates them; leading and
+/// trailing ones do not count): a `**` segment matches any number of segments, none
+/// included, and the rest of the pattern must match what follows; in any other segment `*`
+/// matches any run of characters within the segment.
 fn glob(pattern: &str, path: &str) -> bool {
-    let mut pat = pattern.trim_matches('/').split('/');
-    let mut segs = path.trim_matches('/').split('/');
-    loop {
-        match (pat.next(), segs.next()) {
-            (Some("**"), _) => return true,
-            (Some("*"), Some(_)) => {}
-            (Some(p), Some(s)) if p == s => {}
-            (None, None) => return true,
-            _ => return false,
+    let pat: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    segments_match(&pat, &segs)
+}
+
+fn segments_match(pat: &[&str], segs: &[&str]) -> bool {
+    match pat.split_first() {
+        None => segs.is_empty(),
+        Some((&"**", rest)) => (0..=segs.len()).any(|skip| segments_match(rest, &segs[skip..])),
+        Some((p, rest)) => segs
+            .split_first()
+            .is_some_and(|(s, more)| segment_match(p, s) && segments_match(rest, more)),
+    }
+}
+
+/// One segment against a pattern where `*` matches any run of characters.
+fn segment_match(pattern: &str, segment: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = segment.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
         }
     }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Scripted rules plus an optional random generator.
@@ -348,6 +376,69 @@ mod tests {
             "/terra-rescon-be/v2/jobs",
             "/terra-rescon-be/v2/jobs/x"
         ));
+        // The rest of the pattern after `**` must still match (issue 22).
+        assert!(glob(
+            "/terra-rescon-be/**/start",
+            "/terra-rescon-be/v2/jobs/abc/start"
+        ));
+        assert!(!glob(
+            "/terra-rescon-be/**/start",
+            "/terra-rescon-be/v2/resources"
+        ));
+        assert!(glob(
+            "/terra-rescon-be/**/v2/jobs",
+            "/terra-rescon-be/v2/jobs"
+        ));
+        assert!(glob(
+            "/terra-mock-s3/**/*.jpg",
+            "/terra-mock-s3/1/tmp/a/b.jpg"
+        ));
+        assert!(!glob(
+            "/terra-mock-s3/**/*.jpg",
+            "/terra-mock-s3/1/tmp/a/b.png"
+        ));
+        assert!(glob("/terra-rescon-be/v2/job*", "/terra-rescon-be/v2/jobs"));
+        assert!(!glob(
+            "/terra-rescon-be/v2/job*",
+            "/terra-rescon-be/v2/jobs/x"
+        ));
+    }
+
+    /// A different matcher, character by character: `**` (a whole segment) matches any
+    /// string of segments, `*` any run without `/`.
+    fn reference(pattern: &str, path: &str) -> bool {
+        fn go(p: &[u8], s: &[u8]) -> bool {
+            if let Some(rest) = p.strip_prefix(b"/**")
+                && (rest.is_empty() || rest.starts_with(b"/"))
+            {
+                // Nothing, or `/` and everything up to the end of some later segment.
+                return go(rest, s)
+                    || (s.first() == Some(&b'/')
+                        && (1..=s.len())
+                            .any(|i| (i == s.len() || s[i] == b'/') && go(rest, &s[i..])));
+            }
+            match (p.first(), s.first()) {
+                (None, None) => true,
+                (Some(b'*'), _) => {
+                    go(&p[1..], s) || (s.first().is_some_and(|c| *c != b'/') && go(p, &s[1..]))
+                }
+                (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
+                _ => false,
+            }
+        }
+        let norm = |x: &str| format!("/{}", x.trim_matches('/'));
+        go(norm(pattern).as_bytes(), norm(path).as_bytes())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn glob_agrees_with_a_reference_matcher(
+            pat in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "ab", "*", "a*", "*b", "**"]), 1..6),
+            path in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "ab", "ba", "abb"]), 1..7),
+        ) {
+            let (pat, path) = (pat.join("/"), path.join("/"));
+            proptest::prop_assert_eq!(glob(&pat, &path), reference(&pat, &path), "{} vs {}", pat, path);
+        }
     }
 
     #[test]
