@@ -255,7 +255,7 @@ pub(crate) enum FilesCmd {
     /// Download a file.
     Download {
         uuid: String,
-        /// Target path (default: the file's name in the current folder).
+        /// Target file, or a folder to put it in (default: the file's name in the current folder).
         #[arg(long)]
         out: Option<PathBuf>,
     },

@@ -18,16 +18,20 @@ pub(crate) async fn token(cli: &Cli, show_secrets: bool) -> Outcome {
                 "*** (--show-secrets)".into()
             }
         };
-        println!(
+        out!(
             "cloudName        {}\nbucket           {}\nregion           {}\nstorePath        {}\naccessKeyID      {}",
-            t.cloud_name, t.cloud_bucket_name, t.region, t.store_path, t.access_key_id
+            t.cloud_name,
+            t.cloud_bucket_name,
+            t.region,
+            t.store_path,
+            t.access_key_id
         );
-        println!(
+        out!(
             "secretAccessKey  {}\nsessionToken     {}",
             hide(t.secret_access_key.expose()),
             hide(t.session_token.expose())
         );
-        println!(
+        out!(
             "callbackParam    {}\nexpires          {}",
             t.callback_param,
             terra_types::time::format_rfc3339(
@@ -76,9 +80,9 @@ pub(crate) fn sign(cli: &Cli, a: &SignArgs) -> Outcome {
         );
     } else {
         for (n, v) in s.headers() {
-            println!("{n}: {v}");
+            out!("{n}: {v}");
         }
-        println!(
+        out!(
             "\nsigning string ({} bytes):\n{}",
             s.signing_string.len(),
             s.signing_string

@@ -1,7 +1,5 @@
 //! `terra resources` and `terra files`, and the listing every list command shares.
 
-use std::path::PathBuf;
-
 use futures::TryStreamExt;
 use serde::Serialize;
 use terra_types::*;
@@ -42,15 +40,20 @@ pub(crate) async fn resources(cli: &Cli, r: &ResourcesCmd) -> Outcome {
                 print_json(&d);
             } else {
                 let s = &d.summary;
-                println!(
+                out!(
                     "{}  {}  ({}, {} files, {} bytes, revisable: {})",
-                    s.uuid, s.name, s.resource_type, s.file_count, s.total_size, s.revisable
+                    s.uuid,
+                    s.name,
+                    s.resource_type,
+                    s.file_count,
+                    s.total_size,
+                    s.revisable
                 );
                 for f in &d.file_uuids {
-                    println!("  file {f}");
+                    out!("  file {f}");
                 }
                 for j in d.input_job_uuids.iter().chain(&d.output_job_uuids) {
-                    println!("  job  {j}");
+                    out!("  job  {j}");
                 }
             }
             Ok(())
@@ -65,7 +68,7 @@ pub(crate) async fn resources(cli: &Cli, r: &ResourcesCmd) -> Outcome {
             if cli.json {
                 print_json(&r)
             } else {
-                println!("{}", r.uuid)
+                out!("{}", r.uuid)
             }
             Ok(())
         }
@@ -80,7 +83,7 @@ pub(crate) async fn resources(cli: &Cli, r: &ResourcesCmd) -> Outcome {
             )
             .await?;
             if !cli.json {
-                println!("deleted {uuid}");
+                out!("deleted {uuid}");
             }
             Ok(())
         }
@@ -120,7 +123,7 @@ pub(crate) async fn files(cli: &Cli, f: &FilesCmd) -> Outcome {
             if cli.json {
                 print_json(&file)
             } else {
-                println!(
+                out!(
                     "{}  {} bytes  {}\n{}",
                     file.uuid,
                     file.size,
@@ -132,12 +135,19 @@ pub(crate) async fn files(cli: &Cli, f: &FilesCmd) -> Outcome {
         }
         FilesCmd::Download { uuid, out } => {
             let file = c.get_file(uuid).await?;
-            let path = out.clone().unwrap_or_else(|| {
-                PathBuf::from(file.name.rsplit('/').next().unwrap_or("download"))
-            });
+            // The service's name is checked as `terra download` checks it; a folder given
+            // with --out receives the file under its own name.
+            let here = std::path::Path::new(".");
+            terra_client::workflow::local_path(here, &file.name)?;
+            let base = file.name.rsplit('/').next().unwrap_or_default();
+            let path = match out {
+                Some(dir) if dir.is_dir() => dir.join(base),
+                Some(path) => path.clone(),
+                None => here.join(base),
+            };
             let bytes = c.download_file(uuid, &path).await?;
             if !cli.json {
-                println!("{bytes} bytes -> {}", path.display());
+                out!("{bytes} bytes -> {}", path.display());
             }
             Ok(())
         }
@@ -167,9 +177,9 @@ pub(crate) async fn list<T: Serialize>(
         print_json(&serde_json::json!({ "list": items, "total": total }));
     } else {
         for i in &items {
-            println!("{}", line(i));
+            out!("{}", line(i));
         }
-        println!("({} of {total})", items.len());
+        out!("({} of {total})", items.len());
     }
     Ok(())
 }

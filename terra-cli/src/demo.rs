@@ -60,7 +60,7 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
     }
     .map_err(|e| io("cannot write the sample flight", e))?;
     if !json {
-        println!(
+        out!(
             "terra demo: an emulated TerraAPI at {} and a sample flight of {} files in {}",
             mock.base_url(),
             files.len(),
@@ -93,11 +93,11 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
     let summary =
         crate::workflow::reconstruct(&client, input, a.out.clone(), spec, opts, json).await?;
     if !json {
-        println!("\noutput files:");
+        out!("\noutput files:");
         for f in list_files(&summary.output_dir) {
-            println!("  {f}");
+            out!("  {f}");
         }
-        println!(
+        out!(
             "\nthe whole demo took {:.1} s; see README.md to run the same against your TerraAPI account",
             started.elapsed().as_secs_f64()
         );

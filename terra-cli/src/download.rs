@@ -58,7 +58,7 @@ pub(crate) async fn download(client: &TerraClient, a: &DownloadArgs, json: bool)
     if json {
         crate::print_json(&summary);
     } else {
-        println!(
+        out!(
             "{} of {} selected files downloaded ({} bytes; {} already complete) into {}",
             summary.downloaded,
             summary.selected,

@@ -18,7 +18,7 @@ pub(crate) async fn run(cli: &Cli, j: &JobsCmd) -> Outcome {
                 .percentage
                 .map(|p| format!(" {:.0} %", p * 100.0))
                 .unwrap_or_default();
-            println!(
+            out!(
                 "{}  {}  {}{pct}  {}",
                 job.uuid,
                 job.job_type.label(),
@@ -26,10 +26,10 @@ pub(crate) async fn run(cli: &Cli, j: &JobsCmd) -> Outcome {
                 job.name
             );
             if let Some(m) = &job.message {
-                println!("  message: {m}");
+                out!("  message: {m}");
             }
             if let Some(o) = &job.output_resource_uuid {
-                println!("  output:  {o}");
+                out!("  output:  {o}");
             }
         }
     };
@@ -93,7 +93,7 @@ pub(crate) async fn run(cli: &Cli, j: &JobsCmd) -> Outcome {
         JobsCmd::Delete { uuid } => {
             c.delete_job(uuid).await?;
             if !cli.json {
-                println!("deleted {uuid}");
+                out!("deleted {uuid}");
             }
             Ok(())
         }

@@ -1,5 +1,14 @@
 //! `terra`: DJI TerraAPI from the shell.
 
+/// `println!` for a command's output. A closed stdout (`terra files list | head`) ends the
+/// process quietly with status 141, as a Unix tool killed by SIGPIPE ends; `println!`
+/// would panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod auth;
 mod catalog;
@@ -64,7 +73,28 @@ impl From<terra_store::StoreError> for Failure {
 pub(crate) type Outcome<T = ()> = Result<T, Failure>;
 
 pub(crate) fn print_json<T: Serialize>(v: &T) {
-    println!("{}", serde_json::to_string_pretty(v).expect("JSON"));
+    out!("{}", serde_json::to_string_pretty(v).expect("JSON"));
+}
+
+/// The status of a process whose output pipe was closed (128 + SIGPIPE).
+const CLOSED_STDOUT: i32 = 141;
+
+/// Writes one line to stdout (see `out!`).
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(CLOSED_STDOUT),
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 pub(crate) fn client(cli: &Cli) -> Outcome<TerraClient> {

@@ -69,7 +69,7 @@ pub(crate) async fn upload(cli: &Cli, a: &UploadArgs) -> Outcome {
             "resumed": r.resumed_uploads,
         }));
     } else {
-        println!(
+        out!(
             "{} files registered into resource {} ({} uploaded now, {:.1} MiB; {} by an earlier run)",
             r.registered_files,
             r.resource_uuid,
@@ -91,16 +91,16 @@ fn print_summary(s: &Summary, json: bool) {
         }));
         return;
     }
-    println!("done in {:.1} s", s.elapsed.as_secs_f64());
-    println!(
+    out!("done in {:.1} s", s.elapsed.as_secs_f64());
+    out!(
         "  uploaded   {} files, {:.1} MiB ({} already uploaded before)",
         s.uploaded_files,
         s.uploaded_bytes as f64 / 1048576.0,
         s.resumed_uploads
     );
-    println!("  resource   {}", s.resource_uuid);
-    println!("  job        {} ({})", s.job_uuid, s.job.status);
-    println!(
+    out!("  resource   {}", s.resource_uuid);
+    out!("  job        {} ({})", s.job_uuid, s.job.status);
+    out!(
         "  results    {} files in {} ({} downloaded now, {:.1} MiB)",
         s.output_files,
         s.output_dir.display(),
@@ -164,7 +164,7 @@ pub(crate) fn check(a: &CheckArgs, json: bool) -> Outcome {
             eprintln!("{tag}: {}", f.message);
         }
         let photos = check.files.iter().filter(|f| f.position.is_some()).count();
-        println!(
+        out!(
             "{}: {} files, {} bytes, {photos} with a GPS position; {} errors, {} warnings",
             a.dir.display(),
             check.files.len(),
@@ -173,7 +173,7 @@ pub(crate) fn check(a: &CheckArgs, json: bool) -> Outcome {
             check.warnings().len()
         );
         if let Some(e) = check.extent {
-            println!(
+            out!(
                 "extent: {:.6}..{:.6} N, {:.6}..{:.6} E; map in {}",
                 e.min_lat,
                 e.max_lat,

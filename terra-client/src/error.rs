@@ -56,6 +56,9 @@ pub enum ErrorKind {
     Input,
     /// Object storage refused or failed an upload or download.
     Storage,
+    /// A file name the service gave would put a download outside its folder (`..`, an
+    /// absolute or drive path, a backslash); nothing was written for it.
+    UnsafeName,
 }
 
 /// An error of a TerraAPI call: what failed, the API code and message if the service sent
@@ -368,6 +371,9 @@ impl Error {
             ErrorKind::JobStopped => "the job was stopped; copy or recreate it to run again",
             ErrorKind::Input => "fix the input and run again",
             ErrorKind::Storage => "the upload or download failed; run again to resume",
+            ErrorKind::UnsafeName => {
+                "nothing was written for it; leave the file out (--exclude) or give the path yourself (--out)"
+            }
         }
     }
 }

@@ -311,3 +311,65 @@ async fn check_finds_bad_files_before_anything_is_uploaded() {
     );
     assert!(mock.requests().is_empty(), "nothing reached the service");
 }
+
+/// A file the service names `..` or `a/..` is refused by `terra files download`, naming
+/// the file, and nothing is written anywhere: not in the current folder, not above it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_download_refuses_names_that_leave_the_folder() {
+    let mock = mock().await;
+    mock.start_sample_job().await;
+    let mut doc = mock.export_state().unwrap();
+    let files = doc["accounts"][0]["files"].as_array_mut().unwrap();
+    let (a, b) = (files[0]["uuid"].clone(), files[1]["uuid"].clone());
+    files[0]["name"] = "..".into();
+    files[1]["name"] = "a/..".into();
+    mock.import_state(doc).unwrap();
+
+    let top = tempfile::tempdir().unwrap();
+    let cwd = top.path().join("work");
+    std::fs::create_dir(&cwd).unwrap();
+    for (uuid, name) in [(a, ".."), (b, "a/..")] {
+        let mut c = terra(&mock, &["files", "download", uuid.as_str().unwrap()]);
+        c.current_dir(&cwd);
+        let (code, stderr) = failing(c);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("{name:?}")),
+            "names the file: {stderr}"
+        );
+        assert!(
+            !stderr.contains("please report it"),
+            "not a decoding error: {stderr}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(top.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["work"], "nothing beside the current folder");
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0, "nothing in it");
+}
+
+/// `terra --json check DIR | head`: a closed stdout ends the command quietly with status
+/// 141 (128 + SIGPIPE), no panic, no backtrace.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    flight(&photos, 12);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_terra"));
+    c.args(["--json", "check"])
+        .arg(&photos)
+        .args(["--type", "3d", "--out"])
+        .arg(dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.is_empty(), "quiet: {stderr}");
+}

@@ -14,16 +14,38 @@ use super::state::{Entry, State};
 use crate::TerraClient;
 use crate::error::{Error, ErrorKind, Result};
 
-/// The local path of an output file, refusing names that would leave the output folder.
-pub(crate) fn local_path(out: &Path, name: &str) -> Result<PathBuf> {
+/// Where a file the service names `name` goes under `out`: refused (kind
+/// [`ErrorKind::UnsafeName`]) when the name would leave `out`: empty, absolute, a drive
+/// or UNC prefix, a `.` or `..` segment, a backslash (a separator on Windows), or a NUL.
+/// Every path built from a server-given name goes through this check: downloads of
+/// outputs, `download_file` callers such as `terra files download`, the workflow.
+///
+/// ```
+/// use std::path::Path;
+/// use terra_client::workflow::local_path;
+/// let out = Path::new("results");
+/// assert_eq!(local_path(out, "map/result.tif").unwrap(), Path::new("results/map/result.tif"));
+/// for bad in ["..", "a/..", "../x", "/etc/passwd", "C:/x", "a\\b", "a//b", "./a", ""] {
+///     assert!(local_path(out, bad).is_err(), "{bad}");
+/// }
+/// ```
+pub fn local_path(out: &Path, name: &str) -> Result<PathBuf> {
     let rel = Path::new(name);
+    let drive = name.len() >= 2 && name.as_bytes()[1] == b':';
     let safe = !name.is_empty()
-        && !name.contains('\\')
+        && !drive
+        && !name.contains(['\\', '\0'])
+        && name
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
         && rel.components().all(|c| matches!(c, Component::Normal(_)));
     if !safe {
         return Err(Error::new(
-            ErrorKind::Decode,
-            format!("output file name {name:?} would leave the output folder; refusing it"),
+            ErrorKind::UnsafeName,
+            format!(
+                "the service named a file {name:?}, which would not stay inside {}; refusing it",
+                out.display()
+            ),
         ));
     }
     Ok(out.join(rel))
@@ -329,12 +351,20 @@ async fn one(
             )
         })?;
     }
-    let part = path.with_file_name(format!(
-        "{}.part",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
+    // The temporary file sits beside the target, in the same folder, whatever the name.
+    let Some(file_name) = path.file_name() else {
+        return Err(Error::new(
+            ErrorKind::UnsafeName,
+            format!(
+                "{} names no file (it ends in `..` or a separator); give a file path",
+                path.display()
+            ),
+        ));
+    };
+    let part = path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(format!("{}.part", file_name.to_string_lossy()));
     let mut last = None;
     for attempt in 1..=5 {
         if attempt > 1 {

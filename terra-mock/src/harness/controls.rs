@@ -422,4 +422,45 @@ impl TerraMock {
     ) -> Result<Job, ControlError> {
         self.control().move_job(job_uuid, status, message)
     }
+
+    /// The whole state as one JSON document, object bytes inline (base64): the control
+    /// API's `GET /_terra-mock/v1/state`. A fixture is this document, restored with
+    /// [`TerraMock::import_state`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// mock.put_object(&token, "a.jpg", b"photo")?;
+    /// let doc = mock.export_state()?;
+    /// mock.reset();
+    /// assert_eq!(mock.object_count(), 0);
+    /// mock.import_state(doc)?;
+    /// assert_eq!(mock.object_count(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn export_state(&self) -> Result<serde_json::Value, ControlError> {
+        let doc = self.control().export()?;
+        serde_json::to_value(doc)
+            .map_err(|e| ControlError::conflict(format!("cannot write the state document: {e}")))
+    }
+
+    /// Replaces the whole state with a document of [`TerraMock::export_state`]: the control
+    /// API's `PUT /_terra-mock/v1/state`. All or nothing: a document that is invalid, or
+    /// whose objects cannot all be stored, changes nothing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let err = mock.import_state(serde_json::json!({"format": 999})).unwrap_err();
+    /// assert_eq!(err.kind(), terra_mock::ControlErrorKind::Invalid);
+    /// # Ok(()) }
+    /// ```
+    pub fn import_state(&self, doc: serde_json::Value) -> Result<(), ControlError> {
+        let doc = serde_path_to_error::deserialize(doc)
+            .map_err(|e| ControlError::invalid(format!("not a state document: {e}")))?;
+        self.control().import(doc)
+    }
 }
