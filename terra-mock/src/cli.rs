@@ -78,6 +78,10 @@ struct ServeArgs {
     /// Keep state and objects in this directory across restarts (default: ephemeral).
     #[arg(long, env = "TERRA_MOCK_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// If --data-dir's state cannot be read (damaged, or not terra-mock's), move it aside
+    /// (renamed *.damaged-<time>, kept) and start empty instead of refusing to start.
+    #[arg(long, requires = "data_dir")]
+    reset_damaged_state: bool,
     /// Token the control API (/_terra-mock/v1) asks for as `Authorization: Bearer`; without
     /// one it answers loopback callers only, and is off on a non-loopback --addr.
     #[arg(long, env = "TERRA_MOCK_ADMIN_TOKEN", hide_env_values = true)]
@@ -160,6 +164,7 @@ fn load(args: &ServeArgs) -> Result<MockConfig, String> {
         }
         cfg.admin_token = Some(crate::AdminToken::new(t));
     }
+    cfg.reset_damaged_state |= args.reset_damaged_state;
     cfg.strict_digest |= args.strict_digest;
     cfg.strict_signatures |= args.strict_signatures;
     if cfg.accounts.is_empty() {
@@ -179,7 +184,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .bind(args.addr)
         .start()
         .await
-        .map_err(|e| format!("cannot start on {}: {e}", args.addr))?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse | std::io::ErrorKind::AddrNotAvailable => {
+                format!("cannot listen on {}: {e}", args.addr)
+            }
+            _ => format!("cannot start: {e}"),
+        })?;
     let base = mock.base_url();
     let mut banner =
         format!("terra-mock listening on {base}\nAPI base:  {base}/terra-rescon-be/v2\n");

@@ -523,6 +523,9 @@ pub struct MockConfig {
     /// it (an authentication error), so that the connection stays usable; a longer body
     /// closes the connection instead.
     pub drain_limit_bytes: usize,
+    /// The largest state document `PUT /_terra-mock/v1/state` reads (it is held in memory
+    /// while imported); a larger one is refused with 413 and changes nothing.
+    pub state_document_limit_bytes: usize,
     /// Random faults from the start (scripted ones are added at run time).
     pub random_faults: Option<RandomFaults>,
     /// The token the control API (`/_terra-mock/v1`) asks for, as
@@ -534,6 +537,12 @@ pub struct MockConfig {
     /// mock is ephemeral. See the README's "Persistence" section.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<std::path::PathBuf>,
+    /// When `data_dir`'s database cannot be read (damaged, or not a terra-mock database),
+    /// move it and the objects folder aside (renamed `*.damaged-<unix seconds>`, kept for
+    /// inspection) and start with an empty state, instead of refusing to start
+    /// (`--reset-damaged-state`).
+    #[serde(default)]
+    pub reset_damaged_state: bool,
 }
 
 /// How finished jobs' outputs are drawn (see the README's "Job outputs").
@@ -631,9 +640,11 @@ impl Default for MockConfig {
             body_idle_timeout_secs: 30.0,
             keep_alive_timeout_secs: 60.0,
             drain_limit_bytes: 1 << 20,
+            state_document_limit_bytes: 1 << 30,
             random_faults: None,
             admin_token: None,
             data_dir: None,
+            reset_damaged_state: false,
         }
     }
 }

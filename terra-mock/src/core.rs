@@ -19,6 +19,9 @@ use crate::storage::BlobStore;
 use crate::storage::presign::{self, LinkParams};
 use terra_types::{Job, StartJobRequest};
 
+/// What a data directory holds, opened.
+type Loaded = (Option<Arc<Db>>, Accounts, Sessions, BlobStore);
+
 const META_CLOCK: &str = "clock";
 const META_TIMING: &str = "timing";
 
@@ -109,29 +112,34 @@ impl Core {
                 Sessions::default(),
                 BlobStore::new()?,
             ),
-            Some(dir) => {
-                let db = Arc::new(Db::open(dir)?);
-                let mut stored = db.load()?;
-                if let Some(c) = stored.meta.get(META_CLOCK) {
-                    let state = serde_json::from_str(c).map_err(|e| {
-                        std::io::Error::other(format!("the stored clock is unreadable: {e}"))
-                    })?;
-                    clock.restore(state);
+            Some(dir) => match Self::load(&cfg, dir, &clock, &mut timing, grace) {
+                Ok(loaded) => loaded,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::InvalidData && cfg.reset_damaged_state =>
+                {
+                    let moved = crate::persist::move_aside(dir)?;
+                    tracing::warn!(
+                        error = %e,
+                        moved = %moved.join(", "),
+                        "the state in --data-dir could not be read: moved it aside and started empty"
+                    );
+                    timing = cfg.timing.clone();
+                    Self::load(&cfg, dir, &clock, &mut timing, grace)?
                 }
-                if let Some(t) = stored.meta.get(META_TIMING) {
-                    timing = serde_json::from_str(t).map_err(|e| {
-                        std::io::Error::other(format!("the stored job timing is unreadable: {e}"))
-                    })?;
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    return Err(std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{e}. The state in {} cannot be used: move state.db (with its -wal \
+                             and -shm files) and objects/ aside, or start with \
+                             --reset-damaged-state, which does that (keeping them, renamed \
+                             *.damaged-<time>) and starts empty",
+                            dir.display()
+                        ),
+                    ));
                 }
-                let storage = BlobStore::open(db.clone(), &mut stored)?;
-                let sessions = Sessions::new(Some(db.clone()), &stored.sessions, grace)?;
-                let accounts = Accounts::new(
-                    &cfg.accounts,
-                    Some(db.clone()),
-                    std::mem::take(&mut stored.accounts),
-                )?;
-                (Some(db), accounts, sessions, storage)
-            }
+                Err(e) => return Err(e),
+            },
         };
         Ok(Self {
             accounts,
@@ -156,6 +164,46 @@ impl Core {
         })
     }
 
+    /// Opens `dir`'s database and everything it holds. A database that cannot be read, or
+    /// rows that cannot, are `InvalidData` errors naming the file.
+    fn load(
+        cfg: &MockConfig,
+        dir: &std::path::Path,
+        clock: &MockClock,
+        timing: &mut JobTiming,
+        grace: Duration,
+    ) -> std::io::Result<Loaded> {
+        let db = Arc::new(Db::open(dir)?);
+        let mut stored = db.load()?;
+        let unreadable = |what: &str, e: serde_json::Error| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{}: the stored {what} is unreadable: {e}",
+                    db.path().display()
+                ),
+            )
+        };
+        if let Some(c) = stored.meta.get(META_CLOCK) {
+            clock.restore(serde_json::from_str(c).map_err(|e| unreadable("clock", e))?);
+        }
+        if let Some(t) = stored.meta.get(META_TIMING) {
+            *timing = serde_json::from_str(t).map_err(|e| unreadable("job timing", e))?;
+        }
+        let in_db = |e: std::io::Error| {
+            std::io::Error::new(e.kind(), format!("{}: {e}", db.path().display()))
+        };
+        let storage = BlobStore::open(db.clone(), &mut stored).map_err(in_db)?;
+        let sessions = Sessions::new(Some(db.clone()), &stored.sessions, grace).map_err(in_db)?;
+        let accounts = Accounts::new(
+            &cfg.accounts,
+            Some(db.clone()),
+            std::mem::take(&mut stored.accounts),
+        )
+        .map_err(in_db)?;
+        Ok((Some(db), accounts, sessions, storage))
+    }
+
     pub(crate) fn now(&self) -> SystemTime {
         self.clock.now()
     }
@@ -175,7 +223,7 @@ impl Core {
     /// Keeps the clock's shift and mode across restarts (when persistent).
     pub(crate) fn save_clock(&self) {
         if let Some(db) = &self.db {
-            db.set_meta(
+            let _ = db.set_meta(
                 META_CLOCK,
                 &serde_json::to_string(&self.clock.state()).unwrap_or_default(),
             );
@@ -185,16 +233,11 @@ impl Core {
     /// Keeps the job timing in force across restarts (when persistent).
     pub(crate) fn save_timing(&self) {
         if let Some(db) = &self.db {
-            db.set_meta(
+            let _ = db.set_meta(
                 META_TIMING,
                 &serde_json::to_string(&self.timing()).unwrap_or_default(),
             );
         }
-    }
-
-    /// Whether a write to the state database failed (then nothing more is acknowledged).
-    pub(crate) fn broken(&self) -> bool {
-        self.db.as_ref().is_some_and(|d| d.is_broken())
     }
 
     /// What account operations need, at the current time.
@@ -265,7 +308,7 @@ impl Core {
             let account = cell.lock(&env);
             for key in keys {
                 if !account.references(&key) {
-                    self.storage.delete(bucket, &key);
+                    let _ = self.storage.delete(bucket, &key);
                 }
             }
         }

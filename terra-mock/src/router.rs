@@ -34,15 +34,6 @@ pub(crate) fn router(m: Mock) -> Router {
         .fallback(move |AxState(m): AxState<Mock>, req: Request| {
             let (api, s3) = (api.clone(), s3.clone());
             async move {
-                if m.broken() {
-                    return (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        axum::Json(serde_json::json!({
-                            "message": "terra-mock cannot write its state database (--data-dir): see its log"
-                        })),
-                    )
-                        .into_response();
-                }
                 if req.uri().path().starts_with(API_PREFIX) {
                     match api.oneshot(req).await {
                         Ok(r) => r,
@@ -56,28 +47,87 @@ pub(crate) fn router(m: Mock) -> Router {
         .layer(middleware::from_fn_with_state(m.clone(), drain_leftover))
         .layer(middleware::from_fn_with_state(m.clone(), outer))
         .with_state(m.clone());
-    let control = crate::control::api::router(m);
+    let control = crate::control::api::router(m.clone());
     // The emulator's own pages and controls bypass faults and the request log.
     Router::new()
         .fallback(move |req: Request| {
+            let m = m.clone();
             let (served, control) = (served.clone(), control.clone());
             async move {
                 let path = req.uri().path();
                 let own = path
                     .strip_prefix(crate::control::api::MOCK_PREFIX)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-                let r = if own {
-                    control.oneshot(req).await
-                } else {
-                    served.oneshot(req).await
-                };
-                match r {
+                let unkept = Unkept::of(&m, &req, own);
+                let (r, failed) = crate::persist::track(async {
+                    if own {
+                        control.oneshot(req).await
+                    } else {
+                        served.oneshot(req).await
+                    }
+                })
+                .await;
+                let r = match r {
                     Ok(r) => r,
                     Err(e) => match e {},
+                };
+                match unkept {
+                    Some(u) if failed && r.status().is_success() => u.answer(),
+                    _ => r,
                 }
             }
         })
         .layer(middleware::from_fn(catch_panic))
+}
+
+/// How to answer a request that changes something when a write of its change to
+/// `--data-dir` failed: never with a 2xx, with the protocol's own server error instead.
+/// Reads (GET, HEAD) are answered as usual: what they changed on the way (job transitions
+/// due) is written with the account's next change.
+enum Unkept {
+    Control,
+    Api,
+    Storage(crate::storage::endpoint::Flavor),
+}
+
+impl Unkept {
+    fn of(m: &Mock, req: &Request, own: bool) -> Option<Self> {
+        if !m.persistent() || matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+            return None;
+        }
+        Some(if own {
+            Self::Control
+        } else if req.uri().path().starts_with(API_PREFIX) {
+            Self::Api
+        } else {
+            Self::Storage(crate::storage::endpoint::Flavor::of(m, req))
+        })
+    }
+
+    fn answer(self) -> Response {
+        const WHY: &str = "terra-mock could not keep this change: writing its state \
+                           (--data-dir) failed, most likely for want of disk space; nothing \
+                           was acknowledged, try again once there is room (see its log)";
+        match self {
+            Self::Control => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({
+                    "error": { "kind": "internal", "message": WHY }
+                })),
+            )
+                .into_response(),
+            Self::Api => {
+                let env = terra_types::Envelope::<()>::error(
+                    terra_types::ApiCode::from_code(102000),
+                    WHY.to_owned(),
+                );
+                let mut r = (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(env)).into_response();
+                r.extensions_mut().insert(ApiCodeExt(102000));
+                r
+            }
+            Self::Storage(f) => f.internal_error(),
+        }
+    }
 }
 
 /// The request body, shared with [`drain_leftover`], which gets back what the handler did

@@ -90,6 +90,9 @@ struct Conn {
     /// When the first byte of that head arrived.
     head_started: AtomicU64,
     requests: AtomicU64,
+    /// The request being answered asked for `100 Continue` with an empty body, which hyper
+    /// does not send: the next response head is preceded by one.
+    continue_pending: AtomicBool,
     kill: Notify,
 }
 
@@ -129,6 +132,7 @@ impl Tracker {
             waiting_since: AtomicU64::new(self.now_ms()),
             head_started: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            continue_pending: AtomicBool::new(false),
             kill: Notify::new(),
         });
         conns.insert(id, conn.clone());
@@ -166,11 +170,40 @@ impl Tracker {
     }
 }
 
-/// A TCP stream that tells its connection's tracker when request bytes arrive.
+/// A TCP stream that tells its connection's tracker when request bytes arrive, and writes
+/// the interim `100 Continue` hyper leaves out.
 struct Watched {
     inner: TcpStream,
     conn: Arc<Conn>,
     tracker: Arc<Tracker>,
+    /// Bytes of an interim response still to write before the next response head.
+    interim: Option<&'static [u8]>,
+}
+
+/// What S3 sends a client that asked for it, before the final answer: also when the body is
+/// empty (botocore waits for it, then misreads the connection without it).
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+impl Watched {
+    /// Writes a pending `100 Continue` when `head` starts a response.
+    fn poll_interim(&mut self, cx: &mut Context<'_>, head: &[u8]) -> Poll<std::io::Result<()>> {
+        if self.interim.is_none()
+            && head.starts_with(b"HTTP/1.")
+            && self.conn.continue_pending.swap(false, Ordering::AcqRel)
+        {
+            self.interim = Some(CONTINUE);
+        }
+        while let Some(rest) = self.interim {
+            match Pin::new(&mut self.inner).poll_write(cx, rest) {
+                Poll::Ready(Ok(n)) => {
+                    self.interim = (n < rest.len()).then(|| &rest[n..]);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
 }
 
 impl AsyncRead for Watched {
@@ -198,6 +231,7 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        std::task::ready!(self.poll_interim(cx, buf))?;
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -214,6 +248,11 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        let head = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        std::task::ready!(self.poll_interim(cx, head))?;
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
@@ -370,6 +409,7 @@ pub(crate) async fn serve(
             inner: stream,
             conn: conn.clone(),
             tracker: tracker.clone(),
+            interim: None,
         });
         let router = router.clone();
         let (svc_conn, svc_tracker) = (conn.clone(), tracker.clone());
@@ -378,6 +418,14 @@ pub(crate) async fn serve(
             let (conn, tracker) = (svc_conn.clone(), svc_tracker.clone());
             conn.busy.store(true, Ordering::Release);
             conn.requests.fetch_add(1, Ordering::AcqRel);
+            // hyper sends `100 Continue` when a body is read; an empty one never is.
+            let expects = req
+                .headers()
+                .get(http::header::EXPECT)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+            if expects && hyper::body::Body::is_end_stream(req.body()) {
+                conn.continue_pending.store(true, Ordering::Release);
+            }
             async move {
                 let mut req = req.map(|b| {
                     axum::body::Body::new(IdleBody {

@@ -526,3 +526,68 @@ async fn model_formats_without_the_mesh_switch_are_called_out() {
     assert_eq!(strict.stats(strict.app_key()).job_starts, 0);
     let _ = json!(null);
 }
+
+/// `Expect: 100-continue` gets its `100 Continue`, also for an empty body (the AWS CLI's
+/// `s3 sync` of an empty file: without it botocore misreads the connection's next answer),
+/// and the connection serves the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_continue_is_answered_for_empty_bodies_too() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mock = TerraMock::start().await.unwrap();
+    let token = mock.issue_token(mock.app_key()).unwrap();
+    let head = |method: &str, key: &str, expect: bool| {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(format!("/{}/{key}", token.cloud_bucket_name));
+        if expect {
+            b = b.header("expect", "100-continue");
+        }
+        let mut parts = b.body(()).unwrap().into_parts().0;
+        sigv4(&mut parts, &token);
+        let mut text = format!("{method} {} HTTP/1.1\r\n", parts.uri);
+        for (n, v) in &parts.headers {
+            text.push_str(&format!("{n}: {}\r\n", v.to_str().unwrap()));
+        }
+        text.push_str("content-length: 0\r\n\r\n");
+        text
+    };
+    let mut tcp = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let empty = token.object_key("empty.txt");
+    tcp.write_all(head("PUT", &empty, true).as_bytes())
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("HTTP/1.1 200") {
+        let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"),
+        "{text}"
+    );
+    assert!(
+        mock.object(terra_mock::Provider::S3, &empty)
+            .is_some_and(|o| o.size == 0)
+    );
+    // The same connection answers the next request, once.
+    tcp.write_all(head("HEAD", &empty, false).as_bytes())
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let next = String::from_utf8_lossy(&buf[..n]);
+    assert!(next.starts_with("HTTP/1.1 200"), "{next}");
+    assert_eq!(
+        next.matches("HTTP/1.1").count(),
+        1,
+        "no stray interim answer: {next}"
+    );
+}

@@ -345,3 +345,101 @@ async fn presigned_uploads_and_download_links() {
     assert!(r.text().await.unwrap().contains("Request has expired"));
     mock.shutdown().await;
 }
+
+/// DeleteMultipleObjects (`POST /?delete`, oss2 `batch_delete_objects`, the Go SDK's
+/// `DeleteMultipleObjects`): Content-MD5 required, `encoding-type=url` both ways, quiet
+/// mode; a key outside the caller's prefix refuses the whole request and deletes nothing.
+#[tokio::test]
+async fn delete_multiple_objects_with_url_encoding_and_quiet_mode() {
+    use base64::Engine as _;
+    let (mock, token) = started(false).await;
+    let oss = Oss::new(&mock, &token, SigningVersion::V4);
+    let (a, b) = (token.object_key("a.jpg"), token.object_key("dir/b c+&.jpg"));
+    for k in [&a, &b] {
+        assert_eq!(oss.put(k, b"x").await.status, 200);
+    }
+    let md5 = |x: &str| {
+        use md5::Digest;
+        base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(x.as_bytes()))
+    };
+    let encode = terra_mock::storage::presign::encode_key;
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>false</Quiet><Object><Key>{}</Key></Object><Object><Key>{}</Key></Object></Delete>",
+        encode(&a),
+        encode(&b)
+    );
+    let headers = |x: &str| {
+        vec![
+            ("content-md5", md5(x)),
+            ("content-type", "application/xml".into()),
+        ]
+    };
+    let h = headers(&xml);
+    let hh: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = oss
+        .send(
+            Method::POST,
+            "",
+            "delete&encoding-type=url",
+            &hh,
+            xml.clone().into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<EncodingType>url</EncodingType>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(&format!("<Key>{}</Key>", encode(&b))),
+        "{}",
+        r.body
+    );
+    assert!(mock.object(Provider::Oss, &a).is_none() && mock.object(Provider::Oss, &b).is_none());
+
+    // Quiet, and without Content-MD5.
+    assert_eq!(oss.put(&a, b"x").await.status, 200);
+    let quiet = format!("<Delete><Quiet>true</Quiet><Object><Key>{a}</Key></Object></Delete>");
+    let h = headers(&quiet);
+    let hh: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = oss
+        .send(Method::POST, "", "delete", &hh, quiet.clone().into_bytes())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains("<Deleted>"), "{}", r.body);
+    let r = oss
+        .send(
+            Method::POST,
+            "",
+            "delete",
+            &[("content-type", "application/xml")],
+            quiet.into_bytes(),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "MissingArgument"), "{}", r.body);
+
+    // Another session's key: refused whole, nothing deleted.
+    let other = mock.issue_token(mock.app_key()).unwrap();
+    let theirs = other.object_key("theirs.jpg");
+    assert_eq!(
+        Oss::new(&mock, &other, SigningVersion::V4)
+            .put(&theirs, b"y")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(oss.put(&a, b"x").await.status, 200);
+    let mixed = format!(
+        "<Delete><Object><Key>{a}</Key></Object><Object><Key>{theirs}</Key></Object></Delete>"
+    );
+    let h = headers(&mixed);
+    let hh: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = oss
+        .send(Method::POST, "", "delete", &hh, mixed.into_bytes())
+        .await;
+    assert_eq!((r.status, r.code()), (403, "AccessDenied"), "{}", r.body);
+    assert!(
+        mock.object(Provider::Oss, &a).is_some() && mock.object(Provider::Oss, &theirs).is_some()
+    );
+}

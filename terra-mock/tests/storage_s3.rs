@@ -565,3 +565,154 @@ async fn listing_v1_and_v2_with_delimiters_and_pages() {
     assert_eq!(code(&e), "AccessDenied");
     mock.shutdown().await;
 }
+
+/// DeleteObjects (`POST ?delete`, what `s5cmd rm`, boto3 `delete_objects` and the Go SDK
+/// send): each key authorized as its own DeleteObject; a key outside the session's prefix
+/// is an `<Error>` inside the 200; quiet mode lists only errors; the checksum is required
+/// and checked; at most 1 000 keys.
+#[tokio::test]
+async fn delete_objects_deletes_each_allowed_key_and_reports_the_others() {
+    let (mock, token) = started(false).await;
+    let s3 = client(&mock.base_url(), &token, None, None);
+    let bucket = token.cloud_bucket_name.clone();
+    let (a, b) = (token.object_key("a.jpg"), token.object_key("dir/b c+.jpg"));
+    for k in [&a, &b] {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(k)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let other = mock.issue_token(mock.app_key()).unwrap();
+    let theirs = other.object_key("theirs.jpg");
+    client(&mock.base_url(), &other, None, None)
+        .put_object()
+        .bucket(&bucket)
+        .key(&theirs)
+        .body(ByteStream::from_static(b"y"))
+        .send()
+        .await
+        .unwrap();
+    let missing = token.object_key("never-uploaded.jpg");
+    let ids = |keys: &[&String]| {
+        aws_sdk_s3::types::Delete::builder().set_objects(Some(
+            keys.iter()
+                .map(|k| {
+                    aws_sdk_s3::types::ObjectIdentifier::builder()
+                        .key(*k)
+                        .build()
+                        .unwrap()
+                })
+                .collect(),
+        ))
+    };
+    let out = s3
+        .delete_objects()
+        .bucket(&bucket)
+        .delete(ids(&[&a, &b, &missing, &theirs]).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut deleted: Vec<&str> = out.deleted().iter().filter_map(|d| d.key()).collect();
+    deleted.sort();
+    let mut want = vec![a.as_str(), b.as_str(), missing.as_str()];
+    want.sort();
+    assert_eq!(deleted, want, "what does not exist counts as deleted");
+    let errors: Vec<(&str, &str)> = out
+        .errors()
+        .iter()
+        .map(|e| (e.key().unwrap(), e.code().unwrap()))
+        .collect();
+    assert_eq!(errors, [(theirs.as_str(), "AccessDenied")]);
+    assert!(
+        s3.head_object()
+            .bucket(&bucket)
+            .key(&a)
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        mock.object(terra_mock::Provider::S3, &theirs).is_some(),
+        "another session's object stays"
+    );
+
+    // Quiet: only the errors.
+    let out = s3
+        .delete_objects()
+        .bucket(&bucket)
+        .delete(ids(&[&a, &theirs]).quiet(true).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(out.deleted().is_empty());
+    assert_eq!(out.errors().len(), 1);
+
+    // More than 1 000 keys.
+    let many: Vec<String> = (0..1001)
+        .map(|i| token.object_key(&format!("k{i}")))
+        .collect();
+    let refs: Vec<&String> = many.iter().collect();
+    let e = s3
+        .delete_objects()
+        .bucket(&bucket)
+        .delete(ids(&refs).build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "MalformedXML");
+}
+
+/// S3 takes DeleteObjects only with `Content-MD5` or an `x-amz-checksum-*` header that
+/// matches the body.
+#[tokio::test]
+async fn delete_objects_needs_a_matching_checksum() {
+    use tower::ServiceExt as _;
+    let (mock, token) = started(false).await;
+    let xml = format!(
+        "<Delete><Object><Key>{}</Key></Object></Delete>",
+        token.object_key("a.jpg")
+    );
+    for (header, value, status, code) in [
+        (None, "", 400, "InvalidRequest"),
+        (
+            Some("content-md5"),
+            "XUFAKrxLKna5cZ2REBfFkg==",
+            400,
+            "BadDigest",
+        ),
+        (Some("x-amz-checksum-crc32"), "AAAAAA==", 400, "BadDigest"),
+        (Some("content-md5"), "not base64!", 400, "InvalidDigest"),
+    ] {
+        let mut parts = http::Request::builder()
+            .method("POST")
+            .uri(format!("/{}?delete", token.cloud_bucket_name))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        if let Some(h) = header {
+            parts.headers.insert(h, value.parse().unwrap());
+        }
+        common::sigv4(&mut parts, &token);
+        let resp = mock
+            .router()
+            .oneshot(http::Request::from_parts(
+                parts,
+                axum::body::Body::from(xml.clone()),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "{header:?}");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.contains(&format!("<Code>{code}</Code>")),
+            "{header:?}: {text}"
+        );
+    }
+}

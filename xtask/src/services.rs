@@ -111,6 +111,10 @@ const SDK_PACKAGES: &[&str] = &[
     "boto3==1.44.8",
     "oss2==2.19.1",
     "pytest==9.2.0",
+    // The AWS CLI (its version is the one that goes with boto3's botocore) and Aliyun's
+    // newer Python SDK, for the suite's tools and multi-object deletes.
+    "awscli==1.46.3",
+    "alibabacloud-oss-v2==1.4.1",
     // Job outputs: LAS files and their coordinate systems.
     "laspy==2.7.0",
     "pyproj==3.7.2",

@@ -271,12 +271,12 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// A JSON body (an empty body reads as `{}`).
 struct JsonIn<T>(T);
 
-impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonIn<T> {
+impl<T: DeserializeOwned> axum::extract::FromRequest<Mock> for JsonIn<T> {
     type Rejection = Refusal;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, Refusal> {
+    async fn from_request(req: Request, m: &Mock) -> Result<Self, Refusal> {
         let limit = if req.uri().path().ends_with("/state") {
-            usize::MAX
+            m.cfg.state_document_limit_bytes
         } else {
             BODY_LIMIT
         };

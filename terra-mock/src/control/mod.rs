@@ -378,6 +378,17 @@ impl Control<'_> {
 
     /// The stage timing of jobs started from now on.
     pub(crate) fn set_timing(&self, timing: JobTiming) -> ControlResult<()> {
+        Self::check_timing(&timing)?;
+        self.0
+            .live
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .timing = timing;
+        self.0.save_timing();
+        Ok(())
+    }
+
+    fn check_timing(timing: &JobTiming) -> ControlResult<()> {
         let stages = [
             ("waiting", timing.waiting),
             ("preparing", timing.preparing),
@@ -392,12 +403,6 @@ impl Control<'_> {
                 )));
             }
         }
-        self.0
-            .live
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .timing = timing;
-        self.0.save_timing();
         Ok(())
     }
 
@@ -611,8 +616,11 @@ impl Control<'_> {
     }
 
     /// Replaces the whole state with an export: accounts, sessions, objects, uploads, the
-    /// clock and the timing. Checked whole first, so that a bad document changes nothing.
-    /// Faults, queued failures and the request log stay as they are.
+    /// clock and the timing. All or nothing: the document is checked whole, its objects
+    /// are written aside, with `--data-dir` the new state is written in one transaction,
+    /// and only then does it replace the old one; a bad document, or one whose objects do
+    /// not fit on the disk, changes nothing. Faults, queued failures and the request log
+    /// stay as they are.
     pub(crate) fn import(&self, doc: StateDoc) -> ControlResult<()> {
         use base64::Engine as _;
         if doc.format != rows::FORMAT {
@@ -657,27 +665,74 @@ impl Control<'_> {
                     .collect::<ControlResult<Vec<_>>>()
             })
             .collect::<ControlResult<Vec<_>>>()?;
-        self.set_timing(doc.timing.clone())?;
+        Self::check_timing(&doc.timing)?;
 
-        self.0.accounts.clear();
-        self.0.sessions.clear();
-        self.0.storage.clear();
-        let failed =
-            |e: std::io::Error| ControlError::conflict(format!("cannot store an object: {e}"));
-        for (o, bytes) in doc.objects.iter().zip(&objects) {
-            self.0.storage.import_object(o, bytes).map_err(failed)?;
+        // 1. Every body written aside; on an error they are removed and nothing changed.
+        let object_bytes: Vec<_> = doc
+            .objects
+            .iter()
+            .zip(&objects)
+            .map(|(o, b)| (o, b.as_slice()))
+            .collect();
+        let upload_bytes: Vec<_> = doc
+            .uploads
+            .iter()
+            .zip(&uploads)
+            .map(|(u, parts)| (u, parts.iter().map(Vec::as_slice).collect()))
+            .collect();
+        let staged = self
+            .0
+            .storage
+            .stage(&object_bytes, &upload_bytes)
+            .map_err(|e| {
+                ControlError::conflict(format!(
+                    "cannot store the document's objects ({e}); nothing changed"
+                ))
+            })?;
+        let accounts: Vec<_> = doc
+            .accounts
+            .into_iter()
+            .map(|a| {
+                let state =
+                    crate::state::Account::from_rows(a.starts, a.resources, a.files, a.jobs);
+                (a.config, a.id, state)
+            })
+            .collect();
+        // 2. With --data-dir, the whole new state in one transaction.
+        if let Some(db) = &self.0.db {
+            let rows = crate::storage::BlobStore::rows_of(&staged);
+            let image = crate::persist::Image {
+                accounts: accounts
+                    .iter()
+                    .map(|(c, id, state)| crate::persist::ImageAccount {
+                        id: *id,
+                        app_key: c.app_key.clone(),
+                        config: serde_json::to_string(c).unwrap_or_default(),
+                        starts: state.starts,
+                        rows: crate::state::Accounts::rows_of(state),
+                    })
+                    .collect(),
+                sessions: doc
+                    .sessions
+                    .iter()
+                    .map(|r| (r.seq, serde_json::to_string(r).unwrap_or_default()))
+                    .collect(),
+                objects: rows.objects,
+                uploads: rows.uploads,
+                parts: rows.parts,
+                meta: Vec::new(),
+            };
+            db.replace_all(&image)
+                .map_err(|e| ControlError::conflict(format!("{e}; nothing changed")))?;
         }
-        for (u, parts) in doc.uploads.iter().zip(&uploads) {
-            self.0.storage.import_upload(u, parts).map_err(failed)?;
-        }
-        for a in doc.accounts {
-            let state = crate::state::Account::from_rows(a.starts, a.resources, a.files, a.jobs);
-            self.0.accounts.restore(a.config, a.id, state);
-        }
-        self.0.sessions.replace(
+        // 3. The swap, in memory only.
+        self.0.storage.swap_in(staged);
+        self.0.accounts.swap_in(accounts);
+        self.0.sessions.swap_in(
             doc.sessions,
             Duration::from_secs(self.0.cfg.session_grace_secs),
         );
+        let _ = self.set_timing(doc.timing);
         self.set_clock_mode(ClockMode::Manual);
         self.set_clock(rows::at(doc.clock.now_ms));
         self.set_clock_mode(doc.clock.mode);

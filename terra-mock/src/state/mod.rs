@@ -289,8 +289,16 @@ impl Drop for AccountGuard<'_> {
                 rows.push((kind as u8, u, a.row_json(kind, &u)));
             }
         }
-        if !rows.is_empty() {
-            db.write_rows(self.cell.id, a.starts, &rows);
+        if !rows.is_empty() && db.write_rows(self.cell.id, a.starts, &rows).is_err() {
+            // Not kept (the request that changed them is answered with a 5xx): written
+            // with the account's next change.
+            for (kind, uuid, _) in rows {
+                match kind {
+                    k if k == rows::Kind::Resource as u8 => a.resources.retouch([uuid]),
+                    k if k == rows::Kind::File as u8 => a.files.retouch([uuid]),
+                    _ => a.jobs.retouch([uuid]),
+                }
+            }
         }
     }
 }
@@ -356,15 +364,18 @@ impl Accounts {
         };
         for s in stored {
             let config: AccountConfig = serde_json::from_str(&s.config).map_err(|e| {
-                std::io::Error::other(format!("stored account {} is unreadable: {e}", s.id))
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("stored account {} is unreadable: {e}", s.id),
+                )
             })?;
             let (mut res, mut files, mut jobs) = (Vec::new(), Vec::new(), Vec::new());
             for (kind, data) in &s.rows {
                 let bad = |e: serde_json::Error| {
-                    std::io::Error::other(format!(
-                        "a stored row of account {} is unreadable: {e}",
-                        s.id
-                    ))
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("a stored row of account {} is unreadable: {e}", s.id),
+                    )
                 };
                 match *kind {
                     k if k == rows::Kind::Resource as u8 => {
@@ -402,7 +413,7 @@ impl Accounts {
     pub(crate) fn create(&self, c: AccountConfig) -> Arc<AccountCell> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Some(db) = &self.db {
-            db.put_account(
+            let _ = db.put_account(
                 id,
                 &c.app_key,
                 &serde_json::to_string(&c).unwrap_or_default(),
@@ -411,43 +422,34 @@ impl Accounts {
         self.insert(c, id, self.fresh())
     }
 
-    /// Adds an account with its id and state (an import).
-    pub(crate) fn restore(
-        &self,
-        c: AccountConfig,
-        id: u64,
-        mut state: Account,
-    ) -> Arc<AccountCell> {
-        if let Some(db) = &self.db {
-            db.put_account(
-                id,
-                &c.app_key,
-                &serde_json::to_string(&c).unwrap_or_default(),
-            );
-            state.track();
-            let (r, f, j) = state.rows();
-            let mut rows: Vec<(u8, Uuid, Option<String>)> = Vec::new();
-            for x in &f {
-                rows.push((
-                    rows::Kind::File as u8,
-                    x.uuid,
-                    serde_json::to_string(x).ok(),
-                ));
-            }
-            for x in &r {
-                rows.push((
-                    rows::Kind::Resource as u8,
-                    x.uuid,
-                    serde_json::to_string(x).ok(),
-                ));
-            }
-            for x in &j {
-                rows.push((rows::Kind::Job as u8, x.uuid, serde_json::to_string(x).ok()));
-            }
-            db.write_rows(id, state.starts, &rows);
+    /// Every row of an account's state as stored: `(kind, uuid, json)`, files first.
+    pub(crate) fn rows_of(state: &Account) -> Vec<(u8, Uuid, String)> {
+        let (r, f, j) = state.rows();
+        fn json(x: &impl serde::Serialize) -> String {
+            serde_json::to_string(x).unwrap_or_default()
         }
-        self.next_id.fetch_max(id + 1, Ordering::Relaxed);
-        self.insert(c, id, state)
+        let mut rows = Vec::with_capacity(r.len() + f.len() + j.len());
+        rows.extend(f.iter().map(|x| (rows::Kind::File as u8, x.uuid, json(x))));
+        rows.extend(
+            r.iter()
+                .map(|x| (rows::Kind::Resource as u8, x.uuid, json(x))),
+        );
+        rows.extend(j.iter().map(|x| (rows::Kind::Job as u8, x.uuid, json(x))));
+        rows
+    }
+
+    /// Replaces every account with `accounts` (an import), in memory only: their rows are
+    /// written already.
+    pub(crate) fn swap_in(&self, accounts: Vec<(AccountConfig, u64, Account)>) {
+        self.map.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.next_id.store(FIRST_ID, Ordering::Relaxed);
+        for (c, id, mut state) in accounts {
+            if self.db.is_some() {
+                state.track();
+            }
+            self.next_id.fetch_max(id + 1, Ordering::Relaxed);
+            self.insert(c, id, state);
+        }
     }
 
     fn insert(&self, c: AccountConfig, id: u64, state: Account) -> Arc<AccountCell> {
@@ -477,7 +479,7 @@ impl Accounts {
             .unwrap_or_else(|e| e.into_inner())
             .remove(app_key)?;
         if let Some(db) = &self.db {
-            db.delete_account(cell.id);
+            let _ = db.delete_account(cell.id);
         }
         Some(cell)
     }
@@ -486,7 +488,7 @@ impl Accounts {
     pub(crate) fn reset(&self, app_key: &str) -> Option<Arc<AccountCell>> {
         let old = self.get(app_key)?;
         if let Some(db) = &self.db {
-            db.clear_account(old.id);
+            let _ = db.clear_account(old.id);
         }
         Some(self.insert(old.config(), old.id, self.fresh()))
     }
@@ -504,7 +506,7 @@ impl Accounts {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if let Some(db) = &self.db {
             for cell in map.values() {
-                db.delete_account(cell.id);
+                let _ = db.delete_account(cell.id);
             }
         }
         map.clear();

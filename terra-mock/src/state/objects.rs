@@ -31,14 +31,18 @@ impl Account {
     ) {
         let h = key.digest();
         let Some(r) = self.objects.get_mut(&h) else {
-            env.storage
+            // A failure is logged, and the object stays, unreferenced, until a reset.
+            let _ = env
+                .storage
                 .delete(bucket_of(provider, env.cfg), &key.full());
             return;
         };
         r.count -= 1;
         if r.count == 0 {
             self.objects.remove(&h);
-            env.storage
+            // A failure is logged, and the object stays, unreferenced, until a reset.
+            let _ = env
+                .storage
                 .delete(bucket_of(provider, env.cfg), &key.full());
         } else if r.first == uuid {
             // A copy outlives the file the object was first registered with (rare: only

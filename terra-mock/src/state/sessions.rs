@@ -119,13 +119,25 @@ impl Drop for WriteGuard<'_> {
         changed.sort_unstable();
         changed.dedup();
         let mut gone = Vec::new();
+        let mut failed = Vec::new();
         for seq in changed {
             match self.inner.row(seq) {
-                Some(row) => db.put_session(seq, &serde_json::to_string(&row).unwrap_or_default()),
+                Some(row) => {
+                    if db
+                        .put_session(seq, &serde_json::to_string(&row).unwrap_or_default())
+                        .is_err()
+                    {
+                        failed.push(seq);
+                    }
+                }
                 None => gone.push(seq),
             }
         }
-        db.delete_sessions(&gone);
+        if db.delete_sessions(&gone).is_err() {
+            failed.extend(gone);
+        }
+        // Not kept: written again with the next change of the sessions.
+        self.inner.changed.extend(failed);
     }
 }
 
@@ -303,7 +315,10 @@ impl Sessions {
         let mut inner = Inner::default();
         for r in rows {
             let row: SessionRow = serde_json::from_str(r).map_err(|e| {
-                std::io::Error::other(format!("a stored STS session is unreadable: {e}"))
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("a stored STS session is unreadable: {e}"),
+                )
             })?;
             inner.restore(row, grace);
         }
@@ -332,14 +347,13 @@ impl Sessions {
         seqs.into_iter().filter_map(|s| inner.row(s)).collect()
     }
 
-    /// Replaces every issue with `rows` (an import).
-    pub(crate) fn replace(&self, rows: Vec<SessionRow>, grace: Duration) {
-        self.clear();
+    /// Replaces every issue with `rows` (an import), in memory only: their rows are
+    /// written already.
+    pub(crate) fn swap_in(&self, rows: Vec<SessionRow>, grace: Duration) {
         let mut inner = self.write();
+        *inner = Inner::default();
         for r in rows {
-            let seq = r.seq;
             inner.restore(r, grace);
-            inner.changed.push(seq);
         }
     }
 
@@ -525,7 +539,7 @@ impl Sessions {
     pub(crate) fn clear(&self) {
         *self.inner.write().unwrap_or_else(|e| e.into_inner()) = Inner::default();
         if let Some(db) = &self.db {
-            db.clear_sessions();
+            let _ = db.clear_sessions();
         }
     }
 

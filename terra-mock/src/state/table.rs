@@ -189,6 +189,13 @@ impl<T> Table<T> {
         v
     }
 
+    /// Puts rows back among the touched ones (their write failed: the next one retries).
+    pub(crate) fn retouch(&mut self, uuids: impl IntoIterator<Item = Uuid>) {
+        if let Some(t) = self.touched.as_mut() {
+            t.extend(uuids);
+        }
+    }
+
     fn touch(&mut self, uuid: Uuid) {
         if let Some(t) = self.touched.as_mut()
             && t.last() != Some(&uuid)

@@ -111,6 +111,10 @@ pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Respons
             "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
         ),
         Some(Protocol::S3) => {
+            let req = match checked_multi_delete(req).await {
+                Ok(r) => r,
+                Err(answer) => return answer,
+            };
             normalized(
                 s3.s3
                     .call(normalize_range(req).map(s3s::Body::http_body_unsync))
@@ -127,6 +131,10 @@ pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Respons
                 }
                 return r;
             }
+            let req = match checked_multi_delete(req).await {
+                Ok(r) => r,
+                Err(answer) => return answer,
+            };
             normalized(
                 s3.oss
                     .call(normalize_range(req).map(s3s::Body::http_body_unsync))
@@ -136,6 +144,97 @@ pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Respons
         }
         Some(Protocol::Oss) => super::oss::serve(m, req, bucket.unwrap_or_default(), key).await,
         None => not_found(&m, &req),
+    }
+}
+
+/// Which protocol's errors a storage request gets, told before it is served.
+#[derive(Debug)]
+pub(crate) enum Flavor {
+    S3,
+    Oss { host: String },
+}
+
+impl Flavor {
+    pub(crate) fn of(m: &Core, req: &Request) -> Self {
+        let (bucket, _) = address(req, m);
+        match protocol_of(req, m, bucket.as_deref()) {
+            Some(Protocol::Oss) if !sigv4(req) => Self::Oss {
+                host: header(req, "host").to_owned(),
+            },
+            _ => Self::S3,
+        }
+    }
+
+    /// 500 InternalError in the protocol's XML: what S3 and OSS answer when they fail.
+    pub(crate) fn internal_error(self) -> Response {
+        match self {
+            Self::S3 => s3_answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            ),
+            Self::Oss { host } => {
+                let id = super::oss::request_id();
+                let mut r = super::oss::error::internal().render(&host, &id);
+                if let Ok(v) = HeaderValue::from_str(&id) {
+                    r.headers_mut().insert("x-oss-request-id", v);
+                }
+                r
+            }
+        }
+    }
+}
+
+/// The largest DeleteObjects body read: 1 000 keys of 1 024 bytes, escaped, and the XML.
+pub(crate) const MULTI_DELETE_BODY_LIMIT: usize = 8 << 20;
+
+/// Whether a request is a multi-object delete (`POST /bucket?delete`).
+pub(crate) fn is_multi_delete(method: &http::Method, query: Option<&str>) -> bool {
+    method == http::Method::POST
+        && query
+            .unwrap_or("")
+            .split('&')
+            .any(|p| p == "delete" || p.starts_with("delete="))
+}
+
+/// S3 accepts DeleteObjects only with `Content-MD5` or an `x-amz-checksum-*` header that
+/// matches the body: read (bounded) and checked here, since the operation sees the parsed
+/// keys only. Other requests pass unchanged.
+async fn checked_multi_delete(req: Request) -> Result<Request, Response> {
+    if !is_multi_delete(req.method(), req.uri().query())
+        || header(&req, "content-encoding").contains("aws-chunked")
+    {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MULTI_DELETE_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(s3_answer(
+                StatusCode::BAD_REQUEST,
+                "MalformedXML",
+                "The XML you provided was not well-formed or did not validate against our published schema.",
+            ));
+        }
+    };
+    use super::checksum::Problem;
+    match super::checksum::verify(&parts.headers, &bytes, true) {
+        Ok(()) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Err(Problem::Missing) => Err(s3_answer(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Missing required header for this request: Content-MD5 (or an x-amz-checksum-* header).",
+        )),
+        Err(Problem::Malformed(h)) => Err(s3_answer(
+            StatusCode::BAD_REQUEST,
+            "InvalidDigest",
+            &format!("The {h} you specified was invalid."),
+        )),
+        Err(Problem::Mismatch(h)) => Err(s3_answer(
+            StatusCode::BAD_REQUEST,
+            "BadDigest",
+            &format!("The {h} you specified did not match what we received."),
+        )),
     }
 }
 

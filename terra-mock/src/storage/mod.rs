@@ -2,15 +2,17 @@
 //!
 //! - `blob/`: the object store (bodies on disk, metadata in memory).
 //! - `endpoint.rs`: dispatches the router's fallback to S3 or OSS.
-//! - `s3.rs`: the S3 protocol, spoken by the `s3s` crate over our operations.
+//! - `s3/`: the S3 protocol, spoken by the `s3s` crate over our operations.
 //! - `oss/`: the Aliyun OSS protocol, written here (`sign/`: V1, V2 and V4; `ops.rs`:
 //!   the operations; `error.rs`, `xml.rs`).
 //! - `access.rs`: the one access rule both protocols apply.
+//! - `checksum.rs`: `Content-MD5` and `x-amz-checksum-*` of bodies held whole.
 //! - `presign.rs`: the download links of file objects.
 //! - `range.rs`: `Range` headers.
 
 pub(crate) mod access;
-mod blob;
+pub(crate) mod blob;
+pub(crate) mod checksum;
 pub(crate) mod crypto;
 pub(crate) mod endpoint;
 pub(crate) mod oss;

@@ -21,7 +21,7 @@ use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use crate::persist::Db;
+use crate::persist::{Db, WriteError};
 
 mod listing;
 mod multipart;
@@ -54,6 +54,11 @@ impl Blob {
 
     fn condemn(&self) {
         self.condemned.store(true, Ordering::Release);
+    }
+
+    /// Undoes [`Blob::condemn`] (a staged body that became an object).
+    fn absolve(&self) {
+        self.condemned.store(false, Ordering::Release);
     }
 }
 
@@ -117,6 +122,15 @@ impl ObjectMeta {
     pub fn quoted_etag(&self) -> String {
         format!("\"{}\"", self.etag)
     }
+}
+
+/// Why a body could not be written.
+#[derive(Debug)]
+pub(crate) enum WriteFailure {
+    /// The request body failed (ended early, a bad chunk signature): the client's fault.
+    Body(String),
+    /// The disk failed (full, most often): the server's.
+    Disk(std::io::Error),
 }
 
 /// A body written to disk, not yet visible as an object.
@@ -248,20 +262,41 @@ impl BlobStore {
         now: SystemTime,
     ) -> std::io::Result<ObjectMeta> {
         let path = self.new_path();
-        std::fs::write(&path, body)?;
+        if let Err(e) = std::fs::write(&path, body) {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         let written = WrittenBody {
             path,
             size: body.len() as u64,
             etag: hex::encode(Md5::digest(body)),
             content_type: content_type.map(str::to_owned),
         };
-        Ok(self.commit(bucket, key, written, now))
+        self.commit(bucket, key, written, now)
+            .map_err(std::io::Error::other)
     }
 
-    fn insert(&self, inner: &mut Inner, bucket: &str, key: &str, meta: ObjectMeta) {
-        if let Some(db) = &self.db {
-            db.put_object(bucket, key, &object_row(&meta));
+    /// Makes `meta` the object `bucket/key` once its row is kept (with `--data-dir`); when
+    /// the row cannot be written, nothing changes and `meta`'s body is thrown away.
+    fn insert(
+        &self,
+        inner: &mut Inner,
+        bucket: &str,
+        key: &str,
+        meta: ObjectMeta,
+    ) -> Result<(), WriteError> {
+        if let Some(db) = &self.db
+            && let Err(e) = db.put_object(bucket, key, &object_row(&meta))
+        {
+            meta.body.condemn();
+            return Err(e);
         }
+        self.insert_kept(inner, bucket, key, meta);
+        Ok(())
+    }
+
+    /// Makes `meta` the object `bucket/key` (its row is written already, or not needed).
+    fn insert_kept(&self, inner: &mut Inner, bucket: &str, key: &str, meta: ObjectMeta) {
         let old = inner
             .buckets
             .entry(bucket.to_owned())
@@ -274,14 +309,15 @@ impl BlobStore {
     }
 
     /// Records a body already written to `body.path` (from [`BlobStore::new_path`]) as the
-    /// object `bucket/key`, replacing (and condemning) any previous body.
+    /// object `bucket/key`, replacing (and condemning) any previous body. When its row
+    /// cannot be kept, the body is removed and the previous object stays.
     pub(crate) fn commit(
         &self,
         bucket: &str,
         key: &str,
         body: WrittenBody,
         now: SystemTime,
-    ) -> ObjectMeta {
+    ) -> Result<ObjectMeta, WriteError> {
         let meta = ObjectMeta {
             size: body.size,
             etag: body.etag,
@@ -293,17 +329,18 @@ impl BlobStore {
             }]),
         };
         let mut inner = self.lock();
-        self.insert(&mut inner, bucket, key, meta.clone());
-        meta
+        self.insert(&mut inner, bucket, key, meta.clone())?;
+        Ok(meta)
     }
 
     /// Streams a body to a new file, computing its MD5 on the way. Memory stays at one chunk
-    /// whatever the size. On a stream error the file is removed and the error returned.
+    /// whatever the size. On an error the file is removed and the error returned, telling
+    /// the client's failure (the body) from the server's (the disk).
     pub(crate) async fn write_stream<S, E>(
         &self,
         mut body: S,
         content_type: Option<String>,
-    ) -> Result<WrittenBody, String>
+    ) -> Result<WrittenBody, WriteFailure>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -312,18 +349,18 @@ impl BlobStore {
         let result = async {
             let file = tokio::fs::File::create(&path)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(WriteFailure::Disk)?;
             let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, file);
             let mut md5 = Md5::new();
             let mut size = 0u64;
             while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| e.to_string())?;
+                let chunk = chunk.map_err(|e| WriteFailure::Body(e.to_string()))?;
                 md5.update(&chunk);
                 size += chunk.len() as u64;
-                file.write_all(&chunk).await.map_err(|e| e.to_string())?;
+                file.write_all(&chunk).await.map_err(WriteFailure::Disk)?;
             }
-            file.flush().await.map_err(|e| e.to_string())?;
-            Ok::<_, String>(WrittenBody {
+            file.flush().await.map_err(WriteFailure::Disk)?;
+            Ok::<_, WriteFailure>(WrittenBody {
                 path: path.clone(),
                 size,
                 etag: hex::encode(md5.finalize()),
@@ -331,8 +368,11 @@ impl BlobStore {
             })
         }
         .await;
-        if result.is_err() {
+        if let Err(e) = &result {
             let _ = tokio::fs::remove_file(&path).await;
+            if let WriteFailure::Disk(e) = e {
+                tracing::error!(error = %e, "cannot write an object body to disk");
+            }
         }
         result
     }
@@ -441,7 +481,7 @@ impl BlobStore {
     pub(crate) fn delete_under(&self, bucket: &str, prefix: &str) -> usize {
         let keys = self.keys_under(bucket, prefix);
         for k in &keys {
-            self.delete(bucket, k);
+            let _ = self.delete(bucket, k);
         }
         let ids: Vec<String> = self
             .lock()
@@ -451,14 +491,21 @@ impl BlobStore {
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
-            self.abort_upload(&id);
+            let _ = self.abort_upload(&id);
         }
         keys.len()
     }
 
     /// Deletes every object and upload.
     pub(crate) fn clear(&self) {
-        let mut inner = self.lock();
+        let old = std::mem::take(&mut *self.lock());
+        Self::condemn_all(&old);
+        if let Some(db) = &self.db {
+            let _ = db.clear_storage();
+        }
+    }
+
+    fn condemn_all(inner: &Inner) {
         for b in inner.buckets.values() {
             for m in b.values() {
                 m.body.condemn();
@@ -469,26 +516,26 @@ impl BlobStore {
                 p.body.condemn();
             }
         }
-        *inner = Inner::default();
-        if let Some(db) = &self.db {
-            db.clear_storage();
-        }
     }
 
-    /// Deletes an object; `false` if it did not exist.
-    pub(crate) fn delete(&self, bucket: &str, key: &str) -> bool {
+    /// Deletes an object; `false` if it did not exist. When its row cannot be deleted, the
+    /// object stays.
+    pub(crate) fn delete(&self, bucket: &str, key: &str) -> Result<bool, WriteError> {
         let mut inner = self.lock();
-        let old = inner.buckets.get_mut(bucket).and_then(|b| b.remove(key));
-        match old {
-            Some(old) => {
-                if let Some(db) = &self.db {
-                    db.delete_object(bucket, key);
-                }
-                inner.objects -= 1;
-                old.body.condemn();
-                true
-            }
-            None => false,
+        if !inner
+            .buckets
+            .get(bucket)
+            .is_some_and(|b| b.contains_key(key))
+        {
+            return Ok(false);
         }
+        if let Some(db) = &self.db {
+            db.delete_object(bucket, key)?;
+        }
+        if let Some(old) = inner.buckets.get_mut(bucket).and_then(|b| b.remove(key)) {
+            inner.objects -= 1;
+            old.body.condemn();
+        }
+        Ok(true)
     }
 }

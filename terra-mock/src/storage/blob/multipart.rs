@@ -7,8 +7,9 @@ use std::time::SystemTime;
 
 use md5::{Digest, Md5};
 
-use super::stored::{PartRow, UploadRow, file_name};
+use super::stored::{PartRow, UploadRow, file_name, object_row};
 use super::{Blob, BlobStore, ObjectMeta, Segment, WrittenBody};
+use crate::persist::WriteError;
 use crate::state::rows::ms;
 
 /// A part of a multipart upload.
@@ -50,17 +51,19 @@ pub(crate) enum CompleteError {
     EntityTooSmall(u32),
     /// No parts were listed.
     Empty,
+    /// The object's row could not be kept (`--data-dir`): the upload stays as it was.
+    NotKept,
 }
 
 impl BlobStore {
-    /// Starts a multipart upload; returns its id.
+    /// Starts a multipart upload; returns its id (none when its row cannot be kept).
     pub(crate) fn create_upload(
         &self,
         bucket: &str,
         key: &str,
         content_type: Option<String>,
         now: SystemTime,
-    ) -> String {
+    ) -> Result<String, WriteError> {
         let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
         if let Some(db) = &self.db {
             let row = UploadRow {
@@ -69,7 +72,7 @@ impl BlobStore {
                 content_type: content_type.clone(),
                 initiated_ms: ms(now),
             };
-            db.put_upload(&id, &serde_json::to_string(&row).unwrap_or_default());
+            db.put_upload(&id, &serde_json::to_string(&row).unwrap_or_default())?;
         }
         self.lock().uploads.insert(
             id.clone(),
@@ -81,7 +84,7 @@ impl BlobStore {
                 parts: BTreeMap::new(),
             },
         );
-        id
+        Ok(id)
     }
 
     /// Whether `upload_id` is an upload of `bucket/key`.
@@ -93,19 +96,19 @@ impl BlobStore {
     }
 
     /// Records a part written with [`BlobStore::write_stream`]; `None` if the upload is
-    /// gone (the body is then removed).
+    /// gone. The body is removed when it is not recorded (no upload, or its row not kept).
     pub(crate) fn put_part(
         &self,
         upload_id: &str,
         number: u32,
         body: WrittenBody,
         now: SystemTime,
-    ) -> Option<PartMeta> {
+    ) -> Result<Option<PartMeta>, WriteError> {
         let mut inner = self.lock();
         let Some(upload) = inner.uploads.get_mut(upload_id) else {
             drop(inner);
             body.discard();
-            return None;
+            return Ok(None);
         };
         let part = PartMeta {
             size: body.size,
@@ -123,16 +126,19 @@ impl BlobStore {
                 last_modified_ms: ms(now),
                 file: file_name(&part.body.segments[0].path),
             };
-            db.put_part(
+            if let Err(e) = db.put_part(
                 upload_id,
                 number,
                 &serde_json::to_string(&row).unwrap_or_default(),
-            );
+            ) {
+                part.body.condemn();
+                return Err(e);
+            }
         }
         if let Some(old) = upload.parts.insert(number, part.clone()) {
             old.body.condemn();
         }
-        Some(part)
+        Ok(Some(part))
     }
 
     /// Up to `max` parts numbered above `after`, and whether more follow.
@@ -185,21 +191,22 @@ impl BlobStore {
         (all, more)
     }
 
-    /// Aborts an upload, deleting its parts; `false` if it did not exist.
-    pub(crate) fn abort_upload(&self, upload_id: &str) -> bool {
-        let upload = self.lock().uploads.remove(upload_id);
-        if let (Some(db), Some(_)) = (&self.db, &upload) {
-            db.finish_upload(upload_id, None);
+    /// Aborts an upload, deleting its parts; `false` if it did not exist. When the abort
+    /// cannot be kept (`--data-dir`), the upload stays.
+    pub(crate) fn abort_upload(&self, upload_id: &str) -> Result<bool, WriteError> {
+        let mut inner = self.lock();
+        if !inner.uploads.contains_key(upload_id) {
+            return Ok(false);
         }
-        match upload {
-            Some(u) => {
-                for p in u.parts.into_values() {
-                    p.body.condemn();
-                }
-                true
+        if let Some(db) = &self.db {
+            db.finish_upload(upload_id, None)?;
+        }
+        if let Some(u) = inner.uploads.remove(upload_id) {
+            for p in u.parts.into_values() {
+                p.body.condemn();
             }
-            None => false,
         }
+        Ok(true)
     }
 
     /// Number of multipart uploads in progress.
@@ -246,23 +253,31 @@ impl BlobStore {
             md5s.extend(hex::decode(&part.etag).unwrap_or_default());
             size += part.size;
         }
-        let upload = inner.uploads.remove(upload_id).expect("checked");
-        if let Some(db) = &self.db {
-            db.finish_upload(upload_id, None);
+        let meta = ObjectMeta {
+            size,
+            etag: format!("{}-{}", hex::encode(Md5::digest(&md5s)), listed.len()),
+            content_type: upload.content_type.clone(),
+            last_modified: now,
+            body: Blob::new(segments),
+        };
+        // The upload becomes the object in one transaction, or stays an upload.
+        if let Some(db) = &self.db
+            && db
+                .finish_upload(
+                    upload_id,
+                    Some((&upload.bucket, &upload.key, &object_row(&meta))),
+                )
+                .is_err()
+        {
+            return Err(CompleteError::NotKept);
         }
+        let upload = inner.uploads.remove(upload_id).expect("checked");
         for (n, p) in &upload.parts {
             if listed.binary_search_by_key(n, |(m, _)| *m).is_err() {
                 p.body.condemn();
             }
         }
-        let meta = ObjectMeta {
-            size,
-            etag: format!("{}-{}", hex::encode(Md5::digest(&md5s)), listed.len()),
-            content_type: upload.content_type,
-            last_modified: now,
-            body: Blob::new(segments),
-        };
-        self.insert(&mut inner, &upload.bucket, &upload.key, meta.clone());
+        self.insert_kept(&mut inner, &upload.bucket, &upload.key, meta.clone());
         Ok((upload.bucket, upload.key, meta))
     }
 }

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-use super::{
-    Blob, BlobStore, Dir, Inner, ObjectMeta, PartMeta, Segment, Upload, WrittenBody, read_segments,
-};
+use super::{Blob, BlobStore, Dir, Inner, ObjectMeta, PartMeta, Segment, Upload, read_segments};
 use crate::persist::{Db, Stored};
 use crate::state::rows::{ObjectDoc, PartDoc, UploadDoc, at, ms};
 
@@ -68,12 +66,30 @@ impl BlobStore {
     pub(crate) fn open(db: Arc<Db>, stored: &mut Stored) -> std::io::Result<Self> {
         let dir = db.objects_dir();
         let bad = |what: &str, e: serde_json::Error| {
-            std::io::Error::other(format!("a stored {what} is unreadable: {e}"))
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a stored {what} is unreadable: {e}"),
+            )
         };
+        // The body files there are, by name, with their sizes.
+        let mut present = std::collections::HashMap::new();
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let len = entry.metadata().map_or(u64::MAX, |m| m.len());
+            present.insert(entry.file_name().to_string_lossy().into_owned(), len);
+        }
+        let intact = |name: &str, len: u64| present.get(name) == Some(&len);
         let mut inner = Inner::default();
         let mut kept = std::collections::HashSet::new();
+        let mut lost: Vec<String> = Vec::new();
         for (bucket, key, data) in std::mem::take(&mut stored.objects) {
             let r: ObjectRow = serde_json::from_str(&data).map_err(|e| bad("object", e))?;
+            if !r.segments.iter().all(|(name, len)| intact(name, *len)) {
+                // Listed but without its body: dropped, so that listing, HEAD and GET agree.
+                let _ = db.delete_object(&bucket, &key);
+                lost.push(format!("{bucket}/{key}"));
+                continue;
+            }
             let segments = r
                 .segments
                 .into_iter()
@@ -106,11 +122,16 @@ impl BlobStore {
                 },
             );
         }
+        let mut broken_uploads = std::collections::HashSet::new();
         for (id, number, data) in std::mem::take(&mut stored.parts) {
             let r: PartRow = serde_json::from_str(&data).map_err(|e| bad("part", e))?;
             let Some(u) = inner.uploads.get_mut(&id) else {
                 continue;
             };
+            if !intact(&r.file, r.size) {
+                broken_uploads.insert(id);
+                continue;
+            }
             let path = dir.join(&r.file);
             kept.insert(r.file);
             u.parts.insert(
@@ -123,10 +144,29 @@ impl BlobStore {
                 },
             );
         }
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            if !kept.contains(&*entry.file_name().to_string_lossy()) {
-                let _ = std::fs::remove_file(entry.path());
+        for id in broken_uploads {
+            if let Some(u) = inner.uploads.remove(&id) {
+                let _ = db.finish_upload(&id, None);
+                lost.push(format!("{}/{} (multipart upload {id})", u.bucket, u.key));
+                for p in u.parts.values() {
+                    p.body.condemn();
+                }
+            }
+        }
+        if !lost.is_empty() {
+            lost.sort();
+            tracing::warn!(
+                dir = %dir.display(),
+                count = lost.len(),
+                first = %lost.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                "objects listed in the state database have no body (or a body of the wrong \
+                 size) under the objects folder: dropped from the listings, so that listing, \
+                 HEAD and GET agree; upload them again"
+            );
+        }
+        for name in present.keys() {
+            if !kept.contains(name.as_str()) {
+                let _ = std::fs::remove_file(dir.join(name));
             }
         }
         Ok(Self {
@@ -210,58 +250,126 @@ impl BlobStore {
         Ok((out, ups))
     }
 
-    /// Stores an object as exported (its bytes decoded already), keeping its ETag.
-    pub(crate) fn import_object(&self, o: &ObjectDoc, bytes: &[u8]) -> std::io::Result<()> {
-        let path = self.new_path();
-        std::fs::write(&path, bytes)?;
-        let meta = ObjectMeta {
-            size: bytes.len() as u64,
-            etag: o.etag.clone(),
-            content_type: o.content_type.clone(),
-            last_modified: at(o.last_modified_ms),
-            body: Blob::new(vec![Segment {
+    /// Writes the bodies of an export's objects and uploads (their bytes decoded already)
+    /// aside, as files nothing points at yet: the first half of an all-or-nothing import.
+    /// On an error every file written so far is removed and the store is as it was.
+    pub(crate) fn stage(
+        &self,
+        objects: &[(&ObjectDoc, &[u8])],
+        uploads: &[(&UploadDoc, Vec<&[u8]>)],
+    ) -> std::io::Result<Staged> {
+        // Each body is condemned until the swap: dropped on an error, its file goes.
+        let file = |bytes: &[u8]| -> std::io::Result<Arc<Blob>> {
+            let path = self.new_path();
+            if let Err(e) = std::fs::write(&path, bytes) {
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+            let blob = Blob::new(vec![Segment {
                 path,
                 len: bytes.len() as u64,
-            }]),
+            }]);
+            blob.condemn();
+            Ok(blob)
         };
-        let mut inner = self.lock();
-        self.insert(&mut inner, &o.bucket, &o.key, meta);
-        Ok(())
-    }
-
-    /// Puts back a multipart upload as exported (its parts' bytes decoded already).
-    pub(crate) fn import_upload(&self, u: &UploadDoc, parts: &[Vec<u8>]) -> std::io::Result<()> {
-        let id = u.id.clone();
-        if let Some(db) = &self.db {
-            let row = UploadRow {
-                bucket: u.bucket.clone(),
-                key: u.key.clone(),
-                content_type: u.content_type.clone(),
-                initiated_ms: u.initiated_ms,
+        let mut staged = Staged::default();
+        for (o, bytes) in objects {
+            let meta = ObjectMeta {
+                size: bytes.len() as u64,
+                etag: o.etag.clone(),
+                content_type: o.content_type.clone(),
+                last_modified: at(o.last_modified_ms),
+                body: file(bytes)?,
             };
-            db.put_upload(&id, &serde_json::to_string(&row).unwrap_or_default());
+            staged.objects.push((o.bucket.clone(), o.key.clone(), meta));
         }
-        self.lock().uploads.insert(
-            id.clone(),
-            Upload {
+        for (u, parts) in uploads {
+            let mut upload = Upload {
                 bucket: u.bucket.clone(),
                 key: u.key.clone(),
                 content_type: u.content_type.clone(),
                 initiated: at(u.initiated_ms),
                 parts: BTreeMap::new(),
-            },
-        );
-        for (p, bytes) in u.parts.iter().zip(parts) {
-            let path = self.new_path();
-            std::fs::write(&path, bytes)?;
-            let body = WrittenBody {
-                path,
-                size: bytes.len() as u64,
-                etag: p.etag.clone(),
-                content_type: None,
             };
-            self.put_part(&id, p.number, body, at(p.last_modified_ms));
+            for (p, bytes) in u.parts.iter().zip(parts) {
+                let part = PartMeta {
+                    size: bytes.len() as u64,
+                    etag: p.etag.clone(),
+                    last_modified: at(p.last_modified_ms),
+                    body: file(bytes)?,
+                };
+                upload.parts.insert(p.number, part);
+            }
+            staged.uploads.push((u.id.clone(), upload));
         }
-        Ok(())
+        Ok(staged)
     }
+
+    /// The rows `--data-dir` would hold for `staged`: objects `(bucket, key, json)`,
+    /// uploads `(id, json)` and parts `(id, number, json)`.
+    pub(crate) fn rows_of(staged: &Staged) -> StagedRows {
+        let mut rows = StagedRows::default();
+        for (bucket, key, meta) in &staged.objects {
+            rows.objects
+                .push((bucket.clone(), key.clone(), object_row(meta)));
+        }
+        for (id, u) in &staged.uploads {
+            let row = UploadRow {
+                bucket: u.bucket.clone(),
+                key: u.key.clone(),
+                content_type: u.content_type.clone(),
+                initiated_ms: ms(u.initiated),
+            };
+            rows.uploads
+                .push((id.clone(), serde_json::to_string(&row).unwrap_or_default()));
+            for (n, p) in &u.parts {
+                let row = PartRow {
+                    size: p.size,
+                    etag: p.etag.clone(),
+                    last_modified_ms: ms(p.last_modified),
+                    file: file_name(&p.body.segments[0].path),
+                };
+                rows.parts.push((
+                    id.clone(),
+                    *n,
+                    serde_json::to_string(&row).unwrap_or_default(),
+                ));
+            }
+        }
+        rows
+    }
+
+    /// The second half of an import: `staged` replaces every object and upload, in memory
+    /// only (its rows are written already, with the rest of the state). The old bodies go.
+    pub(crate) fn swap_in(&self, staged: Staged) {
+        let mut fresh = Inner::default();
+        for (bucket, key, meta) in staged.objects {
+            meta.body.absolve();
+            fresh.buckets.entry(bucket).or_default().insert(key, meta);
+            fresh.objects += 1;
+        }
+        for (id, upload) in staged.uploads {
+            for p in upload.parts.values() {
+                p.body.absolve();
+            }
+            fresh.uploads.insert(id, upload);
+        }
+        let old = std::mem::replace(&mut *self.lock(), fresh);
+        Self::condemn_all(&old);
+    }
+}
+
+/// Bodies written aside for an import, not yet objects (removed if dropped).
+#[derive(Debug, Default)]
+pub(crate) struct Staged {
+    objects: Vec<(String, String, ObjectMeta)>,
+    uploads: Vec<(String, Upload)>,
+}
+
+/// The stored rows of a [`Staged`] import.
+#[derive(Debug, Default)]
+pub(crate) struct StagedRows {
+    pub objects: Vec<(String, String, String)>,
+    pub uploads: Vec<(String, String)>,
+    pub parts: Vec<(String, u32, String)>,
 }

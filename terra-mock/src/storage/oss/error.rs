@@ -199,6 +199,15 @@ pub(crate) fn denial(d: Denial, access_key: &str) -> OssError {
 }
 
 /// OSS's answer to an S3-style `aws-chunked` upload it cannot read (reference §6.3).
+/// 500 InternalError, as OSS answers a failure of its own.
+pub(crate) fn internal() -> OssError {
+    OssError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+    )
+}
+
 pub(crate) fn aws_chunked() -> OssError {
     let mut e = bad(
         "InvalidArgument",

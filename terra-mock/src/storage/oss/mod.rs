@@ -5,8 +5,9 @@
 //!
 //! Served: PutObject, GetObject (Range), HeadObject, DeleteObject, InitiateMultipartUpload,
 //! UploadPart, UploadPartCopy, ListParts, CompleteMultipartUpload (with a part list or
-//! `x-oss-complete-all`), AbortMultipartUpload, ListObjects (V1 and V2) and
-//! ListMultipartUploads, the listings only under the caller's `storePath`. Refused as
+//! `x-oss-complete-all`), AbortMultipartUpload, DeleteMultipleObjects, ListObjects (V1 and
+//! V2), ListMultipartUploads and GetObjectMeta (`HEAD ?objectMeta`), the listings only
+//! under the caller's `storePath`. Refused as
 //! an STS session policy refuses them: CopyObject and every bucket configuration call.
 
 use std::sync::Arc;
@@ -144,8 +145,12 @@ async fn handle(
         bucket,
         key,
         body,
+        access_key: &signed.access_key,
+        token: signed.token.as_deref(),
     };
-    if key.is_empty() {
+    if key.is_empty() && super::endpoint::is_multi_delete(&parts.method, parts.uri.query()) {
+        op.delete_multiple().await
+    } else if key.is_empty() {
         op.bucket()
     } else {
         op.object(source).await

@@ -6,10 +6,14 @@ use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use super::error::{OssError, bad, method_not_allowed, no_key, no_upload};
+use super::error::{OssError, bad, denial, internal, method_not_allowed, no_key, no_upload};
 use super::sign::{header, query_get};
 use super::xml::{Keys, escape, etag as oss_etag, time};
+use crate::config::Provider;
 use crate::core::Core;
+use crate::persist::WriteError;
+use crate::storage::access::{Ask, Intent, Target, authorize};
+use crate::storage::blob::WriteFailure;
 use crate::storage::range::{Wanted, wanted};
 use crate::storage::{BlobStore, CompleteError, KeyProblem, ObjectMeta, check_key};
 
@@ -25,6 +29,9 @@ pub(crate) struct Op<'a> {
     pub bucket: &'a str,
     pub key: &'a str,
     pub body: Body,
+    /// Who signed it (per-key checks of a multi-object delete).
+    pub access_key: &'a str,
+    pub token: Option<&'a str>,
 }
 
 fn xml(status: StatusCode, body: String) -> Response {
@@ -141,8 +148,22 @@ fn number(
     }
 }
 
+/// A body that could not be written: the client's failure, or the server's disk.
+fn write_error(e: WriteFailure) -> OssError {
+    match e {
+        WriteFailure::Body(e) => bad("IncompleteBody", e),
+        WriteFailure::Disk(_) => internal(),
+    }
+}
+
+/// A change whose row could not be kept (`--data-dir`): OSS's own 500.
+fn not_kept(_: WriteError) -> OssError {
+    internal()
+}
+
 fn complete_error(e: CompleteError) -> OssError {
     match e {
+        CompleteError::NotKept => internal(),
         CompleteError::NoSuchUpload => no_upload(),
         CompleteError::InvalidPart(n) => bad(
             "InvalidPart",
@@ -165,6 +186,20 @@ fn complete_error(e: CompleteError) -> OssError {
             "The XML you provided did not list any part.",
         ),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct DeleteBody {
+    #[serde(rename = "Quiet", default)]
+    quiet: Option<String>,
+    #[serde(rename = "Object", default)]
+    objects: Vec<DeleteObject>,
+}
+
+#[derive(serde::Deserialize)]
+struct DeleteObject {
+    #[serde(rename = "Key")]
+    key: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -211,12 +246,15 @@ impl Op<'_> {
                     .storage
                     .write_stream(Self::stream(self.body), content_type)
                     .await
-                    .map_err(|e| bad("IncompleteBody", e))?;
+                    .map_err(write_error)?;
                 if let Err(e) = check_md5(self.headers, &written.etag) {
                     written.discard();
                     return Err(e);
                 }
-                let meta = m.storage.commit(self.bucket, self.key, written, m.now());
+                let meta = m
+                    .storage
+                    .commit(self.bucket, self.key, written, m.now())
+                    .map_err(not_kept)?;
                 Ok(with_etag(StatusCode::OK.into_response(), &meta.etag))
             }
             (&Method::PUT, Some(id)) => {
@@ -231,7 +269,7 @@ impl Op<'_> {
                     .storage
                     .write_stream(Self::stream(self.body), None)
                     .await
-                    .map_err(|e| bad("IncompleteBody", e))?;
+                    .map_err(write_error)?;
                 if let Err(e) = check_md5(self.headers, &written.etag) {
                     written.discard();
                     return Err(e);
@@ -239,14 +277,16 @@ impl Op<'_> {
                 let part = m
                     .storage
                     .put_part(&id, n, written, m.now())
+                    .map_err(not_kept)?
                     .ok_or_else(no_upload)?;
                 Ok(with_etag(StatusCode::OK.into_response(), &part.etag))
             }
             (&Method::POST, None) if query_get(self.pairs, "uploads").is_some() => {
                 valid_key(self.key)?;
-                let id =
-                    m.storage
-                        .create_upload(self.bucket, self.key, self.content_type(), m.now());
+                let id = m
+                    .storage
+                    .create_upload(self.bucket, self.key, self.content_type(), m.now())
+                    .map_err(not_kept)?;
                 let keys = Keys::new(query_get(self.pairs, "encoding-type"));
                 Ok(xml(
                     StatusCode::OK,
@@ -262,14 +302,14 @@ impl Op<'_> {
             (&Method::GET, Some(id)) => self.list_parts(&id),
             (&Method::DELETE, Some(id)) => {
                 if !m.storage.upload_exists(&id, self.bucket, self.key)
-                    || !m.storage.abort_upload(&id)
+                    || !m.storage.abort_upload(&id).map_err(not_kept)?
                 {
                     return Err(no_upload());
                 }
                 Ok(StatusCode::NO_CONTENT.into_response())
             }
             (&Method::DELETE, None) => {
-                m.storage.delete(self.bucket, self.key);
+                m.storage.delete(self.bucket, self.key).map_err(not_kept)?;
                 Ok(StatusCode::NO_CONTENT.into_response())
             }
             (&Method::GET | &Method::HEAD, None) => self.get().await,
@@ -370,10 +410,11 @@ impl Op<'_> {
             .storage
             .write_stream(Box::pin(stream), None)
             .await
-            .map_err(|e| OssError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", e))?;
+            .map_err(|_| internal())?;
         let part = m
             .storage
             .put_part(id, n, written, m.now())
+            .map_err(not_kept)?
             .ok_or_else(no_upload)?;
         Ok(with_etag(
             xml(
@@ -467,6 +508,99 @@ impl Op<'_> {
             ));
         }
         x.push_str("</ListPartsResult>\n");
+        Ok(xml(StatusCode::OK, x))
+    }
+
+    /// DeleteMultipleObjects (`POST /?delete`): `Content-MD5` required and checked, at
+    /// most 1 000 keys, `encoding-type=url` for the keys both ways, quiet mode. Each key
+    /// is authorized as its own DeleteObject would be; when any is outside the caller's
+    /// `storePath`, the whole request is refused with AccessDenied and nothing is deleted
+    /// (OSS's per-key behaviour under an STS policy is not documented; refusing is the
+    /// choice that never deletes what it should not). Keys that do not exist are reported
+    /// deleted, as OSS does.
+    pub(crate) async fn delete_multiple(self) -> Result<Response, OssError> {
+        let m = self.m;
+        let bytes =
+            axum::body::to_bytes(self.body, crate::storage::endpoint::MULTI_DELETE_BODY_LIMIT)
+                .await
+                .map_err(|_| bad("MalformedXML", "The XML you provided was not well-formed."))?;
+        use crate::storage::checksum::{Problem, verify};
+        match verify(self.headers, &bytes, true) {
+            Ok(()) => {}
+            Err(Problem::Missing) => {
+                return Err(bad(
+                    "MissingArgument",
+                    "Missing Some Required Arguments: Content-MD5.",
+                ));
+            }
+            Err(Problem::Malformed(_)) => {
+                return Err(bad(
+                    "InvalidDigest",
+                    "The Content-MD5 you specified is not valid.",
+                ));
+            }
+            Err(Problem::Mismatch(_)) => {
+                return Err(bad(
+                    "InvalidDigest",
+                    "The Content-MD5 you specified did not match what we received.",
+                ));
+            }
+        }
+        let parsed: DeleteBody = quick_xml::de::from_str(&String::from_utf8_lossy(&bytes))
+            .map_err(|e| {
+                bad(
+                    "MalformedXML",
+                    format!("The XML you provided was not well-formed: {e}"),
+                )
+            })?;
+        if parsed.objects.is_empty() || parsed.objects.len() > 1000 {
+            return Err(bad(
+                "MalformedXML",
+                "The XML you provided was not well-formed: a Delete lists 1 to 1000 objects.",
+            ));
+        }
+        let keys = Keys::new(query_get(self.pairs, "encoding-type"));
+        let names: Vec<String> = parsed
+            .objects
+            .into_iter()
+            .map(|o| {
+                if keys.url {
+                    percent_encoding::percent_decode_str(&o.key)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                } else {
+                    o.key
+                }
+            })
+            .collect();
+        for key in &names {
+            let ask = Ask {
+                provider: Provider::Oss,
+                access_key: self.access_key,
+                token: self.token,
+                intent: Intent::Write,
+                bucket: self.bucket,
+                target: Target::Object(key),
+            };
+            authorize(m, &ask, m.now()).map_err(|d| denial(d, self.access_key))?;
+        }
+        let quiet = parsed
+            .quiet
+            .is_some_and(|q| q.trim().eq_ignore_ascii_case("true"));
+        let mut x = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeleteResult>\n  {}\n",
+            keys.element()
+        );
+        for key in &names {
+            m.storage.delete(self.bucket, key).map_err(not_kept)?;
+            if !quiet {
+                x.push_str(&format!(
+                    "  <Deleted>\n    <Key>{}</Key>\n  </Deleted>\n",
+                    keys.write(key)
+                ));
+            }
+        }
+        x.push_str("</DeleteResult>\n");
         Ok(xml(StatusCode::OK, x))
     }
 

@@ -148,6 +148,7 @@ const SERVED: &[&str] = &[
     "GetObject",
     "HeadObject",
     "DeleteObject",
+    "DeleteObjects",
     "CreateMultipartUpload",
     "UploadPart",
     "CompleteMultipartUpload",

@@ -7,14 +7,16 @@
 
 use std::sync::{Arc, Weak};
 
-use futures::TryStreamExt;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
+use super::access::{Ask, Intent, Target, authorize};
+use super::blob::WriteFailure;
 use super::presign::uri_encode;
 use super::{CompleteError, KeyProblem, ObjectMeta, check_key};
 use crate::config::Provider;
 use crate::core::Core;
+use crate::persist::WriteError;
 
 /// S3's smallest part (all but the last).
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -42,7 +44,7 @@ pub(crate) fn service(m: &Arc<Core>, provider: Provider) -> s3s::service::S3Serv
 }
 mod auth;
 
-use auth::{Access, Auth, Host, check_listing};
+use auth::{Access, Auth, Host, check_listing, denial_error};
 
 /// Refuses keys S3 could not store or list.
 fn valid_key(key: &str) -> S3Result<()> {
@@ -93,17 +95,34 @@ fn etag(s: &str) -> ETag {
     ETag::Strong(s.to_owned())
 }
 
-fn stream_error(e: String) -> S3Error {
-    if e.contains("Sha256Mismatch") {
-        let mut e = S3Error::with_message(
-            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        );
-        e.set_status_code(http::StatusCode::BAD_REQUEST);
-        e
-    } else {
-        s3_error!(IncompleteBody, "The request body ended early: {e}")
+/// A body that could not be written: the client's failure (a short body, a payload
+/// hash that does not match), or the server's disk.
+fn stream_error(e: WriteFailure) -> S3Error {
+    match e {
+        WriteFailure::Body(e) if e.contains("Sha256Mismatch") => {
+            let mut e = S3Error::with_message(
+                S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            );
+            e.set_status_code(http::StatusCode::BAD_REQUEST);
+            e
+        }
+        WriteFailure::Body(e) => s3_error!(IncompleteBody, "The request body ended early: {e}"),
+        WriteFailure::Disk(_) => internal(),
     }
+}
+
+/// S3's answer to a failure of its own.
+fn internal() -> S3Error {
+    s3_error!(
+        InternalError,
+        "We encountered an internal error. Please try again."
+    )
+}
+
+/// A change whose row could not be kept (`--data-dir`): S3's 500.
+fn not_kept(_: WriteError) -> S3Error {
+    internal()
 }
 
 fn check_content_md5(headers: &http::HeaderMap, computed_hex: &str) -> S3Result<()> {
@@ -138,7 +157,7 @@ impl S3 for Backend {
             .ok_or_else(|| s3_error!(IncompleteBody, "missing body"))?;
         let written = m
             .storage
-            .write_stream(body.map_err(|e| e.to_string()), input.content_type.clone())
+            .write_stream(body, input.content_type.clone())
             .await
             .map_err(stream_error)?;
         if let Err(e) = check_content_md5(&req.headers, &written.etag) {
@@ -147,7 +166,8 @@ impl S3 for Backend {
         }
         let meta = m
             .storage
-            .commit(&input.bucket, &input.key, written, m.now());
+            .commit(&input.bucket, &input.key, written, m.now())
+            .map_err(not_kept)?;
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag(&meta.etag)),
             size: Some(meta.size as i64),
@@ -215,8 +235,80 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let m = self.mock()?;
         self.bucket(&m, &req.input.bucket)?;
-        m.storage.delete(&req.input.bucket, &req.input.key);
+        m.storage
+            .delete(&req.input.bucket, &req.input.key)
+            .map_err(not_kept)?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    /// DeleteObjects: each key authorized as its own DeleteObject would be (the session's
+    /// `storePath` prefix); a key outside it is an `<Error>` inside the 200, as S3 reports
+    /// what an STS session policy denies. Keys that do not exist are reported deleted.
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let m = self.mock()?;
+        let input = req.input;
+        self.bucket(&m, &input.bucket)?;
+        let objects = input.delete.objects;
+        if objects.is_empty() || objects.len() > 1000 {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema: a Delete lists 1 to 1000 objects."
+            ));
+        }
+        let quiet = input.delete.quiet.unwrap_or(false);
+        let access_key = req
+            .credentials
+            .as_ref()
+            .map(|c| c.access_key.clone())
+            .unwrap_or_default();
+        let token = req
+            .headers
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (mut deleted, mut errors) = (Vec::new(), Vec::new());
+        for o in objects {
+            let key = o.key;
+            let ask = Ask {
+                provider: self.1,
+                access_key: &access_key,
+                token: token.as_deref(),
+                intent: Intent::Write,
+                bucket: &input.bucket,
+                target: Target::Object(&key),
+            };
+            let refused = |code: &str, message: &str| Error {
+                code: Some(code.to_owned()),
+                key: Some(key.clone()),
+                message: Some(message.to_owned()),
+                version_id: None,
+            };
+            if let Err(d) = authorize(&m, &ask, m.now()) {
+                let e = denial_error(d);
+                let code = e.code().as_str().to_owned();
+                errors.push(refused(&code, e.message().unwrap_or("Access Denied")));
+                continue;
+            }
+            match m.storage.delete(&input.bucket, &key) {
+                Ok(_) if quiet => {}
+                Ok(_) => deleted.push(DeletedObject {
+                    key: Some(key),
+                    ..Default::default()
+                }),
+                Err(_) => errors.push(refused(
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                )),
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: (!deleted.is_empty()).then_some(deleted),
+            errors: (!errors.is_empty()).then_some(errors),
+            ..Default::default()
+        }))
     }
 
     async fn create_multipart_upload(
@@ -227,12 +319,15 @@ impl S3 for Backend {
         let input = req.input;
         self.bucket(&m, &input.bucket)?;
         valid_key(&input.key)?;
-        let id = m.storage.create_upload(
-            &input.bucket,
-            &input.key,
-            input.content_type.clone(),
-            m.now(),
-        );
+        let id = m
+            .storage
+            .create_upload(
+                &input.bucket,
+                &input.key,
+                input.content_type.clone(),
+                m.now(),
+            )
+            .map_err(not_kept)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -264,7 +359,7 @@ impl S3 for Backend {
             .ok_or_else(|| s3_error!(IncompleteBody, "missing body"))?;
         let written = m
             .storage
-            .write_stream(body.map_err(|e| e.to_string()), None)
+            .write_stream(body, None)
             .await
             .map_err(stream_error)?;
         if let Err(e) = check_content_md5(&req.headers, &written.etag) {
@@ -274,6 +369,7 @@ impl S3 for Backend {
         let part = m
             .storage
             .put_part(&input.upload_id, input.part_number as u32, written, m.now())
+            .map_err(not_kept)?
             .ok_or_else(no_upload)?;
         Ok(S3Response::new(UploadPartOutput {
             e_tag: Some(etag(&part.etag)),
@@ -331,7 +427,10 @@ impl S3 for Backend {
         if !m
             .storage
             .upload_exists(&req.input.upload_id, &req.input.bucket, &req.input.key)
-            || !m.storage.abort_upload(&req.input.upload_id)
+            || !m
+                .storage
+                .abort_upload(&req.input.upload_id)
+                .map_err(not_kept)?
         {
             return Err(no_upload());
         }
@@ -566,6 +665,7 @@ fn no_upload() -> S3Error {
 
 fn complete_error(e: CompleteError) -> S3Error {
     match e {
+        CompleteError::NotKept => internal(),
         CompleteError::NoSuchUpload => no_upload(),
         CompleteError::InvalidPart(n) => s3_error!(
             InvalidPart,

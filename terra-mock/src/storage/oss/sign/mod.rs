@@ -146,6 +146,13 @@ pub(crate) fn parse_iso8601(s: &str) -> Option<SystemTime> {
     ))
 }
 
+/// A request date in any form the OSS SDKs send: ISO 8601 basic (`20250411T064124Z`,
+/// oss2, the Go SDK, V4) or HTTP's (`Wed, 02 Dec 2026 15:00:52 GMT`, ali-oss; RFC 850 and
+/// asctime too, which HTTP allows).
+pub(crate) fn parse_date(s: &str) -> Option<SystemTime> {
+    parse_iso8601(s).or_else(|| httpdate::parse_http_date(s).ok())
+}
+
 fn fresh(t: SystemTime, now: SystemTime) -> Result<(), OssError> {
     let d = now.duration_since(t).unwrap_or_else(|e| e.duration());
     if d > MAX_SKEW { Err(skewed()) } else { Ok(()) }
@@ -197,14 +204,15 @@ pub(crate) fn verify(
             .split_once(':')
             .ok_or_else(invalid_authorization)?;
         let secret = secret_for(ak).ok_or_else(|| unknown_key(ak))?;
-        // x-oss-date (ISO 8601) stands in for Date, as OSS and oss2 have it.
+        // x-oss-date stands in for Date, as OSS has it: ISO 8601 from oss2, RFC 1123 from
+        // ali-oss.
         let x_date = header(r.headers, "x-oss-date");
-        let (date, t) = if x_date.is_empty() {
-            let d = header(r.headers, "date");
-            (d, httpdate::parse_http_date(d).ok())
+        let date = if x_date.is_empty() {
+            header(r.headers, "date")
         } else {
-            (x_date, parse_iso8601(x_date))
+            x_date
         };
+        let t = parse_date(date);
         let t = t.ok_or_else(|| {
             forbidden(
                 "AccessDenied",
@@ -225,10 +233,18 @@ pub(crate) fn verify(
     if let Some(rest) = auth.strip_prefix("OSS2 ") {
         let (ak, additional, sig) = v2_items(rest).ok_or_else(invalid_authorization)?;
         let secret = secret_for(ak).ok_or_else(|| unknown_key(ak))?;
-        let date = header(r.headers, "date");
-        let t = httpdate::parse_http_date(date).map_err(|_| {
-            forbidden("AccessDenied", "OSS authentication requires a valid Date.")
-                .ec("0002-00000503")
+        let x_date = header(r.headers, "x-oss-date");
+        let date = if x_date.is_empty() {
+            header(r.headers, "date")
+        } else {
+            x_date
+        };
+        let t = parse_date(date).ok_or_else(|| {
+            forbidden(
+                "AccessDenied",
+                "OSS authentication requires a valid Date or x-oss-date.",
+            )
+            .ec("0002-00000503")
         })?;
         fresh(t, clocks.wall)?;
         let sts = v2_string_to_sign(r, date, &additional);
@@ -245,7 +261,7 @@ pub(crate) fn verify(
             v4_items(rest.trim_start()).ok_or_else(invalid_authorization)?;
         let secret = secret_for(scope.access_key).ok_or_else(|| unknown_key(scope.access_key))?;
         let x_date = header(r.headers, "x-oss-date");
-        let t = parse_iso8601(x_date).ok_or_else(|| {
+        let t = parse_date(x_date).ok_or_else(|| {
             forbidden(
                 "AccessDenied",
                 "OSS V4 authentication requires a valid x-oss-date.",

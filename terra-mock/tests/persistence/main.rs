@@ -1,6 +1,8 @@
 //! `--data-dir`: state and objects survive restarts (and SIGKILL under load), jobs move on
 //! meanwhile; export and import carry the same state between mocks.
 
+mod bad_days;
+#[path = "../common/mod.rs"]
 mod common;
 
 use std::sync::Arc;
@@ -359,25 +361,24 @@ async fn nothing_acknowledged_is_lost_when_killed_under_load() {
     );
 
     let again = Server::start(4096, &["--data-dir", &data_dir], &[]);
-    // Every acknowledged resource is there.
-    let listed = http
-        .get(format!(
-            "{}/_terra-mock/v1/accounts/{}/resources?limit=1000",
-            again.base,
-            terra_mock::DEFAULT_APP_KEY
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
+    // Every acknowledged resource is there (every page of the signed listing).
+    let mut have = std::collections::HashSet::new();
+    for page in 1.. {
+        let listed = call(
+            &http,
+            &again.base,
+            "GET",
+            &format!("/resources?page={page}&rows=500"),
+            None,
+        )
         .await
         .unwrap();
-    let have: std::collections::HashSet<&str> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["uuid"].as_str().unwrap())
-        .collect();
+        let list = listed["data"]["list"].as_array().unwrap().clone();
+        if list.is_empty() {
+            break;
+        }
+        have.extend(list.iter().map(|r| r["uuid"].as_str().unwrap().to_owned()));
+    }
     let missing: Vec<_> = acked
         .resources
         .iter()
