@@ -310,6 +310,9 @@ pub(crate) struct UploadArgs {
     /// rerun after an interruption uploads and registers nothing twice.
     #[arg(long)]
     pub(crate) journal: Option<PathBuf>,
+    /// Ignore the journal and start over (upload, a new resource).
+    #[arg(long)]
+    pub(crate) fresh: bool,
 }
 
 #[derive(Args, Debug)]

@@ -49,6 +49,7 @@ pub(crate) async fn upload(cli: &Cli, a: &UploadArgs) -> Outcome {
         .input(&a.dir)
         .output(&journal)
         .job(spec)
+        .fresh(a.fresh)
         .storage(storage(cli, false))
         .on_event(move |e| b.event(e));
     if let Some(n) = &a.name {
@@ -67,8 +68,12 @@ pub(crate) async fn upload(cli: &Cli, a: &UploadArgs) -> Outcome {
             "uploaded": r.uploaded_files,
             "bytes": r.uploaded_bytes,
             "resumed": r.resumed_uploads,
+            "verified": r.verified,
         }));
     } else {
+        if let Some(v) = &r.verified {
+            out!("{v}");
+        }
         out!(
             "{} files registered into resource {} ({} uploaded now, {:.1} MiB; {} by an earlier run)",
             r.registered_files,
@@ -86,12 +91,15 @@ fn print_summary(s: &Summary, json: bool) {
         print_json(&serde_json::json!({
             "resource": s.resource_uuid, "job": s.job_uuid, "outputResource": s.output_resource_uuid,
             "status": s.job.status.code(), "uploadedFiles": s.uploaded_files, "uploadedBytes": s.uploaded_bytes,
-            "resumedUploads": s.resumed_uploads, "downloadedFiles": s.downloaded_files, "downloadedBytes": s.downloaded_bytes,
+            "resumedUploads": s.resumed_uploads, "verified": s.verified, "downloadedFiles": s.downloaded_files, "downloadedBytes": s.downloaded_bytes,
             "outputFiles": s.output_files, "outputDir": s.output_dir, "seconds": s.elapsed.as_secs_f64(),
         }));
         return;
     }
     out!("done in {:.1} s", s.elapsed.as_secs_f64());
+    if let Some(v) = &s.verified {
+        out!("  resumed    {v}");
+    }
     out!(
         "  uploaded   {} files, {:.1} MiB ({} already uploaded before)",
         s.uploaded_files,

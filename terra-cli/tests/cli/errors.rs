@@ -2,14 +2,6 @@
 
 use super::*;
 
-fn failing(mut c: Command) -> (i32, String) {
-    let out = c.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_error_and_exit_code() {
     let mock = mock().await;

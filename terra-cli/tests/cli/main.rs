@@ -2,6 +2,7 @@
 //! with clear errors and exit codes, help everywhere, and the demo.
 
 mod errors;
+mod journals;
 mod resume;
 
 use std::collections::HashMap;
@@ -91,6 +92,15 @@ fn finish(mut c: Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Runs a command expected to fail: its exit code and stderr.
+fn failing(mut c: Command) -> (i32, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {

@@ -293,6 +293,9 @@ pub struct Summary {
     pub uploaded_bytes: u64,
     /// Files an earlier run had uploaded.
     pub resumed_uploads: usize,
+    /// What a resumed run found on the service before skipping work (see
+    /// [`Registered::verified`]).
+    pub verified: Option<String>,
     /// Files downloaded by this run.
     pub downloaded_files: usize,
     /// Their bytes.
@@ -318,6 +321,10 @@ pub struct Registered {
     pub uploaded_bytes: u64,
     /// Files an earlier, interrupted run had already uploaded.
     pub resumed_uploads: usize,
+    /// What a resumed run found on the service before skipping work, for a person
+    /// (`32 files already in resource 322ae1af on openapi-us.dji.com`); `None` for a
+    /// first run.
+    pub verified: Option<String>,
 }
 
 type EventSink = Arc<dyn Fn(WorkflowEvent) + Send + Sync>;

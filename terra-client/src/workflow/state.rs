@@ -33,10 +33,23 @@ pub(crate) enum Entry {
         etag: String,
         token: TokenRef,
     },
+    /// The service and account this journal belongs to (after `Begin`; again when the
+    /// storage provider and bucket become known). Journals of older versions have none.
+    Service(Binding),
     /// Uploads whose token can no longer register them; they are uploaded again.
     Stale {
         names: Vec<String>,
     },
+    /// Registered files the service's resource no longer holds: uploaded and registered
+    /// again.
+    Missing {
+        names: Vec<String>,
+    },
+    /// The recorded resource is gone from the service: everything is uploaded and
+    /// registered again, into a new one.
+    ResourceGone,
+    /// The recorded job is gone from the service: a new one is created.
+    JobGone,
     Resource {
         uuid: String,
     },
@@ -54,6 +67,67 @@ pub(crate) enum Entry {
         name: String,
         size: u64,
     },
+}
+
+/// Which service and account a journal was written against. The account is named by a
+/// digest of its app key and the key's first characters, never by the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Binding {
+    /// The API endpoint (`https://openapi-us.dji.com`, or an emulator's URL).
+    pub endpoint: String,
+    /// `AKID…` plus the first 16 hex digits of the app key's SHA-256.
+    pub account: String,
+    /// The storage endpoint override, when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_endpoint: Option<String>,
+    /// `cloudName` of the tokens (`AWS_S3`, `ALI_OSS`), once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// `cloudBucketName` of the tokens, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+}
+
+impl Binding {
+    /// The binding of a client talking to `endpoint` with `app_key`.
+    pub(crate) fn new(endpoint: &str, app_key: &str, storage_endpoint: Option<&str>) -> Self {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(app_key.as_bytes());
+        let hint: String = app_key.chars().take(4).collect();
+        Self {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            account: format!("{hint}… (sha256 {})", &hex_of(&digest)[..16]),
+            storage_endpoint: storage_endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+            provider: None,
+            bucket: None,
+        }
+    }
+
+    /// For a person: `openapi-us.dji.com, account AKID… (sha256 …)`.
+    pub(crate) fn describe(&self) -> String {
+        let mut s = format!("{}, account {}", self.endpoint, self.account);
+        if let Some(e) = &self.storage_endpoint {
+            s.push_str(&format!(", storage {e}"));
+        }
+        if let (Some(p), Some(b)) = (&self.provider, &self.bucket) {
+            s.push_str(&format!(", bucket {b} ({p})"));
+        }
+        s
+    }
+
+    /// What differs from `other`, where both know it.
+    fn conflicts(&self, other: &Binding) -> bool {
+        let differ = |a: &Option<String>, b: &Option<String>| a.is_some() && b.is_some() && a != b;
+        self.endpoint != other.endpoint
+            || self.account != other.account
+            || self.storage_endpoint != other.storage_endpoint
+            || differ(&self.provider, &other.provider)
+            || differ(&self.bucket, &other.bucket)
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A file uploaded in this run.
@@ -78,6 +152,10 @@ pub(crate) struct State {
     pub started: bool,
     pub output: Option<String>,
     pub downloaded: HashMap<String, u64>,
+    /// The service the journal belongs to, when it says.
+    pub binding: Option<Binding>,
+    /// An earlier run did something (the journal holds more than its first line).
+    pub resumed: bool,
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
@@ -89,8 +167,10 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
 
 impl State {
     /// Opens (or, with `fresh`, restarts) the journal of `out`. An existing journal must be
-    /// for the same input, job type and parameters.
-    pub(crate) fn open(out: &Path, fresh: bool, begin: Entry) -> Result<Self> {
+    /// for the same input, job type and parameters, and for the same service and account
+    /// as `binding` (a journal that does not say which is taken as unknown: the caller
+    /// checks what it records against the service before skipping anything).
+    pub(crate) fn open(out: &Path, fresh: bool, begin: Entry, binding: &Binding) -> Result<Self> {
         let path = out.join(STATE_FILE);
         if fresh && path.exists() {
             std::fs::remove_file(&path).map_err(|e| io("remove", &path, e))?;
@@ -119,12 +199,17 @@ impl State {
             started: false,
             output: None,
             downloaded: HashMap::new(),
+            binding: None,
+            resumed: false,
         };
         let mut lines = existing
             .lines()
             .filter_map(|l| serde_json::from_str::<Entry>(l).ok());
         match lines.next() {
-            None => s.record(&begin)?,
+            None => {
+                s.record(&begin)?;
+                s.record(&Entry::Service(binding.clone()))?;
+            }
             Some(Entry::Begin {
                 run,
                 input,
@@ -146,11 +231,15 @@ impl State {
                     differences((&input, job_type, &name, &parameters), (i2, *t2, n2, p2));
                 if !changes.is_empty() {
                     let rest: Vec<Entry> = lines.collect();
-                    if rest.iter().all(|e| matches!(e, Entry::Begin { .. })) {
+                    if rest
+                        .iter()
+                        .all(|e| matches!(e, Entry::Begin { .. } | Entry::Service(_)))
+                    {
                         // Nothing was uploaded or created under the old settings: start
                         // afresh with the new ones.
                         s.file.set_len(0).map_err(|e| io("rewrite", &s.path, e))?;
                         s.record(&begin)?;
+                        s.record(&Entry::Service(binding.clone()))?;
                         return Ok(s);
                     }
                     return Err(Error::new(
@@ -164,7 +253,26 @@ impl State {
                 }
                 s.run = run;
                 for e in lines {
+                    s.resumed |= !matches!(e, Entry::Begin { .. } | Entry::Service(_));
                     s.apply(e);
+                }
+                match &s.binding {
+                    // Nothing was done against the other service: start afresh here.
+                    Some(old) if old.conflicts(binding) && !s.resumed => {
+                        s.file.set_len(0).map_err(|e| io("rewrite", &s.path, e))?;
+                        s.binding = None;
+                        if let Entry::Begin { run, .. } = &begin {
+                            s.run = run.clone();
+                        }
+                        s.record(&begin)?;
+                        s.record(&Entry::Service(binding.clone()))?;
+                    }
+                    Some(old) if old.conflicts(binding) => {
+                        return Err(Self::foreign(out, old, binding));
+                    }
+                    Some(_) => {}
+                    // A journal of an older version: bound from now on.
+                    None => s.record(&Entry::Service(binding.clone()))?,
                 }
             }
             Some(_) => {
@@ -180,9 +288,60 @@ impl State {
         Ok(s)
     }
 
+    /// The refusal of a journal written against another service or account.
+    pub(crate) fn foreign(out: &Path, old: &Binding, now: &Binding) -> Error {
+        Error::new(
+            ErrorKind::Input,
+            format!(
+                "{} holds a run made against {}; this run is against {}. Resuming would \
+                 skip work that service never saw: start over there with --fresh, or \
+                 choose another output folder (--out; --journal for terra upload). Nothing \
+                 was sent",
+                out.display(),
+                old.describe(),
+                now.describe()
+            ),
+        )
+    }
+
+    /// Records the storage the service's tokens are for; refuses a journal whose earlier
+    /// run used other storage.
+    pub(crate) fn bind_storage(&mut self, out: &Path, provider: &str, bucket: &str) -> Result<()> {
+        let Some(current) = self.binding.clone() else {
+            return Ok(());
+        };
+        let mut now = current.clone();
+        now.provider = Some(provider.to_owned());
+        now.bucket = Some(bucket.to_owned());
+        if current.conflicts(&now) {
+            return Err(Self::foreign(out, &current, &now));
+        }
+        if now != current {
+            self.record(&Entry::Service(now))?;
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, e: Entry) {
         match e {
             Entry::Begin { .. } => {}
+            Entry::Service(b) => self.binding = Some(b),
+            Entry::Missing { names } => {
+                for n in &names {
+                    self.registered.remove(n);
+                    self.uploaded.remove(n);
+                }
+            }
+            Entry::ResourceGone => {
+                self.resource = None;
+                self.registered.clear();
+                self.uploaded.clear();
+            }
+            Entry::JobGone => {
+                self.job = None;
+                self.started = false;
+                self.output = None;
+            }
             Entry::Uploaded {
                 name,
                 size,
@@ -296,6 +455,10 @@ fn flatten(
 mod tests {
     use super::*;
 
+    fn here() -> Binding {
+        Binding::new("http://127.0.0.1:1", "test-ak", None)
+    }
+
     fn begin(run: &str) -> Entry {
         Entry::Begin {
             run: run.into(),
@@ -309,7 +472,7 @@ mod tests {
     #[test]
     fn replays_and_ignores_a_torn_last_line() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = State::open(dir.path(), false, begin("r1")).unwrap();
+        let mut s = State::open(dir.path(), false, begin("r1"), &here()).unwrap();
         s.record(&Entry::Resource { uuid: "res".into() }).unwrap();
         s.record(&Entry::Registered {
             names: vec!["a".into()],
@@ -321,7 +484,7 @@ mod tests {
             .open(dir.path().join(STATE_FILE))
             .unwrap();
         f.write_all(b"{\"step\":\"job\",\"uu").unwrap();
-        let s = State::open(dir.path(), false, begin("r2")).unwrap();
+        let s = State::open(dir.path(), false, begin("r2"), &here()).unwrap();
         assert_eq!(
             (s.run.as_str(), s.resource.as_deref(), s.job.as_deref()),
             ("r1", Some("res"), None)
@@ -342,11 +505,11 @@ mod tests {
     #[test]
     fn refuses_another_run_that_did_something_naming_what_changed() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = State::open(dir.path(), false, begin("r1")).unwrap();
+        let mut s = State::open(dir.path(), false, begin("r1"), &here()).unwrap();
         s.record(&Entry::Resource { uuid: "res".into() }).unwrap();
         drop(s);
         let changed = other(r#"{"parameter":{"generate_obj":true}}"#);
-        let e = State::open(dir.path(), false, changed.clone()).unwrap_err();
+        let e = State::open(dir.path(), false, changed.clone(), &here()).unwrap_err();
         let text = e.to_string();
         for part in [
             "input: /in → /elsewhere",
@@ -357,20 +520,69 @@ mod tests {
             assert!(text.contains(part), "{part} missing: {text}");
         }
         assert!(!text.contains("name:"), "the name did not change: {text}");
-        assert_eq!(State::open(dir.path(), true, changed).unwrap().run, "x");
+        assert_eq!(
+            State::open(dir.path(), true, changed, &here()).unwrap().run,
+            "x"
+        );
     }
 
     #[test]
     fn a_run_that_did_nothing_yet_is_replaced_by_the_new_settings() {
         let dir = tempfile::tempdir().unwrap();
-        State::open(dir.path(), false, begin("r1")).unwrap();
-        let s = State::open(dir.path(), false, other("{}")).unwrap();
+        State::open(dir.path(), false, begin("r1"), &here()).unwrap();
+        let s = State::open(dir.path(), false, other("{}"), &here()).unwrap();
         assert_eq!(s.run, "x", "started afresh by itself");
         drop(s);
         // The journal now holds the new run only: opening it again resumes that one.
-        let again = State::open(dir.path(), false, other("{}")).unwrap();
+        let again = State::open(dir.path(), false, other("{}"), &here()).unwrap();
         assert_eq!(again.run, "x");
         let text = std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
-        assert_eq!(text.lines().count(), 1, "{text}");
+        assert_eq!(
+            text.lines().count(),
+            2,
+            "its Begin and Service lines: {text}"
+        );
+    }
+
+    #[test]
+    fn a_journal_belongs_to_its_service_and_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::open(dir.path(), false, begin("r1"), &here()).unwrap();
+        s.record(&Entry::Resource { uuid: "res".into() }).unwrap();
+        drop(s);
+        for other in [
+            Binding::new("http://127.0.0.1:2", "test-ak", None),
+            Binding::new("http://127.0.0.1:1", "other-ak", None),
+            Binding::new("http://127.0.0.1:1", "test-ak", Some("http://storage")),
+        ] {
+            let e = State::open(dir.path(), false, begin("r2"), &other).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Input);
+            let text = e.to_string();
+            assert!(
+                text.contains(&here().describe()) && text.contains(&other.describe()),
+                "{text}"
+            );
+            assert!(!text.contains("test-ak"), "a digest, not the key: {text}");
+        }
+        // The same service resumes, and the storage is bound once known.
+        let mut s = State::open(dir.path(), false, begin("r2"), &here()).unwrap();
+        assert_eq!((s.run.as_str(), s.resumed), ("r1", true));
+        s.bind_storage(dir.path(), "AWS_S3", "bucket-a").unwrap();
+        let e = s
+            .bind_storage(dir.path(), "ALI_OSS", "bucket-b")
+            .unwrap_err();
+        assert!(e.to_string().contains("bucket-a"), "{e}");
+    }
+
+    #[test]
+    fn the_account_is_named_by_a_digest_never_the_whole_key() {
+        let b = Binding::new("https://openapi-us.dji.com/", "AKIDsecretish123", None);
+        assert_eq!(b.endpoint, "https://openapi-us.dji.com");
+        assert!(b.account.starts_with("AKID… (sha256 "), "{}", b.account);
+        assert!(!b.account.contains("secretish"), "{}", b.account);
+        assert_ne!(
+            b.account,
+            Binding::new("x", "AKIDsecretish124", None).account
+        );
     }
 }

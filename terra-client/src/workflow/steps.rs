@@ -13,7 +13,7 @@ use terra_types::{
 };
 
 use super::download;
-use super::state::{Entry, State};
+use super::state::{Binding, Entry, State};
 use super::{
     InputFile, JobSpec, Reconstruct, Registered, Summary, WorkflowEvent, preflight,
     write_flight_map,
@@ -93,7 +93,18 @@ impl Reconstruct {
             name: name.clone(),
             parameters: parameters.clone(),
         };
-        let mut state = State::open(&output, self.fresh, begin)?;
+        let binding = Binding::new(
+            self.client.endpoint(),
+            self.client.app_key(),
+            self.upload.backend.endpoint.as_deref(),
+        );
+        let mut state = State::open(&output, self.fresh, begin, &binding)?;
+        // What the journal says exists must exist, before any of it is skipped.
+        let verified = if state.resumed {
+            self.verify(&mut state, &output, &files).await?
+        } else {
+            None
+        };
 
         // 1. upload
         let mut uploaded_files = 0;
@@ -156,6 +167,7 @@ impl Reconstruct {
             uploaded_files,
             uploaded_bytes,
             resumed_uploads: resumed,
+            verified,
         };
         Ok((registered, state, spec, name, output))
     }
@@ -209,6 +221,7 @@ impl Reconstruct {
             uploaded_files,
             uploaded_bytes,
             resumed_uploads: resumed,
+            verified,
             ..
         } = registered;
 
@@ -270,6 +283,7 @@ impl Reconstruct {
             uploaded_files,
             uploaded_bytes,
             resumed_uploads: resumed,
+            verified,
             downloaded_files,
             downloaded_bytes,
             output_files,
@@ -316,6 +330,93 @@ impl Reconstruct {
             })?;
         }
         Ok((n, bytes))
+    }
+
+    /// Checks what an earlier run recorded against the service: the storage its tokens are
+    /// for, the resource and its files, the job. What the service no longer has is
+    /// forgotten, so that exactly that part is done again; returns what was found there,
+    /// for a person (`32 files already in resource 322ae1af on openapi-us.dji.com`).
+    async fn verify(
+        &self,
+        state: &mut State,
+        output: &Path,
+        files: &[InputFile],
+    ) -> Result<Option<String>> {
+        let token = self.client.obtain_token().await?;
+        state.bind_storage(output, token.cloud_name.as_str(), &token.cloud_bucket_name)?;
+        let host = self
+            .client
+            .endpoint()
+            .split("://")
+            .nth(1)
+            .unwrap_or(self.client.endpoint())
+            .trim_end_matches('/')
+            .to_owned();
+        let mut found = None;
+        if let Some(resource) = state.resource.clone() {
+            match self.client.get_resource(&resource).await {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    self.emit(WorkflowEvent::Warning {
+                        message: format!(
+                            "resource {resource} recorded by an earlier run is not on {host}: \
+                             uploading and registering every file again"
+                        ),
+                    });
+                    state.record(&Entry::ResourceGone)?;
+                }
+                Err(e) => return Err(e),
+                Ok(_) => {
+                    let held: std::collections::HashSet<String> = self
+                        .client
+                        .files(ListFilesQuery {
+                            resource_uuid: Some(resource.clone()),
+                            rows: Some(1000),
+                            ..Default::default()
+                        })
+                        .map_ok(|f| f.name)
+                        .try_collect()
+                        .await?;
+                    let missing: Vec<String> = files
+                        .iter()
+                        .filter(|f| state.registered.contains(&f.name) && !held.contains(&f.name))
+                        .map(|f| f.name.clone())
+                        .collect();
+                    if !missing.is_empty() {
+                        self.emit(WorkflowEvent::Warning {
+                            message: format!(
+                                "resource {resource} on {host} lacks {} files an earlier run \
+                                 registered: uploading and registering them again",
+                                missing.len()
+                            ),
+                        });
+                        state.record(&Entry::Missing { names: missing })?;
+                    }
+                    let there = files
+                        .iter()
+                        .filter(|f| state.registered.contains(&f.name))
+                        .count();
+                    found = Some(format!(
+                        "{there} files already in resource {} on {host}",
+                        short(&resource)
+                    ));
+                }
+            }
+        }
+        if let Some(job) = state.job.clone() {
+            match self.client.get_job(&job).await {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    self.emit(WorkflowEvent::Warning {
+                        message: format!(
+                            "job {job} recorded by an earlier run is not on {host}: creating a new one"
+                        ),
+                    });
+                    state.record(&Entry::JobGone)?;
+                }
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
+        }
+        Ok(found)
     }
 
     /// The run's resource: recorded, found by the run id in `meta`, or created.
@@ -462,6 +563,11 @@ enum Registration {
     Done,
     /// Files whose upload token can no longer register them.
     Stale(Vec<String>),
+}
+
+/// The first block of a uuid, as people quote them.
+fn short(uuid: &str) -> &str {
+    uuid.split('-').next().unwrap_or(uuid)
 }
 
 fn storage_error(e: terra_store::StoreError) -> Error {
