@@ -86,6 +86,23 @@ struct ServeArgs {
     /// one it answers loopback callers only, and is off on a non-loopback --addr.
     #[arg(long, env = "TERRA_MOCK_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// A host name the controls and dashboard answer to besides loopback names and IP
+    /// addresses (repeatable; `*.example.com` for a domain; `*` only with --admin-token).
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
+    /// An origin whose pages may call the control API besides the emulator's own
+    /// (repeatable), e.g. `http://dashboard.test:3000`.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Also be an HTTP/1.1 forward proxy on this port: unmodified programs with DJI's, S3's
+    /// and OSS's hosts written in reach the emulator through HTTPS_PROXY (the banner prints
+    /// the environment to set). Other hosts are refused.
+    #[arg(long)]
+    proxy: bool,
+    /// A host name the proxy emulates besides DJI's, S3's and OSS's (repeatable;
+    /// `*.example.com` for a domain).
+    #[arg(long = "proxy-host", value_name = "NAME", requires = "proxy")]
+    proxy_hosts: Vec<String>,
     /// Log filter (tracing EnvFilter syntax), e.g. `debug` or `terra_mock=trace`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -165,6 +182,11 @@ fn load(args: &ServeArgs) -> Result<MockConfig, String> {
         cfg.admin_token = Some(crate::AdminToken::new(t));
     }
     cfg.reset_damaged_state |= args.reset_damaged_state;
+    cfg.allowed_hosts.extend(args.allowed_hosts.iter().cloned());
+    cfg.allowed_origins
+        .extend(args.allowed_origins.iter().cloned());
+    cfg.proxy |= args.proxy;
+    cfg.proxy_hosts.extend(args.proxy_hosts.iter().cloned());
     cfg.strict_digest |= args.strict_digest;
     cfg.strict_signatures |= args.strict_signatures;
     if cfg.accounts.is_empty() {

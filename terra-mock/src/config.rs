@@ -533,6 +533,31 @@ pub struct MockConfig {
     /// server bound to a non-loopback address keeps it off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<AdminToken>,
+    /// Host names the control API and the dashboard answer to, besides loopback names
+    /// (`localhost`, `*.localhost`) and IP addresses (`--allowed-host`, repeatable;
+    /// `*.example.com` for a domain). A `Host` of any other name is refused, so that a web
+    /// page whose name is made to resolve to this machine (DNS rebinding) cannot read or
+    /// drive them. `*` allows every name, and only together with an admin token.
+    pub allowed_hosts: Vec<String>,
+    /// Origins (`http://dashboard.example:3000`) whose pages may call the control API,
+    /// besides the emulator's own (`--allowed-origin`, repeatable). Any other `Origin`, and
+    /// `Sec-Fetch-Site: cross-site`, is refused.
+    pub allowed_origins: Vec<String>,
+    /// Also act as an HTTP/1.1 forward proxy on the same port (`--proxy`): absolute-form
+    /// requests and `CONNECT` to the emulated hosts (DJI's API hosts, S3 and OSS names,
+    /// [`MockConfig::proxy_hosts`]) are answered as if sent here directly, `CONNECT` with
+    /// TLS under a certificate of the emulator's own authority; every other host is
+    /// refused. Unmodified applications with their hosts written in reach the emulator
+    /// through `HTTPS_PROXY`.
+    pub proxy: bool,
+    /// More host names the proxy emulates (`--proxy-host`, repeatable; `*.example.com`
+    /// for a domain).
+    pub proxy_hosts: Vec<String>,
+    /// Where the proxy's certificate authority is kept (default: `data_dir`'s `ca/`, or
+    /// the per-user state folder `$XDG_STATE_HOME/terra-mock/ca`, else
+    /// `~/.local/state/terra-mock/ca`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_dir: Option<std::path::PathBuf>,
     /// Where state and objects are kept across restarts (`--data-dir`); without one the
     /// mock is ephemeral. See the README's "Persistence" section.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -643,6 +668,11 @@ impl Default for MockConfig {
             state_document_limit_bytes: 1 << 30,
             random_faults: None,
             admin_token: None,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            proxy: false,
+            proxy_hosts: Vec::new(),
+            ca_dir: None,
             data_dir: None,
             reset_damaged_state: false,
         }

@@ -96,6 +96,13 @@ pub(crate) type Mock = Arc<Core>;
 
 impl Core {
     pub(crate) fn new(cfg: MockConfig, clock: Arc<dyn Clock>) -> std::io::Result<Self> {
+        if cfg.allowed_hosts.iter().any(|h| h.trim() == "*") && cfg.admin_token.is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "--allowed-host '*' lets any web page whose name resolves here reach the \
+                 controls: it needs --admin-token too",
+            ));
+        }
         let verifier = if cfg.strict_signatures {
             Verifier::strict()
         } else {

@@ -225,3 +225,121 @@ async fn the_dashboard_shows_jobs_advances_the_clock_and_injects_faults() {
     let _ = c.close().await;
     result
 }
+
+/// Serves `html` to every request on a new port (a page of another origin); returns its URL.
+fn serve_page(html: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 8192];
+            let _ = s.read(&mut buf);
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+/// A page on another origin tries what any web page may do without asking: `fetch` in
+/// `no-cors` mode against `/reset`, `/faults` and `/clock/advance`, and a form POST. The
+/// requests reach the emulator (the TerraAPI one the page sends too is in the request log)
+/// and change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_on_another_origin_cannot_drive_the_controls() {
+    let Some(driver) = chromedriver() else {
+        eprintln!("skipped: no chromedriver");
+        return;
+    };
+    let clock = terra_mock::ManualClock::starting_now();
+    let mock = TerraMock::builder()
+        .manual_clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    Api::new(&mock).resource_with_images(3).await;
+    let before = (
+        mock.resources(mock.app_key()).len(),
+        mock.faults().len(),
+        mock.now(),
+    );
+    let base = mock.base_url();
+    let page = serve_page(format!(
+        r#"<!doctype html><html><head><title>evil</title></head><body>
+<form id="f" method="POST" action="{base}/_terra-mock/v1/reset" enctype="text/plain"><input name='{{"a":"' value='"}}'></form>
+<script>
+const v1 = "{base}/_terra-mock/v1";
+const shots = [
+  fetch(v1 + "/reset", {{method: "POST", mode: "no-cors", body: "{{}}"}}),
+  fetch(v1 + "/faults", {{method: "POST", mode: "no-cors", headers: {{"content-type": "text/plain"}},
+                          body: JSON.stringify({{fault: {{type: "status", status: 503}}}})}}),
+  fetch(v1 + "/clock/advance", {{method: "POST", mode: "no-cors", body: JSON.stringify({{seconds: 36000}})}}),
+  fetch(v1 + "/tokens/expire", {{method: "POST", mode: "no-cors",
+                                 headers: {{"content-type": "application/x-www-form-urlencoded"}}, body: "a=1"}}),
+  fetch("{base}/terra-rescon-be/v2/jobs?from=evil", {{mode: "no-cors"}}),
+];
+Promise.allSettled(shots).then(() => {{ document.title = "fired"; }});
+</script></body></html>"#
+    ));
+    let (_driver, c) = browser(&driver).await;
+    let result = async {
+        c.goto(&page).await.unwrap();
+        let started = Instant::now();
+        while c.title().await.unwrap() != "fired" {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the page never fired"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The form post navigates to the emulator's answer.
+        c.execute("document.getElementById('f').submit()", vec![])
+            .await
+            .unwrap();
+        let started = Instant::now();
+        while !c
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("/_terra-mock/")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "the form never posted"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let answer = c.source().await.unwrap();
+        assert!(
+            answer.contains("forbidden_origin") || answer.contains("unsupported_media_type"),
+            "{answer}"
+        );
+    }
+    .await;
+    let _ = c.close().await;
+    let _ = result;
+    assert!(
+        mock.requests()
+            .iter()
+            .any(|r| r.target.contains("from=evil")),
+        "the page's requests reached the emulator"
+    );
+    let after = (
+        mock.resources(mock.app_key()).len(),
+        mock.faults().len(),
+        mock.now(),
+    );
+    assert_eq!(
+        after, before,
+        "nothing changed: no reset, no fault, no time passed"
+    );
+}

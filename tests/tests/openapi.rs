@@ -126,6 +126,7 @@ async fn every_documented_control_operation_answers() {
         let req = http::Request::builder()
             .method(method.as_str())
             .uri(&path)
+            .header("content-type", "application/json")
             .body(axum::body::Body::empty())
             .unwrap();
         let resp = mock.router().oneshot(req).await.unwrap();

@@ -49,6 +49,7 @@ pub(crate) enum Refusal {
     NoRoute(Method, String),
     NoMethod(Method, String),
     TooLarge(usize),
+    Guard(super::guard::Refused),
 }
 
 impl From<ControlError> for Refusal {
@@ -106,6 +107,7 @@ impl IntoResponse for Refusal {
                 "too_large",
                 format!("the body is larger than {limit} bytes"),
             ),
+            Self::Guard(g) => (g.status(), g.kind(), g.message()),
         };
         (
             status,
@@ -181,7 +183,16 @@ pub(crate) fn router(m: Mock) -> Router {
         .route(MOCK_PREFIX, get(dashboard))
         .merge(api)
         .fallback(no_route)
+        .layer(middleware::from_fn_with_state(m.clone(), guard))
         .with_state(m)
+}
+
+/// The rules every request to `/_terra-mock` meets first (`guard.rs`).
+async fn guard(AxState(m): AxState<Mock>, req: Request, next: Next) -> Response {
+    match super::guard::check(&req, &m.cfg) {
+        Ok(()) => next.run(req).await,
+        Err(r) => Refusal::Guard(r).into_response(),
+    }
 }
 
 fn json_doc(doc: &'static str) -> Response {

@@ -18,6 +18,7 @@ use crate::state::{AccountCell, JobFailure};
 
 pub(crate) mod api;
 pub(crate) mod dto;
+pub(crate) mod guard;
 
 /// What an account holds.
 ///

@@ -463,10 +463,15 @@ pub fn hmac256(key: &[u8], msg: &[u8]) -> Vec<u8> {
 
 /// SigV4 header signing, written from AWS's documented algorithm, with `UNSIGNED-PAYLOAD`.
 pub fn sigv4(parts: &mut http::request::Parts, token: &StsToken) {
+    sigv4_for_host(parts, token, "localhost")
+}
+
+/// [`sigv4`] for a request to `host`.
+pub fn sigv4_for_host(parts: &mut http::request::Parts, token: &StsToken, host: &str) {
     let now = terra_types::time::format_rfc3339(SystemTime::now()).replace(['-', ':'], "");
     let (date, stamp) = (&now[..8], now.clone());
     let h = &mut parts.headers;
-    h.insert("host", "localhost".parse().unwrap());
+    h.insert("host", host.parse().unwrap());
     h.insert("x-amz-date", stamp.parse().unwrap());
     h.insert("x-amz-content-sha256", "UNSIGNED-PAYLOAD".parse().unwrap());
     h.insert(
@@ -493,7 +498,7 @@ pub fn sigv4(parts: &mut http::request::Parts, token: &StsToken) {
     let q: Vec<String> = q.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
     let signed = "host;x-amz-content-sha256;x-amz-date;x-amz-security-token";
     let canonical = format!(
-        "{}\n{}\n{}\nhost:localhost\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:{stamp}\nx-amz-security-token:{}\n\n{signed}\nUNSIGNED-PAYLOAD",
+        "{}\n{}\n{}\nhost:{host}\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:{stamp}\nx-amz-security-token:{}\n\n{signed}\nUNSIGNED-PAYLOAD",
         parts.method,
         parts.uri.path(),
         q.join("&"),

@@ -6,6 +6,7 @@ mod clock_and_jobs;
 mod common;
 mod faults_and_log;
 mod harness;
+mod no_web_page;
 
 use std::time::{Duration, SystemTime};
 
@@ -30,7 +31,7 @@ async fn ctl(
     body: Option<Value>,
 ) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(format!("{V1}{path}"));
-    if body.is_some() {
+    if body.is_some() || method != "GET" {
         req = req.header("content-type", "application/json");
     }
     let body = body.map(|b| b.to_string()).unwrap_or_default();
@@ -250,6 +251,7 @@ async fn errors_are_json_and_name_the_route() {
     let req = Request::builder()
         .method("POST")
         .uri(format!("{V1}/faults"))
+        .header("content-type", "application/json")
         .body(Body::from(
             r#"{"fault": {"type": "status", "status": "x"}}"#,
         ))
@@ -270,6 +272,7 @@ async fn errors_are_json_and_name_the_route() {
     let req = Request::builder()
         .method("POST")
         .uri(format!("{V1}/accounts"))
+        .header("content-type", "application/json")
         .body(Body::from(vec![b' '; 2 << 20]))
         .unwrap();
     assert_eq!(mock.router().oneshot(req).await.unwrap().status(), 413);

@@ -82,6 +82,7 @@ async fn import(mock: &TerraMock, doc: &Value) -> (u16, Value) {
     let req = http::Request::builder()
         .method("PUT")
         .uri("/_terra-mock/v1/state")
+        .header("content-type", "application/json")
         .body(axum::body::Body::from(doc.to_string()))
         .unwrap();
     let resp = mock.router().oneshot(req).await.unwrap();
