@@ -290,7 +290,7 @@ Promise.allSettled(shots).then(() => {{ document.title = "fired"; }});
 </script></body></html>"#
     ));
     let (_driver, c) = browser(&driver).await;
-    let result = async {
+    async {
         c.goto(&page).await.unwrap();
         let started = Instant::now();
         while c.title().await.unwrap() != "fired" {
