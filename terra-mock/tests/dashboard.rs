@@ -326,7 +326,6 @@ Promise.allSettled(shots).then(() => {{ document.title = "fired"; }});
     }
     .await;
     let _ = c.close().await;
-    let _ = result;
     assert!(
         mock.requests()
             .iter()
