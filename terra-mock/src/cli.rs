@@ -37,6 +37,20 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Print every setting with its default as TOML (a starting point for --config).
     PrintConfig,
+    /// Print the certificate (PEM) of the proxy's authority, creating it if needed: what
+    /// clients of `serve --proxy` must trust.
+    Ca(CaArgs),
+}
+
+/// The flags of `ca`.
+#[derive(clap::Args, Debug)]
+struct CaArgs {
+    /// The data directory of the server (its authority is kept in DIR/ca).
+    #[arg(long, env = "TERRA_MOCK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where the authority is kept (default: DIR/ca, else the per-user state folder).
+    #[arg(long)]
+    ca_dir: Option<PathBuf>,
 }
 
 /// The flags of `serve`.
@@ -103,6 +117,10 @@ struct ServeArgs {
     /// `*.example.com` for a domain).
     #[arg(long = "proxy-host", value_name = "NAME", requires = "proxy")]
     proxy_hosts: Vec<String>,
+    /// Where the proxy's certificate authority is kept (default: --data-dir's ca/, else the
+    /// per-user state folder).
+    #[arg(long, requires = "proxy")]
+    ca_dir: Option<PathBuf>,
     /// Log filter (tracing EnvFilter syntax), e.g. `debug` or `terra_mock=trace`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -187,6 +205,9 @@ fn load(args: &ServeArgs) -> Result<MockConfig, String> {
         .extend(args.allowed_origins.iter().cloned());
     cfg.proxy |= args.proxy;
     cfg.proxy_hosts.extend(args.proxy_hosts.iter().cloned());
+    if let Some(d) = &args.ca_dir {
+        cfg.ca_dir = Some(d.clone());
+    }
     cfg.strict_digest |= args.strict_digest;
     cfg.strict_signatures |= args.strict_signatures;
     if cfg.accounts.is_empty() {
@@ -232,6 +253,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     banner.push_str(&format!(
         "try:       TERRA_ENDPOINT={base} terra jobs list\n"
     ));
+    let env = mock.proxy_env();
+    if !env.is_empty() {
+        banner.push_str(
+            "proxy:     on: CONNECT and http:// requests for DJI's API hosts and S3 and OSS names are\n\
+             \x20          answered here (every other host is refused); an unmodified program needs:\n",
+        );
+        // One line a shell can paste; curl reads only the lower-case http_proxy.
+        let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        banner.push_str(&format!("           export {}\n", vars.join(" ")));
+    }
     banner.push_str(&match &data_dir {
         Some(d) => format!(
             "state:     kept in {} across restarts\nCtrl-C or SIGTERM stops.\n",
@@ -275,6 +306,17 @@ where
         Command::PrintConfig => toml::to_string_pretty(&MockConfig::default())
             .map(|s| print!("{s}"))
             .map_err(|e| e.to_string()),
+        Command::Ca(a) => {
+            let dir = a
+                .ca_dir
+                .unwrap_or_else(|| crate::proxy::ca::default_dir(a.data_dir.as_deref()));
+            crate::proxy::ca::Authority::open(&dir)
+                .map(|ca| {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(ca.cert_pem().as_bytes());
+                })
+                .map_err(|e| e.to_string())
+        }
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             // File I/O runs on blocking threads; a bounded pool keeps memory (and the
             // allocator's per-thread caches) bounded too.

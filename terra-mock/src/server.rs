@@ -19,12 +19,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::response::Response;
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower::ServiceExt as _;
 
@@ -172,8 +173,8 @@ impl Tracker {
 
 /// A TCP stream that tells its connection's tracker when request bytes arrive, and writes
 /// the interim `100 Continue` hyper leaves out.
-struct Watched {
-    inner: TcpStream,
+struct Watched<S> {
+    inner: S,
     conn: Arc<Conn>,
     tracker: Arc<Tracker>,
     /// Bytes of an interim response still to write before the next response head.
@@ -184,7 +185,7 @@ struct Watched {
 /// empty (botocore waits for it, then misreads the connection without it).
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-impl Watched {
+impl<S: AsyncWrite + Unpin> Watched<S> {
     /// Writes a pending `100 Continue` when `head` starts a response.
     fn poll_interim(&mut self, cx: &mut Context<'_>, head: &[u8]) -> Poll<std::io::Result<()>> {
         if self.interim.is_none()
@@ -206,7 +207,7 @@ impl Watched {
     }
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -225,7 +226,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -352,12 +353,21 @@ impl hyper::body::Body for DoneBody {
     }
 }
 
+/// What every connection of a server shares.
+struct Ctx {
+    router: Router,
+    limits: Limits,
+    tracker: Arc<Tracker>,
+    proxy: Option<Arc<crate::proxy::Proxy>>,
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open connections
-/// finish (up to 5 s).
+/// finish (up to 5 s). With a `proxy`, the port is also a forward proxy (`proxy/`).
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    proxy: Option<Arc<crate::proxy::Proxy>>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -366,6 +376,12 @@ pub(crate) async fn serve(
         conns: Mutex::default(),
         next: AtomicU64::new(1),
         limits,
+    });
+    let ctx = Arc::new(Ctx {
+        router,
+        limits,
+        tracker: tracker.clone(),
+        proxy,
     });
     let sweeper = {
         let tracker = Arc::downgrade(&tracker);
@@ -379,7 +395,6 @@ pub(crate) async fn serve(
             }
         })
     };
-    let mut refused_at: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -393,83 +408,10 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some((id, conn)) = tracker.admit() else {
-            if refused_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
-                tracing::warn!(
-                    max = limits.max_connections,
-                    "every connection is busy; refusing new ones"
-                );
-                refused_at = Some(Instant::now());
-            }
-            drop(stream);
-            continue;
-        };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(Watched {
-            inner: stream,
-            conn: conn.clone(),
-            tracker: tracker.clone(),
-            interim: None,
-        });
-        let router = router.clone();
-        let (svc_conn, svc_tracker) = (conn.clone(), tracker.clone());
-        let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-            let router = router.clone();
-            let (conn, tracker) = (svc_conn.clone(), svc_tracker.clone());
-            conn.busy.store(true, Ordering::Release);
-            conn.requests.fetch_add(1, Ordering::AcqRel);
-            // hyper sends `100 Continue` when a body is read; an empty one never is.
-            let expects = req
-                .headers()
-                .get(http::header::EXPECT)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-            if expects && hyper::body::Body::is_end_stream(req.body()) {
-                conn.continue_pending.store(true, Ordering::Release);
-            }
-            async move {
-                let mut req = req.map(|b| {
-                    axum::body::Body::new(IdleBody {
-                        inner: b,
-                        timeout: limits.body_idle_timeout,
-                        sleep: None,
-                    })
-                });
-                req.extensions_mut().insert(crate::core::PeerAddr(peer));
-                let resp = router
-                    .oneshot(req)
-                    .await
-                    .unwrap_or_else(|e: Infallible| match e {});
-                if resp.extensions().get::<ResetConnection>().is_some() {
-                    return Err(InjectedReset);
-                }
-                Ok(resp.map(|inner| DoneBody {
-                    inner,
-                    conn,
-                    tracker,
-                }))
-            }
-        });
-        let http = hyper::server::conn::http1::Builder::new()
-            .keep_alive(true)
-            // hyper grows a connection's read buffer with the reads, up to 400 KiB; at
-            // 64 KiB (headers included) memory per connection stays small and flat.
-            .max_buf_size(64 * 1024)
-            .serve_connection(io, service);
-        let watched = graceful.watch(http);
-        let tracker = tracker.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                r = watched => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                }
-                () = conn.kill.notified() => {
-                    tracing::debug!(%peer, "connection closed: timed out or evicted");
-                }
-            }
-            tracker.forget(id);
-        });
+        // In proxy mode a CONNECT turns the connection into a tunnel, watched in its turn.
+        let reserve = ctx.proxy.is_some().then(|| graceful.watcher());
+        connection(ctx.clone(), stream, peer, None, graceful.watcher(), reserve);
     }
     drop(listener);
     sweeper.abort();
@@ -478,5 +420,174 @@ pub(crate) async fn serve(
         .is_err()
     {
         tracing::warn!("some connections were still open after 5 s; closing them");
+    }
+}
+
+/// When the cap refused a connection last (to log it once in a while).
+static REFUSED_AT: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Serves one connection: accepted on the port (`tunnel` is `None`), or the inside of a
+/// proxy tunnel to the emulated host `tunnel`.
+fn connection<S>(
+    ctx: Arc<Ctx>,
+    stream: S,
+    peer: std::net::SocketAddr,
+    tunnel: Option<String>,
+    watcher: hyper_util::server::graceful::Watcher,
+    reserve: Option<hyper_util::server::graceful::Watcher>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = ctx.limits;
+    let Some((id, conn)) = ctx.tracker.admit() else {
+        let mut at = REFUSED_AT.lock().unwrap_or_else(|e| e.into_inner());
+        if at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+            tracing::warn!(
+                max = limits.max_connections,
+                "every connection is busy; refusing new ones"
+            );
+            *at = Some(Instant::now());
+        }
+        return;
+    };
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        conn: conn.clone(),
+        tracker: ctx.tracker.clone(),
+        interim: None,
+    });
+    // A CONNECT upgrades this connection into a tunnel, which is watched in its turn.
+    let watcher_slot = Arc::new(Mutex::new(reserve));
+    let (svc_conn, svc_ctx, svc_tunnel) = (conn.clone(), ctx.clone(), tunnel.clone());
+    let slot = watcher_slot.clone();
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+        let (conn, ctx, tunnel, slot) = (
+            svc_conn.clone(),
+            svc_ctx.clone(),
+            svc_tunnel.clone(),
+            slot.clone(),
+        );
+        conn.busy.store(true, Ordering::Release);
+        conn.requests.fetch_add(1, Ordering::AcqRel);
+        // hyper sends `100 Continue` when a body is read; an empty one never is.
+        let expects = req
+            .headers()
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if expects && hyper::body::Body::is_end_stream(req.body()) {
+            conn.continue_pending.store(true, Ordering::Release);
+        }
+        async move {
+            let routed = match (&ctx.proxy, &tunnel) {
+                (Some(p), Some(target)) => p.inner(target, req),
+                (Some(p), None) => p.route(req),
+                (None, _) => crate::proxy::Routed::Pass(req),
+            };
+            let req = match routed {
+                crate::proxy::Routed::Pass(r) => r,
+                crate::proxy::Routed::Answer(refused) => return Ok(done(refused, conn, &ctx)),
+                crate::proxy::Routed::Connect { host, port, req } => {
+                    let watcher = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(watcher) = watcher {
+                        tokio::spawn(tunnel_to(ctx.clone(), req, peer, host, port, watcher));
+                    }
+                    return Ok(done(Response::new(axum::body::Body::empty()), conn, &ctx));
+                }
+            };
+            let mut req = req.map(|b| {
+                axum::body::Body::new(IdleBody {
+                    inner: b,
+                    timeout: limits.body_idle_timeout,
+                    sleep: None,
+                })
+            });
+            req.extensions_mut().insert(crate::core::PeerAddr(peer));
+            let resp = ctx
+                .router
+                .clone()
+                .oneshot(req)
+                .await
+                .unwrap_or_else(|e: Infallible| match e {});
+            if resp.extensions().get::<ResetConnection>().is_some() {
+                return Err(InjectedReset);
+            }
+            Ok(done(resp, conn, &ctx))
+        }
+    });
+    let tracker = ctx.tracker.clone();
+    let proxying = ctx.proxy.is_some() && tunnel.is_none();
+    tokio::spawn(async move {
+        let served = if proxying {
+            // CONNECT needs an upgradeable connection.
+            let mut b =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            b.http1().keep_alive(true).max_buf_size(64 * 1024);
+            let b = b.http1_only();
+            let fut = watcher.watch(b.serve_connection_with_upgrades(io, service).into_owned());
+            tokio::select! {
+                r = fut => r.err().map(|e| e.to_string()),
+                () = conn.kill.notified() => Some("timed out or evicted".into()),
+            }
+        } else {
+            let http = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                // hyper grows a connection's read buffer with the reads, up to 400 KiB; at
+                // 64 KiB (headers included) memory per connection stays small and flat.
+                .max_buf_size(64 * 1024)
+                .serve_connection(io, service);
+            let fut = watcher.watch(http);
+            tokio::select! {
+                r = fut => r.err().map(|e| e.to_string()),
+                () = conn.kill.notified() => Some("timed out or evicted".into()),
+            }
+        };
+        if let Some(e) = served {
+            tracing::debug!(%peer, error = %e, "connection ended");
+        }
+        tracker.forget(id);
+    });
+}
+
+/// Wraps a response so that the connection waits for its next request once it is sent.
+fn done(resp: Response, conn: Arc<Conn>, ctx: &Ctx) -> http::Response<DoneBody> {
+    resp.map(|inner| DoneBody {
+        inner,
+        conn,
+        tracker: ctx.tracker.clone(),
+    })
+}
+
+/// The inside of a `CONNECT` tunnel to an emulated host: TLS under a certificate for it on
+/// port 443 (plain HTTP on any other port), then HTTP/1.1 served as direct requests.
+async fn tunnel_to(
+    ctx: Arc<Ctx>,
+    req: http::Request<Incoming>,
+    peer: std::net::SocketAddr,
+    host: String,
+    port: u16,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let upgraded = match hyper::upgrade::on(req).await {
+        Ok(u) => TokioIo::new(u),
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "the tunnel was not opened");
+            return;
+        }
+    };
+    let Some(proxy) = ctx.proxy.clone() else {
+        return;
+    };
+    if port != 443 {
+        connection(ctx, upgraded, peer, Some(host), watcher, None);
+        return;
+    }
+    let acceptor = tokio_rustls::TlsAcceptor::from(proxy.tls(&host));
+    let handshake = tokio::time::timeout(ctx.limits.header_read_timeout, acceptor.accept(upgraded));
+    match handshake.await {
+        Ok(Ok(tls)) => connection(ctx, tls, peer, Some(host), watcher, None),
+        Ok(Err(e)) => {
+            tracing::info!(%peer, %host, error = %e, "TLS handshake through the proxy failed (does the client trust terra-mock's CA?)")
+        }
+        Err(_) => tracing::debug!(%peer, %host, "TLS handshake through the proxy timed out"),
     }
 }

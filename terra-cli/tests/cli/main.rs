@@ -3,6 +3,7 @@
 
 mod errors;
 mod journals;
+mod proxy;
 mod resume;
 
 use std::collections::HashMap;

@@ -423,6 +423,7 @@ impl TerraMockBuilder {
             manual: self.manual,
             server: None,
             addr: self.addr,
+            proxy: None,
         })
     }
 
@@ -449,9 +450,27 @@ impl TerraMockBuilder {
         let (tx, rx) = oneshot::channel::<()>();
         let router = crate::router::router(mock.inner.clone());
         let limits = crate::server::Limits::of(&mock.inner.cfg);
-        let task = tokio::spawn(crate::server::serve(listener, router, limits, async move {
-            let _ = rx.await;
-        }));
+        let proxy = if mock.inner.cfg.proxy {
+            let dir = mock.inner.cfg.ca_dir.clone().unwrap_or_else(|| {
+                crate::proxy::ca::default_dir(mock.inner.cfg.data_dir.as_deref())
+            });
+            let extra = mock.inner.cfg.proxy_hosts.clone();
+            Some(std::sync::Arc::new(crate::proxy::Proxy::new(
+                local, extra, &dir,
+            )?))
+        } else {
+            None
+        };
+        mock.proxy = proxy.clone();
+        let task = tokio::spawn(crate::server::serve(
+            listener,
+            router,
+            limits,
+            proxy,
+            async move {
+                let _ = rx.await;
+            },
+        ));
         if !local.ip().to_canonical().is_loopback() && mock.inner.cfg.admin_token.is_none() {
             mock.inner
                 .control_on
@@ -529,6 +548,7 @@ pub struct TerraMock {
     manual: Option<ManualClock>,
     server: Option<Server>,
     addr: SocketAddr,
+    proxy: Option<Arc<crate::proxy::Proxy>>,
 }
 
 impl TerraMock {
@@ -602,6 +622,97 @@ impl TerraMock {
             .control_access()
             .on
             .then(|| format!("{}{}", self.base_url(), crate::control::api::CONTROL_PREFIX))
+    }
+
+    /// The proxy's URL (`http://127.0.0.1:PORT`, this server's own address) when it was
+    /// started with [`MockConfig::proxy`](crate::MockConfig::proxy).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let cfg = terra_mock::MockConfig { proxy: true, ca_dir: Some(dir.path().into()), ..Default::default() };
+    /// let mock = terra_mock::TerraMock::builder().config(cfg).start().await?;
+    /// assert_eq!(mock.proxy_url(), Some(mock.base_url()));
+    /// assert!(mock.ca_cert_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    /// # Ok(()) }
+    /// ```
+    pub fn proxy_url(&self) -> Option<String> {
+        self.proxy.as_ref().map(|_| self.base_url())
+    }
+
+    /// The certificate of the proxy's authority (PEM), which clients must trust for the
+    /// TLS of `CONNECT` tunnels; `None` without the proxy.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::start().await?;
+    /// assert_eq!(mock.ca_cert_pem(), None, "no proxy");
+    /// # Ok(()) }
+    /// ```
+    pub fn ca_cert_pem(&self) -> Option<&str> {
+        self.proxy.as_deref().map(|p| p.authority().cert_pem())
+    }
+
+    /// The file holding [`TerraMock::ca_cert_pem`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let cfg = terra_mock::MockConfig { proxy: true, ca_dir: Some(dir.path().into()), ..Default::default() };
+    /// let mock = terra_mock::TerraMock::builder().config(cfg).start().await?;
+    /// assert_eq!(mock.ca_cert_path().unwrap(), dir.path().join("ca.pem"));
+    /// # Ok(()) }
+    /// ```
+    pub fn ca_cert_path(&self) -> Option<std::path::PathBuf> {
+        self.proxy.as_deref().map(|p| p.authority().cert_path())
+    }
+
+    /// The environment an unmodified program needs to reach this emulator through its
+    /// proxy: `HTTPS_PROXY`/`HTTP_PROXY` (and lower-case), `NO_PROXY` for the emulator's
+    /// own address, and the CA file under every name the usual clients read
+    /// (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, `AWS_CA_BUNDLE`, `CURL_CA_BUNDLE`,
+    /// `NODE_EXTRA_CA_CERTS`). Empty without the proxy.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let cfg = terra_mock::MockConfig { proxy: true, ca_dir: Some(dir.path().into()), ..Default::default() };
+    /// let mock = terra_mock::TerraMock::builder().config(cfg).start().await?;
+    /// let env: std::collections::HashMap<_, _> = mock.proxy_env().into_iter().collect();
+    /// assert_eq!(env["HTTPS_PROXY"], mock.base_url());
+    /// assert!(env["REQUESTS_CA_BUNDLE"].ends_with("ca.pem"));
+    /// # Ok(()) }
+    /// ```
+    pub fn proxy_env(&self) -> Vec<(String, String)> {
+        let (Some(url), Some(ca)) = (self.proxy_url(), self.ca_cert_path()) else {
+            return Vec::new();
+        };
+        let ca = ca.display().to_string();
+        let mut env: Vec<(String, String)> =
+            ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]
+                .into_iter()
+                .map(|k| (k.to_owned(), url.clone()))
+                .collect();
+        let mut own = "127.0.0.1,localhost".to_owned();
+        if !self.addr.ip().is_loopback() {
+            own.push_str(&format!(",{}", self.addr.ip()));
+        }
+        env.push(("NO_PROXY".into(), own.clone()));
+        env.push(("no_proxy".into(), own));
+        for k in [
+            "SSL_CERT_FILE",
+            "REQUESTS_CA_BUNDLE",
+            "AWS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+            "NODE_EXTRA_CA_CERTS",
+        ] {
+            env.push((k.to_owned(), ca.clone()));
+        }
+        env
     }
 
     /// The first account's app key.

@@ -7,6 +7,18 @@ use base64::Engine as _;
 use md5::Md5;
 use sha2::Digest as _;
 
+/// The largest DeleteObjects body read: 1 000 keys of 1 024 bytes, escaped, and the XML.
+pub(crate) const MULTI_DELETE_BODY_LIMIT: usize = 8 << 20;
+
+/// Whether a request is a multi-object delete (`POST /bucket?delete`).
+pub(crate) fn is_multi_delete(method: &http::Method, query: Option<&str>) -> bool {
+    method == http::Method::POST
+        && query
+            .unwrap_or("")
+            .split('&')
+            .any(|p| p == "delete" || p.starts_with("delete="))
+}
+
 /// Why a body's integrity header is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Problem {

@@ -185,29 +185,17 @@ impl Flavor {
     }
 }
 
-/// The largest DeleteObjects body read: 1 000 keys of 1 024 bytes, escaped, and the XML.
-pub(crate) const MULTI_DELETE_BODY_LIMIT: usize = 8 << 20;
-
-/// Whether a request is a multi-object delete (`POST /bucket?delete`).
-pub(crate) fn is_multi_delete(method: &http::Method, query: Option<&str>) -> bool {
-    method == http::Method::POST
-        && query
-            .unwrap_or("")
-            .split('&')
-            .any(|p| p == "delete" || p.starts_with("delete="))
-}
-
 /// S3 accepts DeleteObjects only with `Content-MD5` or an `x-amz-checksum-*` header that
 /// matches the body: read (bounded) and checked here, since the operation sees the parsed
 /// keys only. Other requests pass unchanged.
 async fn checked_multi_delete(req: Request) -> Result<Request, Response> {
-    if !is_multi_delete(req.method(), req.uri().query())
+    if !super::checksum::is_multi_delete(req.method(), req.uri().query())
         || header(&req, "content-encoding").contains("aws-chunked")
     {
         return Ok(req);
     }
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MULTI_DELETE_BODY_LIMIT).await {
+    let bytes = match axum::body::to_bytes(body, super::checksum::MULTI_DELETE_BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => {
             return Err(s3_answer(

@@ -564,3 +564,24 @@ pub fn run_pytest(python: &std::path::Path, suite: &str, env: &[(&str, &str)]) -
     );
     (out.status.success(), text)
 }
+
+/// The `node_modules` folder `cargo xtask test` installs the Node clients into (the AWS
+/// SDK for JavaScript v3, ali-oss, https-proxy-agent), or `None` outside it; under CI or
+/// `TERRA_REQUIRE_SERVICES` its absence fails the test.
+pub fn test_node_modules() -> Option<std::path::PathBuf> {
+    match std::env::var_os("TERRA_TEST_NODE_MODULES") {
+        Some(p) => Some(std::path::PathBuf::from(p)),
+        None => {
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os("TERRA_REQUIRE_SERVICES").is_some();
+            assert!(
+                !required,
+                "TERRA_TEST_NODE_MODULES must name a node_modules with @aws-sdk/client-s3, ali-oss and https-proxy-agent (cargo xtask test installs them)"
+            );
+            eprintln!(
+                "skipped: set TERRA_TEST_NODE_MODULES to a node_modules with the Node clients"
+            );
+            None
+        }
+    }
+}

@@ -148,7 +148,7 @@ async fn handle(
         access_key: &signed.access_key,
         token: signed.token.as_deref(),
     };
-    if key.is_empty() && super::endpoint::is_multi_delete(&parts.method, parts.uri.query()) {
+    if key.is_empty() && super::checksum::is_multi_delete(&parts.method, parts.uri.query()) {
         op.delete_multiple().await
     } else if key.is_empty() {
         op.bucket()

@@ -521,7 +521,7 @@ impl Op<'_> {
     pub(crate) async fn delete_multiple(self) -> Result<Response, OssError> {
         let m = self.m;
         let bytes =
-            axum::body::to_bytes(self.body, crate::storage::endpoint::MULTI_DELETE_BODY_LIMIT)
+            axum::body::to_bytes(self.body, crate::storage::checksum::MULTI_DELETE_BODY_LIMIT)
                 .await
                 .map_err(|_| bad("MalformedXML", "The XML you provided was not well-formed."))?;
         use crate::storage::checksum::{Problem, verify};
