@@ -1,15 +1,13 @@
-"""A small TerraAPI client, standard library only: the HMAC signature of the reference
-(Kong hmac-auth: `date @request-target digest`), the envelope, and retries with backoff on
-429 and 5xx (honouring Retry-After). What a Python integration of TerraAPI looks like; the
-tests next to it run one against terra-mock."""
-import base64
-import hashlib
-import hmac
+"""A small TerraAPI client: the envelope, and retries with backoff on 429 and 5xx
+(honouring Retry-After). What a Python integration of TerraAPI looks like; the tests next
+to it run one against terra-mock. The gateway signature (Kong hmac-auth, `date
+@request-target digest`) is terra_mock.sign here; an integration has its own."""
 import json
 import time
 import urllib.error
 import urllib.request
-from email.utils import formatdate
+
+from terra_mock import sign
 
 PREFIX = "/terra-rescon-be/v2"
 
@@ -29,19 +27,9 @@ class Terra:
         self.responses = []  # (method, route template, HTTP status, parsed body) of each call
 
     def _headers(self, method, target, data):
-        date = formatdate(usegmt=True)
-        digest = "SHA-256=" + base64.b64encode(hashlib.sha256(data).digest()).decode()
-        signing = f"date: {date}\n@request-target: {method.lower()} {target}\ndigest: {digest}"
-        mac = hmac.new(self.secret.encode(), signing.encode(), hashlib.sha256).digest()
-        return {
-            "Date": date,
-            "Digest": digest,
-            "Authorization": (
-                f'hmac username="{self.app_key}", algorithm="hmac-sha256", '
-                f'headers="date @request-target digest", signature="{base64.b64encode(mac).decode()}"'
-            ),
-            "Content-Type": "application/json;charset=UTF-8",
-        }
+        headers = sign(method, target, data, app_key=self.app_key, secret=self.secret)
+        headers["Content-Type"] = "application/json;charset=UTF-8"
+        return headers
 
     def call(self, method, path, body=None, route=None, detail=False):
         """Calls `method path`; returns `data`. `route` names the route template (for the

@@ -6,7 +6,12 @@
 //! - `cargo xtask bench [name]`: the benchmarks (criterion and bench binaries).
 //! - `cargo xtask mutants [scope]`: mutation testing with cargo-mutants (installed from
 //!   crates.io into `target/xtask/tools`); not part of `test`, figures in TESTING.md.
+//! - `cargo xtask dist [--debug]`: the wheel and the npm tarballs of terra-mock in
+//!   `target/dist/` (`dist.rs`); `test` builds them from the dev binary and runs their
+//!   suites from a fresh virtual environment and npm project.
 
+mod dist;
+mod install_bench;
 mod services;
 #[cfg(test)]
 mod tidy;
@@ -20,9 +25,16 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("mutants") => mutants(&args[1..]),
+        Some("dist") => dist::dist(!args.iter().any(|a| a == "--debug")).and_then(|built| {
+            if args.iter().any(|a| a == "--test") {
+                dist::test_packages(&built)
+            } else {
+                Ok(())
+            }
+        }),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|download|all]\n       cargo xtask mutants [{}|all]",
+                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|download|packages|all]\n       cargo xtask mutants [{}|all]\n       cargo xtask dist [--debug] [--test]",
                 MUTANT_SCOPES
                     .iter()
                     .map(|s| s.0)
@@ -138,6 +150,10 @@ fn test(args: &[String]) -> Result<(), String> {
     run("tests", tests)?;
     drop(services);
 
+    // terra-mock for Python and Node, built from the dev binary and installed fresh.
+    let built = dist::dist(false)?;
+    dist::test_packages(&built)?;
+
     package()?;
 
     run("doctests", {
@@ -244,7 +260,9 @@ fn build_release_mock() -> Result<(), String> {
 
 fn bench(args: &[String]) -> Result<(), String> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    let known = ["sign", "mock", "soak", "upload", "download", "all"];
+    let known = [
+        "sign", "mock", "soak", "upload", "download", "packages", "all",
+    ];
     if !known.contains(&which) {
         return Err(format!(
             "unknown benchmark {which:?}; known: {}",
@@ -310,6 +328,10 @@ fn bench(args: &[String]) -> Result<(), String> {
             }
             c
         })?;
+    }
+    if matches!(which, "packages" | "all") {
+        let built = dist::dist(true)?;
+        install_bench::bench(&built)?;
     }
     Ok(())
 }

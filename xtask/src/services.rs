@@ -4,8 +4,7 @@
 //! - moto_server (PyPI `moto[server]`) in auth mode, for terra-store's conformance suite
 //!   with real STS session credentials. Installed into `target/xtask/moto-venv`.
 //! - boto3, oss2 and pytest (PyPI) for terra-mock's SDK conformance suite
-//!   (`terra-mock/tests/sdk`), and what `examples/python/requirements.txt` lists (jsonschema,
-//!   openapi-spec-validator), in `target/xtask/sdk-venv`; `TERRA_TEST_PYTHON` names it.
+//!   (`terra-mock/tests/sdk`), in `target/xtask/sdk-venv`; `TERRA_TEST_PYTHON` names it.
 //! - Chromium and chromedriver (Debian `chromium`, `chromium-driver`, with `apt-get`) for
 //!   the dashboard's browser test; `TERRA_TEST_CHROMEDRIVER` names the driver.
 //! - GDAL's command-line tools (Debian `gdal-bin`), laspy and pyproj (PyPI, in the SDK
@@ -121,22 +120,13 @@ const SDK_PACKAGES: &[&str] = &[
     "laspy==2.7.0",
     "pyproj==3.7.2",
 ];
-/// What the Python example needs besides (pinned there).
-const EXAMPLE_REQUIREMENTS: &str = "examples/python/requirements.txt";
 
 /// Creates `target/xtask/sdk-venv` with boto3, oss2 and pytest unless present; returns
 /// its python.
 pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
     let venv = dir.join("sdk-venv");
     let python = venv.join("bin/python");
-    let requirements = crate::root().join(EXAMPLE_REQUIREMENTS);
-    let pinned = std::fs::read_to_string(&requirements)
-        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
-    let marker = venv.join(format!(
-        ".installed-{}-{}",
-        SDK_PACKAGES.join("-"),
-        pinned.split_whitespace().collect::<Vec<_>>().join("-")
-    ));
+    let marker = venv.join(format!(".installed-{}", SDK_PACKAGES.join("-")));
     if marker.exists() {
         return Ok(python);
     }
@@ -160,9 +150,7 @@ pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
                 "--quiet",
                 "--disable-pip-version-check",
             ])
-            .args(SDK_PACKAGES)
-            .arg("-r")
-            .arg(&requirements),
+            .args(SDK_PACKAGES),
     )?;
     std::fs::write(&marker, "").map_err(|e| e.to_string())?;
     eprintln!("<== SDK suite installed in {:.1?}", started.elapsed());

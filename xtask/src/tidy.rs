@@ -300,3 +300,45 @@ fn architecture_names_every_source_file_and_only_those() {
         "source files ARCHITECTURE.md does not name (give each a line under Rooms): {unnamed:?}"
     );
 }
+
+/// The code blocks of `lang` in the README section titled `section`.
+fn readme_blocks(section: &str, lang: &str) -> Vec<String> {
+    let readme = read("README.md");
+    let start = readme
+        .find(section)
+        .unwrap_or_else(|| panic!("README.md has no section {section:?}"));
+    let body = &readme[start + section.len()..];
+    let body = &body[..body.find("\n### ").unwrap_or(body.len())];
+    let fence = format!("```{lang}\n");
+    body.split(&fence)
+        .skip(1)
+        .map(|b| b[..b.find("```").unwrap_or(b.len())].to_owned())
+        .collect()
+}
+
+#[test]
+fn the_readme_package_examples_are_the_tested_ones() {
+    // The five lines a user copies from the README run in the package suites, verbatim.
+    let section = "### Using terra-mock from any language";
+    for (lang, suite) in [
+        ("python", "packaging/python/tests/test_package.py"),
+        ("js", "packaging/npm/tests/package.test.cjs"),
+    ] {
+        let blocks = readme_blocks(section, lang);
+        assert!(
+            !blocks.is_empty(),
+            "README.md: no {lang} example in {section:?}"
+        );
+        let tested = read(suite);
+        for block in blocks {
+            // Each line in the same order in the suite, indented however the test needs.
+            let mut rest = tested.as_str();
+            for line in block.lines().filter(|l| !l.trim().is_empty()) {
+                let at = rest.find(line.trim()).unwrap_or_else(|| {
+                    panic!("README.md's {lang} example line {line:?} is not (in order) in {suite}")
+                });
+                rest = &rest[at + line.trim().len()..];
+            }
+        }
+    }
+}

@@ -528,7 +528,7 @@ pub fn sigv4_for_host(parts: &mut http::request::Parts, token: &StsToken, host: 
     );
 }
 
-/// The python `cargo xtask test` installs (boto3, oss2, pytest, jsonschema), or `None` when
+/// The python `cargo xtask test` installs (boto3, oss2, pytest), or `None` when
 /// running outside it; under CI or `TERRA_REQUIRE_SERVICES` its absence fails the test.
 pub fn test_python() -> Option<std::path::PathBuf> {
     match std::env::var_os("TERRA_TEST_PYTHON") {
@@ -538,11 +538,9 @@ pub fn test_python() -> Option<std::path::PathBuf> {
                 || std::env::var_os("TERRA_REQUIRE_SERVICES").is_some();
             assert!(
                 !required,
-                "TERRA_TEST_PYTHON must name a python with boto3, oss2, pytest and jsonschema (cargo xtask test installs them)"
+                "TERRA_TEST_PYTHON must name a python with boto3, oss2 and pytest (cargo xtask test installs them)"
             );
-            eprintln!(
-                "skipped: set TERRA_TEST_PYTHON to a python with boto3, oss2, pytest and jsonschema"
-            );
+            eprintln!("skipped: set TERRA_TEST_PYTHON to a python with boto3, oss2 and pytest");
             None
         }
     }
