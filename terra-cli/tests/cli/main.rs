@@ -5,6 +5,7 @@ mod errors;
 mod journals;
 mod proxy;
 mod resume;
+mod typed;
 
 use std::collections::HashMap;
 use std::path::Path;

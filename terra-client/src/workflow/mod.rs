@@ -56,7 +56,7 @@ pub use state::STATE_FILE;
 use crate::TerraClient;
 use crate::config::PollingPolicy;
 use crate::error::{Error, ErrorKind, Result};
-pub(crate) use steps::{is_inside, mtime_secs};
+pub(crate) use steps::mtime_secs;
 
 /// The job to run, with its typed parameters.
 ///

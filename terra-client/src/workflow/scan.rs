@@ -38,7 +38,9 @@ fn input_error(message: String) -> Error {
 
 /// Scans `dir` for the input of a `job_type` job: for 2D and 3D the photos
 /// (`.jpg .jpeg .dng .heic .heif`, any case), for LiDAR every file. Hidden files and
-/// folders (`.name`) and `skip` (the output folder, if inside) are left out. Checks the
+/// folders (`.name`) and `skip` (the output folder) are left out, `skip` only when it is
+/// a subfolder of `dir`: an output folder that is `dir` itself or holds it (the default
+/// `--out .` typed inside the photo folder or above it) leaves every photo in. Checks the
 /// documented limits (at least 10 photos; at most 4 000 for 2D, 20 000 for 3D; 48 GB of
 /// LiDAR data).
 ///
@@ -77,6 +79,16 @@ pub(crate) struct Walked {
     pub unreadable: Option<String>,
 }
 
+/// Where `skip` lies inside `dir`, relative to it, when it is a strict subfolder (both
+/// resolved: `.`, `..` and symbolic links); `None` when it is `dir` itself, holds `dir`,
+/// lies elsewhere or does not exist (then it holds nothing to leave out).
+pub(crate) fn subfolder(dir: &Path, skip: &Path) -> Option<std::path::PathBuf> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let skip = std::fs::canonicalize(skip).ok()?;
+    let rel = skip.strip_prefix(&dir).ok()?;
+    (!rel.as_os_str().is_empty()).then(|| rel.to_path_buf())
+}
+
 /// The files of `dir` for a `job_type` job (see [`scan`]), each photo's first bytes read
 /// once for its format and GPS position. Errors only for a folder that cannot be read.
 pub(crate) fn walk(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<Walked>> {
@@ -93,6 +105,7 @@ pub(crate) fn walk(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<Wal
         return Err(input_error(format!("{} is not a folder", dir.display())));
     }
     let images = job_type != JobType::Lidar;
+    let skipped = subfolder(dir, skip);
     let mut files = Vec::new();
     // One buffer for every file's head: an allocation per file of this size is an
     // mmap and munmap each (the allocator's threshold), which a flight of 20 000 photos feels.
@@ -105,16 +118,16 @@ pub(crate) fn walk(dir: &Path, job_type: JobType, skip: &Path) -> Result<Vec<Wal
             let entry =
                 entry.map_err(|e| input_error(format!("cannot read {}: {e}", d.display())))?;
             let path = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.')
-                || super::is_inside(&path, skip) && path != dir
-            {
+            if entry.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
             let ft = entry
                 .file_type()
                 .map_err(|e| input_error(format!("cannot read {}: {e}", path.display())))?;
             if ft.is_dir() {
-                stack.push(path);
+                if skipped.as_deref() != path.strip_prefix(dir).ok() {
+                    stack.push(path);
+                }
                 continue;
             }
             let meta = std::fs::metadata(&path)

@@ -593,12 +593,3 @@ pub(crate) fn mtime_secs(meta: &std::fs::Metadata) -> u64 {
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs())
 }
-
-/// Whether `path` is inside `dir` (both made absolute where possible).
-pub(crate) fn is_inside(path: &Path, dir: &Path) -> bool {
-    let abs = |p: &Path| {
-        std::fs::canonicalize(p)
-            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
-    };
-    abs(path).starts_with(abs(dir))
-}
