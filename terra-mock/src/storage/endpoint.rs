@@ -259,13 +259,15 @@ fn normalize_range(mut req: Request) -> Request {
     req
 }
 
+/// An `x-amz-request-id` (16 upper-case hex digits) and `x-amz-id-2` (base64), from the
+/// thread's generator (seeded once; no system call per request).
 fn request_ids() -> (String, String) {
-    let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase();
-    let host_id = {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
-    };
-    (id, host_id)
+    use base64::Engine as _;
+    let (id, host): (u64, [u8; 16]) = (rand::random(), rand::random());
+    (
+        format!("{id:016X}"),
+        base64::engine::general_purpose::STANDARD.encode(host),
+    )
 }
 
 fn with_ids(mut r: Response, id: &str, host_id: &str) -> Response {
