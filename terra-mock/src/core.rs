@@ -312,7 +312,7 @@ impl Core {
                 continue;
             }
             let env = self.env();
-            let account = cell.lock(&env);
+            let account = cell.read(&env);
             for key in keys {
                 if !account.references(&key) {
                     let _ = self.storage.delete(bucket, &key);

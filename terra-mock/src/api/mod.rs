@@ -211,7 +211,7 @@ async fn list_resources(
 ) -> Response {
     let env = m.env();
     let r = query::<ListResourcesQuery>(&uri)
-        .and_then(|q| caller.0.lock(&env).list_resources(&q, &env));
+        .and_then(|q| caller.0.read(&env).list_resources(&q, &env));
     ok(&m, r)
 }
 
@@ -221,7 +221,7 @@ async fn resource_detail(
     Path(uuid): Path<String>,
 ) -> Response {
     let env = m.env();
-    let r = caller.0.lock(&env).resource_detail(&uuid);
+    let r = caller.0.read(&env).resource_detail(&uuid);
     ok(&m, r)
 }
 
@@ -295,7 +295,7 @@ async fn list_files(
     let env = m.env();
     let url = |p, k: &str| m.download_url(p, k);
     let r = query::<ListFilesQuery>(&uri)
-        .and_then(|q| caller.0.lock(&env).list_files(&caller.0, &q, &env, &url));
+        .and_then(|q| caller.0.read(&env).list_files(&caller.0, &q, &env, &url));
     ok(&m, r)
 }
 
@@ -306,7 +306,7 @@ async fn file_detail(
 ) -> Response {
     let env = m.env();
     let url = |p, k: &str| m.download_url(p, k);
-    let r = caller.0.lock(&env).file_detail(&caller.0, &uuid, &url);
+    let r = caller.0.read(&env).file_detail(&caller.0, &uuid, &url);
     ok(&m, r)
 }
 
@@ -353,7 +353,7 @@ async fn list_jobs(
     uri: Uri,
 ) -> Response {
     let env = m.env();
-    let r = query::<ListJobsQuery>(&uri).and_then(|q| caller.0.lock(&env).list_jobs(&q, &env));
+    let r = query::<ListJobsQuery>(&uri).and_then(|q| caller.0.read(&env).list_jobs(&q, &env));
     ok(&m, r)
 }
 
@@ -363,7 +363,7 @@ async fn job_detail(
     Path(uuid): Path<String>,
 ) -> Response {
     let env = m.env();
-    let r = caller.0.lock(&env).job_detail(&uuid, &env);
+    let r = caller.0.read(&env).job_detail(&uuid, &env);
     ok(&m, r)
 }
 

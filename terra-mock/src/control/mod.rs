@@ -198,7 +198,7 @@ impl Control<'_> {
     pub(crate) fn stats(&self, app_key: &str) -> ControlResult<AccountStats> {
         let cell = self.account(app_key)?;
         let env = self.0.env();
-        let a = cell.lock(&env);
+        let a = cell.read(&env);
         let outputs = a
             .resources_of_kind(&terra_types::ResourceType::JobOutput)
             .map_or(0, |r| r.len());
@@ -257,7 +257,7 @@ impl Control<'_> {
     ) -> ControlResult<Vec<terra_types::Resource>> {
         let cell = self.account(app_key)?;
         let env = self.0.env();
-        let a = cell.lock(&env);
+        let a = cell.read(&env);
         Ok(a.resources
             .values()
             .rev()
@@ -278,7 +278,7 @@ impl Control<'_> {
             || ControlError::not_found(format!("no resource {resource} in account {app_key:?}"));
         let id = Uuid::parse_str(resource).map_err(|_| missing())?;
         let env = self.0.env();
-        let a = cell.lock(&env);
+        let a = cell.read(&env);
         let r = a.resources.get(&id).ok_or_else(missing)?;
         Ok(r.files
             .iter()
@@ -292,7 +292,7 @@ impl Control<'_> {
     pub(crate) fn jobs(&self, app_key: &str, limit: usize) -> ControlResult<Vec<terra_types::Job>> {
         let cell = self.account(app_key)?;
         let env = self.0.env();
-        let a = cell.lock(&env);
+        let a = cell.read(&env);
         Ok(a.jobs
             .values()
             .rev()
@@ -416,7 +416,7 @@ impl Control<'_> {
             .accounts
             .all()
             .into_iter()
-            .find(|c| c.lock(&env).jobs.get(&id).is_some())
+            .find(|c| c.read(&env).jobs.get(&id).is_some())
             .map(|c| (c, id))
             .ok_or_else(|| ControlError::not_found(format!("no job {uuid}")))
     }
@@ -585,7 +585,7 @@ impl Control<'_> {
             .all()
             .iter()
             .map(|cell| {
-                let a = cell.lock(&env);
+                let a = cell.read(&env);
                 let (resources, files, jobs) = a.rows();
                 AccountDoc {
                     config: cell.config(),

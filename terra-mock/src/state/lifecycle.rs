@@ -87,6 +87,13 @@ impl Account {
     }
 
     /// Applies every job transition due at or before `env.now`, in time order.
+    /// Whether a job is due to move on by `env.now` (what [`Account::tick`] would do).
+    pub(super) fn due(&self, env: &Env<'_>) -> bool {
+        self.timers
+            .first_key_value()
+            .is_some_and(|((at, _), _)| *at <= env.now)
+    }
+
     pub(super) fn tick(&mut self, cell: &AccountCell, env: &Env<'_>) {
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > env.now {

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
 use terra_sign::SecretString;
@@ -248,7 +248,9 @@ pub(crate) struct AccountCell {
     pub max_running_jobs: Option<usize>,
     pub job_quota: Option<u64>,
     pub token_lifetime_secs: Option<u64>,
-    state: Mutex<Account>,
+    /// Behind a read-write lock: reads (pages, details) share it; a read that finds a job
+    /// due to move on takes it for writing first.
+    state: RwLock<Account>,
     /// Where its rows are kept, when the mock is persistent.
     db: Option<Arc<Db>>,
 }
@@ -257,7 +259,7 @@ pub(crate) struct AccountCell {
 /// written when it is let go, before the answer that acknowledges them leaves.
 #[derive(Debug)]
 pub(crate) struct AccountGuard<'a> {
-    guard: MutexGuard<'a, Account>,
+    guard: RwLockWriteGuard<'a, Account>,
     cell: &'a AccountCell,
 }
 
@@ -330,12 +332,26 @@ impl AccountCell {
     /// The account's state with every job transition due by `env.now` applied.
     pub(crate) fn lock(&self, env: &Env<'_>) -> AccountGuard<'_> {
         let mut guard = AccountGuard {
-            guard: self.state.lock().unwrap_or_else(|e| e.into_inner()),
+            guard: self.state.write().unwrap_or_else(|e| e.into_inner()),
             cell: self,
         };
         let cell = guard.cell;
         guard.tick(cell, env);
         guard
+    }
+
+    /// The account's state for reading, shared with other readers. Jobs due to move on by
+    /// `env.now` are moved on first (under the write lock, as [`AccountCell::lock`]), so
+    /// that a read sees what a write would.
+    pub(crate) fn read(&self, env: &Env<'_>) -> RwLockReadGuard<'_, Account> {
+        loop {
+            let guard = self.state.read().unwrap_or_else(|e| e.into_inner());
+            if !guard.due(env) {
+                return guard;
+            }
+            drop(guard);
+            drop(self.lock(env));
+        }
     }
 }
 
@@ -461,7 +477,7 @@ impl Accounts {
             max_running_jobs: c.max_running_jobs,
             job_quota: c.job_quota,
             token_lifetime_secs: c.token_lifetime_secs,
-            state: Mutex::new(state),
+            state: RwLock::new(state),
             app_key: c.app_key,
         });
         self.map
