@@ -279,6 +279,7 @@ fn bench(args: &[String]) -> Result<(), String> {
     if matches!(which, "mock" | "soak" | "all") {
         build_release_mock()?;
         let venv = services::install_moto(&root().join("target/xtask"))?;
+        let wrk = services::install_wrk()?;
         run(
             "bench: terra-mock (req/s, p99, beside moto; multipart CPU; soak; memory)",
             {
@@ -286,7 +287,8 @@ fn bench(args: &[String]) -> Result<(), String> {
                 c.args(["bench", "-p", "terra-mock", "--bench", "mock", "--locked"]);
                 c.env("TERRA_MOCK_BIN", root().join("target/release/terra-mock"))
                     .env("BENCH_MOTO", venv.join("bin/moto_server"))
-                    .env("BENCH_MOTO_VERSION", services::MOTO_VERSION);
+                    .env("BENCH_MOTO_VERSION", services::MOTO_VERSION)
+                    .env("BENCH_WRK", &wrk);
                 if which == "soak" {
                     c.env("BENCH_ONLY", "soak");
                 }

@@ -7,6 +7,7 @@
 //!   (`terra-mock/tests/sdk`), in `target/xtask/sdk-venv`; `TERRA_TEST_PYTHON` names it.
 //! - Chromium and chromedriver (Debian `chromium`, `chromium-driver`, with `apt-get`) for
 //!   the dashboard's browser test; `TERRA_TEST_CHROMEDRIVER` names the driver.
+//! - wrk (Debian `wrk`) for `cargo xtask bench mock`.
 //! - GDAL's command-line tools (Debian `gdal-bin`), laspy and pyproj (PyPI, in the SDK
 //!   venv) and the Khronos glTF validator (npm `gltf-validator`, in `target/xtask/node`,
 //!   named by `TERRA_TEST_GLTF_VALIDATOR`) for the checks of job outputs
@@ -171,14 +172,26 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
 /// Installs the missing [`DEBIAN_PACKAGES`] with `apt-get` (as root, or through sudo) in
 /// one go; returns chromedriver's path.
 pub(crate) fn install_debian_packages() -> Result<PathBuf, String> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
+    apt_install(DEBIAN_PACKAGES)?;
+    Ok(PathBuf::from("/usr/bin/chromedriver"))
+}
+
+/// Installs wrk (Debian `wrk`), the outside load generator of `cargo xtask bench mock`;
+/// returns its path.
+pub(crate) fn install_wrk() -> Result<PathBuf, String> {
+    apt_install(&[("wrk", "/usr/bin/wrk")])?;
+    Ok(PathBuf::from("/usr/bin/wrk"))
+}
+
+/// Installs those of `packages` (name, a file that shows it is installed) that are missing.
+fn apt_install(packages: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = packages
         .iter()
         .filter(|(_, path)| !Path::new(path).exists())
         .map(|(pkg, _)| *pkg)
         .collect();
-    let driver = PathBuf::from("/usr/bin/chromedriver");
     if missing.is_empty() {
-        return Ok(driver);
+        return Ok(());
     }
     eprintln!("==> installing {} with apt-get", missing.join(", "));
     let started = Instant::now();
@@ -204,7 +217,7 @@ pub(crate) fn install_debian_packages() -> Result<PathBuf, String> {
         &format!("apt-get install {}", missing.join(" ")),
         &mut install,
     )?;
-    for (pkg, path) in DEBIAN_PACKAGES {
+    for (pkg, path) in packages {
         if !Path::new(path).exists() {
             return Err(format!(
                 "{path} is still missing after apt-get install {pkg}"
@@ -212,7 +225,7 @@ pub(crate) fn install_debian_packages() -> Result<PathBuf, String> {
         }
     }
     eprintln!("<== Debian packages installed in {:.1?}", started.elapsed());
-    Ok(driver)
+    Ok(())
 }
 
 /// The npm packages of the tests, pinned: the Khronos glTF validator (job outputs), and the

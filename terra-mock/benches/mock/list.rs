@@ -104,4 +104,14 @@ pub(crate) async fn list(server: &Server) {
         vec![other],
         secs,
     );
+    // The same page with an outside load generator (Kong's 300 s window covers the run).
+    let target = "/terra-rescon-be/v2/jobs?rows=10";
+    let h = api_headers(ACCOUNTS[0].0, ACCOUNTS[0].1, "GET", target, b"");
+    wrk(
+        "list: GET /v2/jobs?rows=10 (100 000 jobs)",
+        &server.addr,
+        target,
+        &h,
+        server.child.id(),
+    );
 }

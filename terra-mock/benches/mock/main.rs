@@ -10,7 +10,8 @@
 //! 4. `multipart`: server CPU seconds per GiB for two 1 GiB files uploaded in 16 MiB parts
 //!    against the same bytes in 8 MiB single PUTs;
 //! 5. `soak`: the mixed workload for 60 s, server RSS sampled every 5 s;
-//! 6. `memory`: resident memory of 100 000 jobs and 1 000 000 files (in process).
+//! 6. `memory`: resident memory of 100 000 jobs and 1 000 000 files (in process);
+//! 7. `rss`: the server's RSS idle, after 3.2 GiB of concurrent uploads and 15 s later.
 //!
 //! The server is the standalone binary in its own process, so its CPU time and memory are
 //! its own; the load generator is a minimal HTTP/1.1 client (keep-alive, no pipelining) so
@@ -18,8 +19,11 @@
 //! `BENCH_SECONDS` changes the 5 s of each throughput run; `BENCH_PERSIST=1` runs the
 //! server with `--data-dir` (state in SQLite).
 //!
+//! `list` and `presigned` are also measured with wrk (`BENCH_WRK`), an outside load
+//! generator, beside the bench's own client; each line says which tool gave it.
+//!
 //! Files: `server.rs` (the server process), `client.rs` (the HTTP/1.1 client and the
-//! signatures), `measure.rs`, and one file per scenario.
+//! signatures), `measure.rs`, `wrk.rs`, and one file per scenario.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -45,7 +49,9 @@ mod memory;
 mod mixed;
 mod multipart;
 mod presigned;
+mod rss;
 mod server;
+mod wrk;
 
 use client::*;
 use list::list;
@@ -54,7 +60,9 @@ use memory::memory;
 use mixed::{mixed, soak};
 use multipart::multipart;
 use presigned::{obtain, presigned};
+use rss::rss_after_uploads;
 use server::Server;
+use wrk::wrk;
 
 const CONNECTIONS: usize = 64;
 const ACCOUNTS: [(&str, &str); 4] = [
@@ -66,7 +74,7 @@ const ACCOUNTS: [(&str, &str); 4] = [
 
 fn main() {
     let only = std::env::var("BENCH_ONLY")
-        .unwrap_or_else(|_| "list,mixed,presigned,multipart,soak,memory".into());
+        .unwrap_or_else(|_| "list,mixed,presigned,multipart,rss,soak,memory".into());
     let want = |s: &str| only.split(',').any(|o| o.trim() == s);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -77,6 +85,7 @@ fn main() {
         ("mixed", 1),
         ("presigned", 2),
         ("multipart", 3),
+        ("rss", 5),
         ("soak", 4),
     ] {
         if !want(name) {
@@ -98,6 +107,7 @@ fn main() {
                 1 => mixed(&server).await,
                 2 => presigned(&server).await,
                 3 => multipart(&server).await,
+                5 => rss_after_uploads(&server).await,
                 _ => soak(&server).await,
             }
         });

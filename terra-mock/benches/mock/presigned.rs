@@ -89,6 +89,13 @@ pub(crate) async fn presigned(server: &Server) {
         t,
         secs,
     );
+    let ours = wrk(
+        "presigned: terra-mock, the same GET",
+        &server.addr,
+        &target,
+        &[],
+        server.child.id(),
+    );
 
     let Some(moto) = std::env::var_os("BENCH_MOTO") else {
         println!(
@@ -136,6 +143,21 @@ pub(crate) async fn presigned(server: &Server) {
         t,
         secs,
     );
+    let theirs = wrk(
+        &format!("presigned: moto_server {}, the same GET", moto_version()),
+        &addr,
+        &moto_target,
+        &[],
+        child.id(),
+    );
+    if let (Some(ours), Some(theirs)) = (ours, theirs) {
+        println!(
+            "presigned: terra-mock / moto_server with wrk: {:.1}x the requests per second, p99 {:.2} vs {:.2} ms",
+            ours.rate / theirs.rate,
+            ours.p99_ms,
+            theirs.p99_ms
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
 }
