@@ -173,10 +173,11 @@ pub(crate) struct ReconstructArgs {
     /// in flight).
     #[arg(long)]
     pub(crate) requests_in_flight: Option<usize>,
-    /// Files downloaded at the same time at first; the number grows (up to 256) while it
-    /// brings more throughput, as on a link with a long round trip.
-    #[arg(long, default_value_t = 8)]
-    pub(crate) downloads: usize,
+    /// Files downloaded at the same time, fixed. Without it the number starts at 8 (or at
+    /// the number of small files, up to 256) and grows up to 256 while it brings more
+    /// throughput, as on a link with a long round trip.
+    #[arg(long)]
+    pub(crate) downloads: Option<usize>,
     /// Sign OSS requests with V1 (HMAC-SHA1) instead of V4.
     #[arg(long)]
     pub(crate) oss_v1: bool,
@@ -352,10 +353,11 @@ pub(crate) struct DownloadArgs {
     /// Leave out names matching this glob, repeatable.
     #[arg(long, value_name = "GLOB")]
     pub(crate) exclude: Vec<String>,
-    /// Files downloaded at the same time at first; the number grows (up to 256) while it
-    /// brings more throughput, as on a link with a long round trip.
-    #[arg(long, default_value_t = 8)]
-    pub(crate) downloads: usize,
+    /// Files downloaded at the same time, fixed. Without it the number starts at 8 (or at
+    /// the number of small files, up to 256) and grows up to 256 while it brings more
+    /// throughput, as on a link with a long round trip.
+    #[arg(long)]
+    pub(crate) downloads: Option<usize>,
 }
 
 /// `terra demo`.

@@ -79,7 +79,7 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
         strict: false,
         files_in_flight: None,
         requests_in_flight: None,
-        downloads: 8,
+        downloads: None,
         backend: BackendOptions {
             endpoint: Some(mock.base_url()),
             ..Default::default()

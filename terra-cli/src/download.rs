@@ -30,8 +30,15 @@ pub(crate) async fn download(client: &TerraClient, a: &DownloadArgs, json: bool)
     let opts = DownloadOptions {
         include: a.include.clone(),
         exclude: a.exclude.clone(),
-        concurrency: a.downloads.max(1),
         ..Default::default()
+    };
+    let opts = match a.downloads {
+        Some(n) => DownloadOptions {
+            concurrency: n.max(1),
+            max_concurrency: n.max(1),
+            ..opts
+        },
+        None => opts,
     };
     let b = bar.clone();
     let summary = client

@@ -137,11 +137,13 @@ pub(crate) async fn reconstruct(
         .job(spec)
         .fresh(opts.fresh)
         .strict(opts.strict)
-        .download_concurrency(opts.downloads)
         .upload_options(opts.upload_options())
         .on_event(move |e| b.event(e));
     if let Some(n) = opts.name {
         run = run.name(n);
+    }
+    if let Some(n) = opts.downloads {
+        run = run.download_concurrency(n);
     }
     if let Some(p) = opts.polling {
         run = run.polling(p);
@@ -211,7 +213,8 @@ pub(crate) struct ReconstructOptions {
     /// Fixed numbers in flight, or `None` for the adaptive defaults.
     pub files_in_flight: Option<usize>,
     pub requests_in_flight: Option<usize>,
-    pub downloads: usize,
+    /// A fixed number of downloads in flight, or `None` for the adaptive default.
+    pub downloads: Option<usize>,
     pub backend: BackendOptions,
     pub polling: Option<terra_client::PollingPolicy>,
 }

@@ -8,8 +8,10 @@
 //!
 //! Environment (set by `cargo xtask bench download`): `TERRA_MOCK_BIN`, `BENCH_PYTHON`,
 //! `BENCH_S5CMD`, `BENCH_RCLONE`; optional `BENCH_SMALL` (2000), `BENCH_BIG_MIB` (256),
-//! `BENCH_ROUNDS` (3), `BENCH_LATENCY_MS` (0: added to every storage request by the mock's
-//! fault injection, a stand-in for a slow link).
+//! `BENCH_ROUNDS` (3), `BENCH_CONCURRENCY` and `BENCH_MAX_CONCURRENCY` (terra's
+//! `DownloadOptions`), `BENCH_LATENCY_MS` (0: added to every storage request by the mock's
+//! fault injection, a stand-in for a slow link), `BENCH_SKIP` (tools left out,
+//! comma-separated).
 
 #[path = "../../terra-store/benches/support/peers.rs"]
 mod peers;
@@ -114,6 +116,10 @@ fn count(out: &Path) -> (usize, u64) {
 async fn child(endpoint: &str, resource: &str, out: &Path) {
     let opts = DownloadOptions {
         concurrency: num("BENCH_CONCURRENCY", DownloadOptions::default().concurrency),
+        max_concurrency: num(
+            "BENCH_MAX_CONCURRENCY",
+            DownloadOptions::default().max_concurrency,
+        ),
         ..Default::default()
     };
     let s = client(endpoint)
@@ -250,6 +256,8 @@ fn main() {
         ));
     }
 
+    let skip = peers::skipped();
+    tools.retain(|(name, _)| !skip.iter().any(|s| s == name));
     let mut results: Vec<(String, Vec<(f64, f64)>)> = tools
         .iter()
         .map(|(n, _)| ((*n).to_owned(), Vec::new()))

@@ -160,9 +160,7 @@ fn main() {
         num("BENCH_ROUNDS", 3),
         num("BENCH_LATENCY_MS", 0),
     );
-    let skip: Vec<String> = env("BENCH_SKIP")
-        .map(|s| s.split(',').map(str::to_owned).collect())
-        .unwrap_or_default();
+    let skip = peers::skipped();
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-upload");
     let (flight, total_bytes) = if photos > 0 {
         let dir = target.join(format!("photos-{photos}"));

@@ -71,18 +71,33 @@ async fn list(client: &TerraClient, resource: &str) -> Result<Vec<File>> {
         .await
 }
 
-/// Downloads `todo` (file, local path), at most `max` at a time and `start` at first (see
-/// [`terra_store::AdaptiveLimit`]), calling `done` for each complete file; returns (files,
-/// bytes).
+/// Files up to this size count as small: a download's time is then mostly its round trip,
+/// and many of them can be in flight from the start.
+const SMALL_FILE: u64 = 1 << 20;
+
+/// How many downloads of `sizes` to start with, given the caller's `start` and `max`: at
+/// least `start`, and as many as there are small files (up to `max`), so that a slow link's
+/// round trips are overlapped from the first one rather than after a ramp of several.
+fn first_window(sizes: impl Iterator<Item = u64>, (start, max): (usize, usize)) -> usize {
+    let small = sizes.filter(|s| *s <= SMALL_FILE).count();
+    small.clamp(start.min(max), max)
+}
+
+/// Downloads `todo` (file, local path), the biggest first (so that they overlap the small
+/// ones instead of running alone at the end), at most `max` at a time (see
+/// [`terra_store::AdaptiveLimit`] and [`first_window`]), calling `done` for each complete
+/// file; returns (files, bytes).
 async fn fetch(
     client: &TerraClient,
-    todo: Vec<(&File, PathBuf)>,
+    mut todo: Vec<(&File, PathBuf)>,
     (start, max): (usize, usize),
     emit: &(dyn Fn(WorkflowEvent) + Sync),
     mut done: impl FnMut(&File, u64) -> Result<()>,
 ) -> Result<(usize, u64)> {
     let started = std::time::Instant::now();
-    let mut limit = terra_store::AdaptiveLimit::new(start, max, Duration::ZERO);
+    todo.sort_by_key(|(f, _)| std::cmp::Reverse(f.size));
+    let first = first_window(todo.iter().map(|(f, _)| f.size), (start, max));
+    let mut limit = terra_store::AdaptiveLimit::new(first, max, Duration::ZERO);
     let mut pending = todo.into_iter();
     let mut running = futures::stream::FuturesUnordered::new();
     let (mut n, mut bytes) = (0, 0);
@@ -116,7 +131,7 @@ pub(crate) async fn all(
     resource: &str,
     out: &Path,
     state: &mut State,
-    concurrency: usize,
+    concurrency: (usize, usize),
     emit: &(dyn Fn(WorkflowEvent) + Sync),
 ) -> Result<(usize, u64, usize)> {
     let files = list(client, resource).await?;
@@ -133,21 +148,12 @@ pub(crate) async fn all(
         bytes: todo.iter().map(|(f, _)| f.size).sum(),
         already_downloaded: files.len() - todo.len(),
     });
-    let (n, bytes) = fetch(
-        client,
-        todo,
-        (
-            concurrency,
-            DownloadOptions::default().max_concurrency.max(concurrency),
-        ),
-        emit,
-        |f, size| {
-            state.record(&Entry::Downloaded {
-                name: f.name.clone(),
-                size,
-            })
-        },
-    )
+    let (n, bytes) = fetch(client, todo, concurrency, emit, |f, size| {
+        state.record(&Entry::Downloaded {
+            name: f.name.clone(),
+            size,
+        })
+    })
     .await?;
     Ok((n, bytes, files.len()))
 }
@@ -169,7 +175,9 @@ pub struct DownloadOptions {
     pub include: Vec<String>,
     /// Globs of names to leave out (after `include`).
     pub exclude: Vec<String>,
-    /// Files downloaded at the same time at first.
+    /// Files downloaded at the same time at first, at least (small files, up to 1 MiB, start
+    /// as many at once as there are of them, up to `max_concurrency`: their time is their
+    /// round trip).
     pub concurrency: usize,
     /// At most this many at once: the number grows from `concurrency` while throughput
     /// grows (many requests in flight hide a long round trip), and halves when a download
@@ -335,6 +343,15 @@ impl TerraClient {
     }
 }
 
+/// Bodies up to this size are gathered in memory and written with one trip to the blocking
+/// pool (folder, file, rename); bigger ones stream to disk through a buffer of up to 1 MiB.
+/// At most `max_concurrency` (256) are in flight, so gathering holds at most 64 MiB.
+const GATHERED: u64 = 256 * 1024;
+
+fn input_error(message: String) -> Error {
+    Error::new(ErrorKind::Input, message)
+}
+
 /// Downloads one file; returns the bytes written and whether it took more than one
 /// attempt.
 async fn one(
@@ -343,14 +360,6 @@ async fn one(
     path: &Path,
     emit: &(dyn Fn(WorkflowEvent) + Sync),
 ) -> Result<(u64, bool)> {
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                format!("cannot create {}: {e}", dir.display()),
-            )
-        })?;
-    }
     // The temporary file sits beside the target, in the same folder, whatever the name.
     let Some(file_name) = path.file_name() else {
         return Err(Error::new(
@@ -365,6 +374,12 @@ async fn one(
         .parent()
         .unwrap_or(Path::new(""))
         .join(format!("{}.part", file_name.to_string_lossy()));
+    let gathered = f.size <= GATHERED;
+    if !gathered && let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| input_error(format!("cannot create {}: {e}", dir.display())))?;
+    }
     let mut last = None;
     for attempt in 1..=5 {
         if attempt > 1 {
@@ -411,73 +426,15 @@ async fn one(
             )
             .with_status(status));
         }
-        let mut file = tokio::fs::File::create(&part).await.map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                format!("cannot write {}: {e}", part.display()),
-            )
-        })?;
-        let mut body = resp.bytes_stream();
-        let mut written: u64 = 0;
-        let mut broke = None;
-        while let Some(chunk) = body.next().await {
-            match chunk {
-                Ok(c) => {
-                    if let Err(e) = file.write_all(&c).await {
-                        return Err(Error::new(
-                            ErrorKind::Input,
-                            format!("cannot write {}: {e}", part.display()),
-                        ));
-                    }
-                    written += c.len() as u64;
-                    emit(WorkflowEvent::DownloadProgress {
-                        bytes: c.len() as i64,
-                    });
-                }
-                Err(e) => {
-                    broke = Some(e);
-                    break;
-                }
-            }
+        let received = if gathered {
+            gather(resp, f, &part, path, emit).await?
+        } else {
+            stream(resp, f, &part, path, emit).await?
+        };
+        match received {
+            Ok(written) => return Ok((written, attempt > 1)),
+            Err(e) => last = Some(e),
         }
-        file.flush().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                format!("cannot write {}: {e}", part.display()),
-            )
-        })?;
-        drop(file);
-        if broke.is_some() || written != f.size {
-            emit(WorkflowEvent::DownloadProgress {
-                bytes: -(written as i64),
-            });
-            let _ = tokio::fs::remove_file(&part).await;
-            last = Some(match broke {
-                Some(e) => Error::new(
-                    ErrorKind::Transport,
-                    format!("downloading {}: the connection broke: {e}", f.name),
-                ),
-                None => Error::new(
-                    ErrorKind::Storage,
-                    format!(
-                        "downloading {}: got {written} bytes, the service lists {}",
-                        f.name, f.size
-                    ),
-                ),
-            });
-            continue;
-        }
-        tokio::fs::rename(&part, path).await.map_err(|e| {
-            Error::new(
-                ErrorKind::Input,
-                format!(
-                    "cannot rename {} to {}: {e}",
-                    part.display(),
-                    path.display()
-                ),
-            )
-        })?;
-        return Ok((written, attempt > 1));
     }
     Err(last.unwrap_or_else(|| {
         Error::new(
@@ -485,6 +442,134 @@ async fn one(
             format!("downloading {} failed", f.name),
         )
     }))
+}
+
+/// Why a body that arrived is not the file: the connection broke, or the length differs
+/// from the listing's; its bytes are taken back from the progress. Retried.
+fn incomplete(
+    f: &File,
+    written: u64,
+    broke: Option<reqwest::Error>,
+    emit: &(dyn Fn(WorkflowEvent) + Sync),
+) -> Error {
+    emit(WorkflowEvent::DownloadProgress {
+        bytes: -(written as i64),
+    });
+    match broke {
+        Some(e) => Error::new(
+            ErrorKind::Transport,
+            format!("downloading {}: the connection broke: {e}", f.name),
+        ),
+        None => Error::new(
+            ErrorKind::Storage,
+            format!(
+                "downloading {}: got {written} bytes, the service lists {}",
+                f.name, f.size
+            ),
+        ),
+    }
+}
+
+/// A small body into memory (at most one byte past the listed size), then folder, file and
+/// rename in one blocking call. Outer error: the disk (not retried); inner: the body.
+async fn gather(
+    resp: reqwest::Response,
+    f: &File,
+    part: &Path,
+    path: &Path,
+    emit: &(dyn Fn(WorkflowEvent) + Sync),
+) -> Result<std::result::Result<u64, Error>> {
+    let limit = f.size as usize + 1;
+    let mut buf = Vec::with_capacity(f.size as usize);
+    let mut body = resp.bytes_stream();
+    let mut broke = None;
+    while buf.len() < limit {
+        match body.next().await {
+            Some(Ok(c)) => {
+                let take = c.len().min(limit - buf.len());
+                buf.extend_from_slice(&c[..take]);
+                emit(WorkflowEvent::DownloadProgress { bytes: take as i64 });
+            }
+            Some(Err(e)) => {
+                broke = Some(e);
+                break;
+            }
+            None => break,
+        }
+    }
+    let written = buf.len() as u64;
+    if broke.is_some() || written != f.size {
+        return Ok(Err(incomplete(f, written, broke, emit)));
+    }
+    let (part, path) = (part.to_path_buf(), path.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| input_error(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        if let Err(e) = std::fs::write(&part, &buf) {
+            let _ = std::fs::remove_file(&part);
+            return Err(input_error(format!("cannot write {}: {e}", part.display())));
+        }
+        rename(&part, &path)
+    })
+    .await
+    .map_err(|e| input_error(format!("writing {}: {e}", f.name)))??;
+    Ok(Ok(written))
+}
+
+fn rename(part: &Path, path: &Path) -> Result<()> {
+    std::fs::rename(part, path).map_err(|e| {
+        input_error(format!(
+            "cannot rename {} to {}: {e}",
+            part.display(),
+            path.display()
+        ))
+    })
+}
+
+/// A big body streamed to `part` through a 1 MiB buffer, then renamed to `path`. Outer
+/// error: the disk (not retried); inner: the body.
+async fn stream(
+    resp: reqwest::Response,
+    f: &File,
+    part: &Path,
+    path: &Path,
+    emit: &(dyn Fn(WorkflowEvent) + Sync),
+) -> Result<std::result::Result<u64, Error>> {
+    let write_error =
+        |e: std::io::Error| input_error(format!("cannot write {}: {e}", part.display()));
+    let file = tokio::fs::File::create(part).await.map_err(write_error)?;
+    let mut file = tokio::io::BufWriter::with_capacity(f.size.min(1 << 20) as usize, file);
+    let mut body = resp.bytes_stream();
+    let mut written: u64 = 0;
+    let mut broke = None;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(c) => {
+                file.write_all(&c).await.map_err(write_error)?;
+                written += c.len() as u64;
+                emit(WorkflowEvent::DownloadProgress {
+                    bytes: c.len() as i64,
+                });
+            }
+            Err(e) => {
+                broke = Some(e);
+                break;
+            }
+        }
+    }
+    file.flush().await.map_err(write_error)?;
+    drop(file);
+    if broke.is_some() || written != f.size {
+        let _ = tokio::fs::remove_file(part).await;
+        return Ok(Err(incomplete(f, written, broke, emit)));
+    }
+    let (part, path) = (part.to_path_buf(), path.to_path_buf());
+    tokio::task::spawn_blocking(move || rename(&part, &path))
+        .await
+        .map_err(|e| input_error(format!("writing {}: {e}", f.name)))??;
+    Ok(Ok(written))
 }
 
 #[cfg(test)]
@@ -541,5 +626,19 @@ mod tests {
         ] {
             assert!(local_path(out, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn small_files_start_many_at_once_and_the_bounds_hold() {
+        let mib = 1 << 20;
+        // 500 tiles: all of them at once, up to the ceiling.
+        assert_eq!(first_window([100_000u64; 500].into_iter(), (8, 256)), 256);
+        assert_eq!(first_window([100_000u64; 20].into_iter(), (8, 256)), 20);
+        // Big files only: the caller's start, to grow from.
+        assert_eq!(first_window([300 * mib; 40].into_iter(), (8, 256)), 8);
+        // A few small ones: never fewer than the start; a fixed number stays fixed.
+        assert_eq!(first_window([mib, mib + 1].into_iter(), (8, 256)), 8);
+        assert_eq!(first_window([10u64; 500].into_iter(), (4, 4)), 4);
+        assert_eq!(first_window(std::iter::empty(), (8, 256)), 8);
     }
 }

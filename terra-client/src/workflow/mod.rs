@@ -375,7 +375,8 @@ pub struct Reconstruct {
     resource: Option<String>,
     spec: Option<JobSpec>,
     upload: UploadOptions,
-    downloads: usize,
+    /// Downloads in flight: (at first, at most).
+    downloads: (usize, usize),
     fresh: bool,
     strict: bool,
     polling: PollingPolicy,
@@ -423,7 +424,10 @@ impl TerraClient {
             resource: None,
             spec: None,
             upload: UploadOptions::default(),
-            downloads: 8,
+            downloads: {
+                let d = DownloadOptions::default();
+                (d.concurrency, d.max_concurrency)
+            },
             fresh: false,
             strict: false,
             polling: PollingPolicy::default(),
@@ -547,8 +551,9 @@ impl Reconstruct {
         self
     }
 
-    /// Files downloaded at the same time at first (default 8); the number grows up to 256
-    /// while it brings more throughput (see [`DownloadOptions::max_concurrency`]).
+    /// Files downloaded at the same time, fixed. Without it the number starts at 8 (or at
+    /// the number of small files, up to 256) and grows up to 256 while it brings more
+    /// throughput (see [`DownloadOptions`]).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -561,7 +566,7 @@ impl Reconstruct {
     /// # Ok(()) }
     /// ```
     pub fn download_concurrency(mut self, n: usize) -> Self {
-        self.downloads = n.max(1);
+        self.downloads = (n.max(1), n.max(1));
         self
     }
 

@@ -18,6 +18,13 @@ pub(crate) fn num(name: &str, default: usize) -> usize {
     env(name).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// The tools `BENCH_SKIP` leaves out (comma-separated names).
+pub(crate) fn skipped() -> Vec<String> {
+    env("BENCH_SKIP")
+        .map(|s| s.split(',').map(|t| t.trim().to_owned()).collect())
+        .unwrap_or_default()
+}
+
 /// The release `terra-mock` in its own process, tokens valid for a day. Dropping it stops
 /// it however the benchmark ends: SIGTERM, so that it removes the gigabytes it stored;
 /// SIGKILL if it has not exited after 10 s.

@@ -33,6 +33,10 @@ use stored::object_row;
 /// Ranges up to this size are read in one go rather than streamed from an async file.
 const SMALL_READ: u64 = 64 * 1024;
 
+/// The read size of a streamed body: each read is a trip to the blocking pool, so bigger
+/// reads cost less CPU per byte (256 KiB: a quarter of the trips 64 KiB took).
+const STREAM_CHUNK: usize = 256 * 1024;
+
 /// One file of a body.
 #[derive(Debug, Clone)]
 pub(crate) struct Segment {
@@ -442,7 +446,7 @@ impl BlobStore {
                     };
                     Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
                         f.take(len),
-                        64 * 1024,
+                        STREAM_CHUNK,
                     ))
                 }
             })
