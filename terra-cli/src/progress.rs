@@ -74,6 +74,9 @@ impl Bars {
                     .set_position(self.upload.position().saturating_sub(rewound));
                 tracing::info!(%name, %error, "retrying an upload");
             }
+            WorkflowEvent::Upload(UploadEvent::StrayAborted { key, upload_id }) => {
+                tracing::info!(%key, %upload_id, "aborted an upload whose create answer was lost");
+            }
             WorkflowEvent::Upload(UploadEvent::Done(_)) => {
                 let mut f = self.files.lock().expect("files lock");
                 f.0 += 1;

@@ -181,6 +181,38 @@ pub struct ObjectInfo {
     pub etag: String,
 }
 
+/// Pages of `ListMultipartUploads` read at most (1 000 uploads each).
+pub(crate) const MAX_LIST_PAGES: usize = 100;
+
+/// A multipart upload still open in the bucket (begun, neither completed nor aborted):
+/// storage its parts hold is billed until it is aborted.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = terra_mock::TerraMock::builder().start().await?;
+/// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+/// # let token = mock.issue_token(mock.app_key()).unwrap();
+/// use terra_store::ObjectBackend;
+/// let s3 = terra_store::connect(&token, &backend, reqwest::Client::new())?;
+/// let key = token.object_key("flight.las");
+/// let id = s3.create_multipart(&key).await?;
+/// let open = s3.list_multipart_uploads(&token.object_key("")).await?;
+/// assert_eq!((open[0].key.as_str(), open[0].upload_id.as_str()), (key.as_str(), id.as_str()));
+/// s3.abort_multipart(&key, &id).await?;
+/// assert!(s3.list_multipart_uploads(&key).await?.is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenUpload {
+    /// The object key it was begun for.
+    pub key: String,
+    /// Its id.
+    pub upload_id: String,
+    /// When the storage began it (its own clock).
+    pub initiated: std::time::SystemTime,
+}
+
 /// An object store reachable with one set of credentials.
 ///
 /// ```
@@ -240,6 +272,10 @@ pub trait ObjectBackend: Send + Sync + std::fmt::Debug {
 
     /// Aborts a multipart upload, deleting its parts.
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()>;
+
+    /// The multipart uploads open under `prefix`, every page (S3 and OSS
+    /// `ListMultipartUploads`).
+    async fn list_multipart_uploads(&self, prefix: &str) -> Result<Vec<OpenUpload>>;
 
     /// Metadata of an object, `None` if it does not exist.
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>>;

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::backend::{ObjectBackend, ProgressFn, Source};
 use crate::error::{Result, StoreError, StoreErrorKind};
+use crate::strays::{Strays, abort};
 use crate::{AdaptiveLimit, connect};
 
 use crate::options::{
@@ -38,6 +39,8 @@ struct Engine {
     retries: AtomicU64,
     sessions: AtomicU64,
     http: reqwest::Client,
+    /// Creates whose answer was lost, and the uploads open here.
+    strays: Arc<Strays>,
 }
 
 /// Uploads files with credentials from a [`TokenProvider`]. Cheap to clone.
@@ -68,11 +71,8 @@ struct AbortGuard {
     key: String,
     upload_id: Option<String>,
     sleep: SleepFn,
+    strays: Arc<Strays>,
 }
-
-/// Attempts at aborting a failed multipart upload: the abort meets the same flaky link as
-/// the parts did, and an upload left open is billed storage on S3 and OSS.
-const ABORT_ATTEMPTS: u32 = 4;
 
 impl AbortGuard {
     async fn abort_now(mut self) {
@@ -80,15 +80,18 @@ impl AbortGuard {
             abort(
                 self.backend.clone(),
                 self.key.clone(),
-                id,
+                id.clone(),
                 self.sleep.clone(),
             )
             .await;
+            self.strays.ended(&id);
         }
     }
 
     fn disarm(mut self) {
-        self.upload_id = None;
+        if let Some(id) = self.upload_id.take() {
+            self.strays.ended(&id);
+        }
     }
 }
 
@@ -97,24 +100,13 @@ impl Drop for AbortGuard {
         if let Some(id) = self.upload_id.take()
             && let Ok(handle) = tokio::runtime::Handle::try_current()
         {
-            let (backend, key) = (self.backend.clone(), self.key.clone());
-            handle.spawn(abort(backend, key, id, self.sleep.clone()));
-        }
-    }
-}
-
-/// Aborts a multipart upload, retrying transient failures.
-async fn abort(backend: Arc<dyn ObjectBackend>, key: String, id: String, sleep: SleepFn) {
-    for attempt in 1..=ABORT_ATTEMPTS {
-        match backend.abort_multipart(&key, &id).await {
-            Ok(()) => return,
-            Err(e) if e.is_transient() && attempt < ABORT_ATTEMPTS => {
-                sleep(Duration::from_millis(100 << attempt)).await;
-            }
-            Err(e) => {
-                tracing::warn!(%key, error = %e, "could not abort a multipart upload");
-                return;
-            }
+            let (backend, key, strays) =
+                (self.backend.clone(), self.key.clone(), self.strays.clone());
+            let sleep = self.sleep.clone();
+            handle.spawn(async move {
+                abort(backend, key, id.clone(), sleep).await;
+                strays.ended(&id);
+            });
         }
     }
 }
@@ -158,6 +150,7 @@ impl Uploader {
             session: tokio::sync::Mutex::new(None),
             sessions: AtomicU64::new(0),
             http,
+            strays: Arc::default(),
         }))
     }
 
@@ -283,7 +276,11 @@ impl Uploader {
                 s.running
                     .push(Box::pin(s.uploader.clone().upload_one(item)));
             }
-            let result = s.running.next().await?;
+            let Some(result) = s.running.next().await else {
+                // The end of the run: uploads whose create answer was lost are aborted.
+                s.uploader.abort_strays().await;
+                return None;
+            };
             let engine = &s.uploader.0;
             let retries = engine.retries.load(Ordering::Relaxed);
             let retried = retries > s.retries_seen;
@@ -294,6 +291,48 @@ impl Uploader {
             Some((result, s))
         })
         .boxed()
+    }
+
+    /// Aborts the multipart uploads whose create answer was lost (the storage began them,
+    /// this uploader saw a 5xx, a timeout or a reset and began another): it lists the
+    /// uploads open under each such key and aborts those begun within the create's time
+    /// window (15 minutes of clock difference allowed) that it is not using. The end of
+    /// every [`Uploader::upload_stream`] does this by itself; call it after a run was
+    /// cancelled. Returns how many it aborted, each also an [`UploadEvent::StrayAborted`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = std::sync::Arc::new(terra_mock::TerraMock::builder().start().await?);
+    /// # let dir = tempfile::tempdir()?;
+    /// # let las = dir.path().join("cloud.las");
+    /// # std::fs::write(&las, vec![7u8; 6 << 20])?;
+    /// # let m = mock.clone();
+    /// # let provider = std::sync::Arc::new(terra_store::FnTokenProvider::new(move || {
+    /// #     let t = m.issue_token(m.app_key()).ok_or_else(|| terra_store::BoxError::from("unknown account"));
+    /// #     async move { t }
+    /// # }));
+    /// # let backend = terra_store::BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// use terra_mock::{Fault, FaultRule, FaultScope};
+    /// use terra_store::{UploadItem, UploadOptions, Uploader};
+    /// // The first create of every multipart upload is made, and its answer lost.
+    /// mock.inject(FaultRule::on("POST", "/**/cloud.las").scope(FaultScope::Storage).times(1).fault(Fault::ResetAfterProcessing));
+    /// let opts = UploadOptions { multipart_threshold: 5 << 20, part_size: 5 << 20, backend, ..Default::default() };
+    /// let uploader = Uploader::new(provider, opts);
+    /// uploader.upload(vec![UploadItem::new("cloud.las", &las)]).await?;
+    /// assert_eq!(mock.open_multipart_uploads(), 0, "the lost one was found and aborted");
+    /// assert_eq!(uploader.abort_strays().await, 0, "nothing left to do");
+    /// # Ok(()) }
+    /// ```
+    pub async fn abort_strays(&self) -> usize {
+        let aborted = self.0.strays.sweep(&self.0.opts.sleep).await;
+        for (key, upload_id) in &aborted {
+            self.0.emit(UploadEvent::StrayAborted {
+                key: key.clone(),
+                upload_id: upload_id.clone(),
+            });
+        }
+        aborted.len()
     }
 
     /// The credentials currently in use, refreshed if due.
@@ -562,13 +601,28 @@ impl Engine {
                 .acquire()
                 .await
                 .expect("semaphore never closed");
-            session.backend.create_multipart(key).await?
+            let sent = (self.opts.now)();
+            match session.backend.create_multipart(key).await {
+                Ok(id) => {
+                    self.strays.begun(&id);
+                    id
+                }
+                Err(e) => {
+                    // A 5xx, a timeout or a reset: the storage may have begun it anyway.
+                    if e.is_transient() {
+                        let failed = (self.opts.now)();
+                        self.strays.lost(session.backend.clone(), key, sent, failed);
+                    }
+                    return Err(e);
+                }
+            }
         };
         let guard = AbortGuard {
             backend: session.backend.clone(),
             key: key.to_owned(),
             upload_id: Some(upload_id.clone()),
             sleep: self.opts.sleep.clone(),
+            strays: self.strays.clone(),
         };
         let parts = futures::stream::iter(1..=count)
             .map(|n| {

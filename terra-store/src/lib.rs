@@ -28,11 +28,12 @@ mod options;
 pub mod oss;
 #[cfg(feature = "s3")]
 pub mod s3;
+mod strays;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use backend::{ObjectBackend, ObjectInfo, ProgressFn, Source};
+pub use backend::{ObjectBackend, ObjectInfo, OpenUpload, ProgressFn, Source};
 pub use engine::Uploader;
 pub use error::{Result, StoreError, StoreErrorKind};
 pub use limit::AdaptiveLimit;

@@ -275,6 +275,13 @@ pub enum UploadEvent {
         /// Why.
         error: String,
     },
+    /// A multipart upload whose create answer was lost was found open and aborted.
+    StrayAborted {
+        /// Its object key.
+        key: String,
+        /// Its id.
+        upload_id: String,
+    },
 }
 
 /// Receives [`UploadEvent`]s (from many tasks: keep it quick).

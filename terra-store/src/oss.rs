@@ -10,7 +10,7 @@ use reqsign_core::{Context, SignRequest};
 use reqwest::Method;
 use terra_types::StsToken;
 
-use crate::backend::{ObjectBackend, ObjectInfo, Source};
+use crate::backend::{MAX_LIST_PAGES, ObjectBackend, ObjectInfo, OpenUpload, Source};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::{BackendOptions, OssSigning, encode_key};
 use terra_types::uri_encode;
@@ -61,6 +61,15 @@ impl std::fmt::Debug for OssBackend {
 }
 
 /// The text of the first `<name>` element.
+/// Undoes XML's five escapes.
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
 pub(crate) fn xml_tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");
     let close = format!("</{name}>");
@@ -341,6 +350,44 @@ impl ObjectBackend for OssBackend {
         )
         .await
         .map(drop)
+    }
+
+    async fn list_multipart_uploads(&self, prefix: &str) -> Result<Vec<OpenUpload>> {
+        let mut open = Vec::new();
+        let mut markers = String::new();
+        for _ in 0..MAX_LIST_PAGES {
+            let query = format!("uploads&prefix={}{markers}", uri_encode(prefix));
+            let (_, _, xml) = self
+                .send("ListMultipartUploads", Method::GET, "", &query, Body::Empty)
+                .await
+                .map_err(|e| e.context(format!("OSS ListMultipartUploads {prefix}")))?;
+            for upload in xml.split("<Upload>").skip(1) {
+                let field = |name| xml_tag(upload, name).map(unescape);
+                if let (Some(key), Some(upload_id)) = (field("Key"), field("UploadId")) {
+                    open.push(OpenUpload {
+                        key,
+                        upload_id,
+                        initiated: field("Initiated")
+                            .and_then(|t| terra_types::time::parse_rfc3339(&t))
+                            .unwrap_or(std::time::UNIX_EPOCH),
+                    });
+                }
+            }
+            if xml_tag(&xml, "IsTruncated") != Some("true") {
+                break;
+            }
+            let next = |name| xml_tag(&xml, name).map(unescape).unwrap_or_default();
+            let (key, id) = (next("NextKeyMarker"), next("NextUploadIdMarker"));
+            if key.is_empty() {
+                break;
+            }
+            markers = format!(
+                "&key-marker={}&upload-id-marker={}",
+                uri_encode(&key),
+                uri_encode(&id)
+            );
+        }
+        Ok(open)
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {

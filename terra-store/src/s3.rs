@@ -19,7 +19,7 @@ use futures::TryStreamExt;
 use terra_types::StsToken;
 
 use crate::BackendOptions;
-use crate::backend::{ObjectBackend, ObjectInfo, Source};
+use crate::backend::{MAX_LIST_PAGES, ObjectBackend, ObjectInfo, OpenUpload, Source};
 use crate::error::{Result, StoreError, StoreErrorKind};
 
 /// S3 with one set of STS credentials.
@@ -314,6 +314,44 @@ impl ObjectBackend for S3Backend {
             .await
             .map(drop)
             .map_err(|e| map(format!("S3 AbortMultipartUpload {key}"), e))
+    }
+
+    async fn list_multipart_uploads(&self, prefix: &str) -> Result<Vec<OpenUpload>> {
+        let mut open = Vec::new();
+        let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+        for _ in 0..MAX_LIST_PAGES {
+            let out = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await
+                .map_err(|e| map(format!("S3 ListMultipartUploads {prefix}"), e))?;
+            for u in out.uploads() {
+                if let (Some(key), Some(id)) = (u.key(), u.upload_id()) {
+                    open.push(OpenUpload {
+                        key: key.to_owned(),
+                        upload_id: id.to_owned(),
+                        initiated: u
+                            .initiated()
+                            .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                            .unwrap_or(std::time::UNIX_EPOCH),
+                    });
+                }
+            }
+            if out.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = out.next_key_marker().map(str::to_owned);
+            id_marker = out.next_upload_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                break;
+            }
+        }
+        Ok(open)
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {

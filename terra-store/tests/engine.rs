@@ -291,6 +291,75 @@ async fn cancelling_aborts_open_multipart_uploads() {
     mock.shutdown().await;
 }
 
+/// Creates whose answers are lost (made by the storage, then a reset or a 500 instead of
+/// the answer) leave nothing open: the engine finds the uploads it began and aborts them.
+#[tokio::test]
+async fn multipart_uploads_whose_create_answer_was_lost_are_aborted() {
+    for provider in [Provider::S3, Provider::Oss] {
+        let mock = TerraMock::builder()
+            .provider(provider)
+            .start()
+            .await
+            .unwrap();
+        // Every POST of these objects: creates first (and, later, completes).
+        for fault in [
+            Fault::ResetAfterProcessing,
+            Fault::StatusAfterProcessing { status: 500 },
+        ] {
+            mock.inject(
+                FaultRule::on("POST", "/**/part-*.las")
+                    .scope(FaultScope::Storage)
+                    .times(3)
+                    .fault(fault),
+            );
+        }
+        let tokens = MockTokens::new(&mock);
+        let dir = tempfile::tempdir().unwrap();
+        let items: Vec<UploadItem> = (0..4)
+            .map(|i| {
+                let name = format!("part-{i}.las");
+                UploadItem::new(&name, file(dir.path(), &name, 6 * 1024 * 1024, i as u8))
+            })
+            .collect();
+        let strays = Arc::new(Mutex::new(Vec::new()));
+        let seen = strays.clone();
+        let up = Uploader::new(
+            tokens.clone(),
+            UploadOptions {
+                multipart_threshold: 5 * 1024 * 1024,
+                part_size: 5 * 1024 * 1024,
+                max_attempts: 8,
+                ..opts(&mock)
+            },
+        )
+        .on_event(move |e| {
+            if let UploadEvent::StrayAborted { key, .. } = e {
+                seen.lock().unwrap().push(key);
+            }
+        });
+        let done = up.upload(items).await.unwrap();
+        assert_eq!(done.len(), 4, "{provider:?}");
+        let lost = mock
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && !r.is_api() && r.status != 200)
+            .count();
+        assert!(lost >= 6, "{provider:?}: the faults were met ({lost})");
+        assert_eq!(
+            mock.open_multipart_uploads(),
+            0,
+            "{provider:?}: no upload left open (strays aborted: {:?})",
+            strays.lock().unwrap()
+        );
+        assert!(
+            !strays.lock().unwrap().is_empty(),
+            "{provider:?}: each abort was reported"
+        );
+        assert_eq!(register(&tokens, &done).await, 4, "{provider:?}");
+        mock.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn a_missing_file_is_a_clear_error() {
     let mock = TerraMock::builder().start().await.unwrap();
