@@ -1124,18 +1124,34 @@ impl TerraMock {
     }
 
     /// The directory where object bodies are kept (a `terra-mock-*` folder under the
-    /// temporary directory, removed when the mock is dropped).
+    /// temporary directory, removed when the mock is dropped), spread over subfolders
+    /// `00` to `ff`.
     ///
     /// ```
     /// # fn main() -> std::io::Result<()> {
     /// let mock = terra_mock::TerraMock::builder().build()?;
     /// let token = mock.issue_token(mock.app_key()).unwrap();
     /// mock.put_object(&token, "a.jpg", b"jpeg")?;
-    /// assert_eq!(std::fs::read_dir(mock.storage_dir())?.count(), 1);
+    /// assert!(mock.storage_dir().is_dir());
     /// # Ok(()) }
     /// ```
     pub fn storage_dir(&self) -> &std::path::Path {
         self.inner.storage.dir()
+    }
+
+    /// How many body files are on disk (objects, their parts, and parts of uploads in
+    /// progress): what a test checks to see that nothing was left behind.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let token = mock.issue_token(mock.app_key()).unwrap();
+    /// mock.put_object(&token, "a.jpg", b"jpeg")?;
+    /// assert_eq!(mock.body_files(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn body_files(&self) -> usize {
+        self.inner.storage.body_files()
     }
 
     /// Stops serving and waits for open connections to finish (up to 5 s).

@@ -219,7 +219,7 @@ async fn objects_are_freed_with_their_files_and_their_grants() {
         0,
         "the unregistered upload went with its grant"
     );
-    assert_eq!(std::fs::read_dir(mock.storage_dir()).unwrap().count(), 0);
+    assert_eq!(mock.body_files(), 0);
 }
 
 /// Create-and-delete churn compacts the tables (a removed row otherwise leaves its slot

@@ -204,7 +204,7 @@ async fn complete_racing_abort_has_one_winner_and_leaves_nothing() {
         assert!(o.etag.ends_with("-2"));
     }
     // Every file on disk belongs to a completed object (two parts each); none is orphaned.
-    let files = std::fs::read_dir(mock.storage_dir()).unwrap().count();
+    let files = mock.body_files();
     assert_eq!(files, completed.len() * 2);
     for key in &completed {
         s3.delete_object()
@@ -214,7 +214,7 @@ async fn complete_racing_abort_has_one_winner_and_leaves_nothing() {
             .await
             .unwrap();
     }
-    assert_eq!(std::fs::read_dir(mock.storage_dir()).unwrap().count(), 0);
+    assert_eq!(mock.body_files(), 0);
 }
 
 /// Row 8: a key with `%00` was stored, then every listing that included it answered 500

@@ -75,9 +75,17 @@ async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, bytes: &[u8]) -> 
     }
 }
 
-/// The body files in `<data>/objects`.
+/// The body files in `<data>/objects` (in its shard folders).
 fn body_files(data: &Path) -> usize {
-    std::fs::read_dir(data.join("objects")).unwrap().count()
+    count_files(&data.join("objects"))
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| if p.is_dir() { count_files(&p) } else { 1 })
+        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,7 +414,7 @@ async fn objects_whose_bodies_are_gone_are_reported_and_dropped() {
         assert!(r.text().await.unwrap().contains("NoSuchKey"));
     }
     let _ = token;
-    assert_eq!(std::fs::read_dir(&objects).unwrap().count(), 0);
+    assert_eq!(count_files(&objects), 0);
     let stats = http
         .get(format!("{}/_terra-mock/v1/stats", server.base))
         .send()

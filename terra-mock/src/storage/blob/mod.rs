@@ -30,6 +30,36 @@ mod stored;
 pub(crate) use multipart::{CompleteError, PartMeta, Upload};
 use stored::object_row;
 
+/// Body files are spread over this many subfolders (`00` to `ff`): one folder of tens of
+/// thousands of files, created and deleted by many requests at once, made the file system
+/// spend more CPU on its directory lock and blocks than the server on the requests.
+pub(crate) const SHARDS: usize = 256;
+
+/// Which shard folders exist (made on first use).
+struct Shards(Box<[AtomicBool]>);
+
+impl Default for Shards {
+    fn default() -> Self {
+        Self((0..SHARDS).map(|_| AtomicBool::new(false)).collect())
+    }
+}
+
+impl std::fmt::Debug for Shards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shards").finish_non_exhaustive()
+    }
+}
+
+impl Shards {
+    /// Makes shard `i`'s folder `dir` unless it was made (a failure shows when the body is
+    /// written there).
+    fn ensure(&self, i: usize, dir: &std::path::Path) {
+        if !self.0[i].load(Ordering::Acquire) && std::fs::create_dir_all(dir).is_ok() {
+            self.0[i].store(true, Ordering::Release);
+        }
+    }
+}
+
 /// Ranges up to this size are read in one go rather than streamed from an async file.
 const SMALL_READ: u64 = 64 * 1024;
 
@@ -210,6 +240,8 @@ pub(crate) struct BlobStore {
     dir: Dir,
     inner: Mutex<Inner>,
     next: AtomicU64,
+    /// Which of the [`SHARDS`] subfolders exist.
+    shards: Shards,
     /// Where metadata is kept, when the mock is persistent.
     db: Option<Arc<Db>>,
 }
@@ -221,6 +253,7 @@ impl BlobStore {
             dir: Dir::Temp(tempfile::Builder::new().prefix("terra-mock-").tempdir()?),
             inner: Mutex::default(),
             next: AtomicU64::new(1),
+            shards: Shards::default(),
             db: None,
         })
     }
@@ -237,16 +270,27 @@ impl BlobStore {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A fresh path for a body being written.
+    /// A fresh path for a body being written, in one of the [`SHARDS`] subfolders.
     pub(crate) fn new_path(&self) -> PathBuf {
-        match &self.dir {
-            Dir::Temp(t) => t.path().join(format!(
-                "blob-{}",
-                self.next.fetch_add(1, Ordering::Relaxed)
-            )),
+        let (shard, name) = match &self.dir {
+            Dir::Temp(_) => {
+                let n = self.next.fetch_add(1, Ordering::Relaxed);
+                ((n % SHARDS as u64) as usize, format!("blob-{n}"))
+            }
             // Names that a restart cannot reuse.
-            Dir::Kept(p) => p.join(format!("blob-{}", uuid::Uuid::new_v4().simple())),
-        }
+            Dir::Kept(_) => {
+                let id: u128 = rand::random();
+                ((id >> 120) as usize, format!("blob-{id:032x}"))
+            }
+        };
+        let dir = self.dir().join(format!("{shard:02x}"));
+        self.shards.ensure(shard, &dir);
+        dir.join(name)
+    }
+
+    /// How many body files there are (for tests: what is left on disk).
+    pub(crate) fn body_files(&self) -> usize {
+        stored::body_files(self.dir()).map_or(0, |f| f.len())
     }
 
     /// Metadata of an object.

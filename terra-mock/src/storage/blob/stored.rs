@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-use super::{Blob, BlobStore, Dir, Inner, ObjectMeta, PartMeta, Segment, Upload, read_segments};
+use super::{
+    Blob, BlobStore, Dir, Inner, ObjectMeta, PartMeta, Segment, Shards, Upload, read_segments,
+};
 use crate::persist::{Db, Stored};
 use crate::state::rows::{ObjectDoc, PartDoc, UploadDoc, at, ms};
 
@@ -38,10 +40,47 @@ pub(super) struct PartRow {
     pub(super) file: String,
 }
 
+/// A body file's name as kept: relative to the objects folder (`ab/blob-...`, or
+/// `blob-...` for one written before the folder had shards).
 pub(super) fn file_name(p: &std::path::Path) -> String {
-    p.file_name()
+    let file = p
+        .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    match p.parent().and_then(|d| d.file_name()).and_then(|s| s.to_str()) {
+        Some(shard) if is_shard(shard) => format!("{shard}/{file}"),
+        _ => file,
+    }
+}
+
+fn is_shard(name: &str) -> bool {
+    name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The body files under `dir` (its shard folders, and files at the top from before them),
+/// by kept name, with their sizes.
+pub(super) fn body_files(
+    dir: &std::path::Path,
+) -> std::io::Result<std::collections::HashMap<String, u64>> {
+    let mut present = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_dir() {
+            if is_shard(&name) {
+                for inner in std::fs::read_dir(entry.path())? {
+                    let inner = inner?;
+                    let len = inner.metadata().map_or(u64::MAX, |m| m.len());
+                    let file = inner.file_name().to_string_lossy().into_owned();
+                    present.insert(format!("{name}/{file}"), len);
+                }
+            }
+            continue;
+        }
+        let len = entry.metadata().map_or(u64::MAX, |m| m.len());
+        present.insert(name, len);
+    }
+    Ok(present)
 }
 
 pub(super) fn object_row(m: &ObjectMeta) -> String {
@@ -72,12 +111,7 @@ impl BlobStore {
             )
         };
         // The body files there are, by name, with their sizes.
-        let mut present = std::collections::HashMap::new();
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            let len = entry.metadata().map_or(u64::MAX, |m| m.len());
-            present.insert(entry.file_name().to_string_lossy().into_owned(), len);
-        }
+        let present = body_files(&dir)?;
         let intact = |name: &str, len: u64| present.get(name) == Some(&len);
         let mut inner = Inner::default();
         let mut kept = std::collections::HashSet::new();
@@ -173,6 +207,7 @@ impl BlobStore {
             dir: Dir::Kept(dir),
             inner: Mutex::new(inner),
             next: AtomicU64::new(1),
+            shards: Shards::default(),
             db: Some(db),
         })
     }
@@ -372,4 +407,30 @@ pub(crate) struct StagedRows {
     pub objects: Vec<(String, String, String)>,
     pub uploads: Vec<(String, String)>,
     pub parts: Vec<(String, u32, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_found_in_shards_and_at_the_top_as_before_shards() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("ab")).unwrap();
+        std::fs::create_dir(dir.path().join("not-a-shard")).unwrap();
+        std::fs::write(dir.path().join("ab/blob-1"), b"12").unwrap();
+        std::fs::write(dir.path().join("blob-old"), b"123").unwrap();
+        std::fs::write(dir.path().join("not-a-shard/blob-2"), b"1").unwrap();
+        let found = body_files(dir.path()).unwrap();
+        assert_eq!(
+            found,
+            [("ab/blob-1".to_owned(), 2), ("blob-old".to_owned(), 3)]
+                .into_iter()
+                .collect()
+        );
+        // The kept name of a path is the one found there, so that a restart finds it.
+        assert_eq!(file_name(&dir.path().join("ab/blob-1")), "ab/blob-1");
+        assert_eq!(file_name(&dir.path().join("blob-old")), "blob-old");
+        assert_eq!(file_name(&dir.path().join("xyz/blob-3")), "blob-3");
+    }
 }
