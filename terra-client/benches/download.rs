@@ -258,7 +258,7 @@ fn main() {
 
     let skip = peers::skipped();
     tools.retain(|(name, _)| !skip.iter().any(|s| s == name));
-    let mut results: Vec<(String, Vec<(f64, f64)>)> = tools
+    let mut results: Vec<(String, Vec<peers::Run>)> = tools
         .iter()
         .map(|(n, _)| ((*n).to_owned(), Vec::new()))
         .collect();
@@ -269,7 +269,7 @@ fn main() {
             std::fs::create_dir_all(&out).unwrap();
             let o = out.to_string_lossy().into_owned();
             let cmd: Vec<String> = template.iter().map(|a| a.replace("{out}", &o)).collect();
-            let (secs, rss) = measure(&python, &cmd, &creds);
+            let run = measure(&python, &cmd, &creds, &server);
             let (n, bytes) = count(&out);
             assert_eq!(
                 (n, bytes),
@@ -277,12 +277,14 @@ fn main() {
                 "{name} round {round}: not every file arrived whole"
             );
             println!(
-                "round {round} {name:<7} {:>7.1} MiB/s  {:>6.2} s  peak RSS {:>6.1} MiB",
-                total_mib / secs,
-                secs,
-                rss
+                "round {round} {name:<7} {:>7.1} MiB/s  {:>6.2} s  CPU {:>6.2} s  server CPU {:>6.2} s  peak RSS {:>6.1} MiB",
+                total_mib / run.secs,
+                run.secs,
+                run.cpu,
+                run.server_cpu,
+                run.rss_mib
             );
-            results[i].1.push((secs, rss));
+            results[i].1.push(run);
             let _ = std::fs::remove_dir_all(&out);
         }
     }
@@ -294,7 +296,7 @@ fn main() {
     );
     let medians = peers::medians(&results, total_mib);
     let ours = medians[0].1;
-    if let Some((peer, best)) = medians[1..].iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
+    if let Some((peer, best, _)) = medians[1..].iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
         println!(
             "terra time / fastest peer ({peer}) time: {:.2}",
             ours / best

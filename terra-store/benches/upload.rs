@@ -8,7 +8,9 @@
 //! `terra` command line, for `terra upload`), `BENCH_PYTHON`, `BENCH_S5CMD`,
 //! `BENCH_RCLONE`, `BENCH_AWS`; optional `BENCH_FILES` (400), `BENCH_FILE_MIB` (8),
 //! `BENCH_ROUNDS` (3), `BENCH_LATENCY_MS` (0: the mock delays every storage request this
-//! long, a slow link's round trip), `BENCH_SKIP` (tools left out, comma-separated).
+//! long, a slow link's round trip), `BENCH_SKIP` (tools left out, comma-separated),
+//! `BENCH_PIN=1` (the server on core 0, the tools on core 1, with `taskset`). Every run
+//! reports wall time, the tool's CPU time and the server's.
 //!
 //! `BENCH_PHOTOS=N` uploads a flight of N small JPEG photos with GPS (about 10 KB each)
 //! instead: the case where the cost per file dominates. It adds `terra upload` (upload
@@ -315,7 +317,7 @@ fn main() {
             ));
         }
     };
-    let mut results: Vec<(String, Vec<(f64, f64)>)> = tools
+    let mut results: Vec<(String, Vec<peers::Run>)> = tools
         .iter()
         .map(|(n, _)| ((*n).to_owned(), Vec::new()))
         .collect();
@@ -332,7 +334,7 @@ fn main() {
                 })
                 .collect();
             faults(true);
-            let (secs, rss) = measure(&python, &cmd, &creds);
+            let run = measure(&python, &cmd, &creds, &server);
             faults(false);
             let stored = if *name == "terra-upload" {
                 // `terra upload` writes under a prefix of its own token and registers
@@ -369,29 +371,37 @@ fn main() {
                 "{name} round {round}: only {stored} of {files} objects arrived"
             );
             println!(
-                "round {round} {name:<12} {:>7.1} MiB/s  {:>6.1} s  peak RSS {:>6.1} MiB",
-                total_mib / secs,
-                secs,
-                rss
+                "round {round} {name:<12} {:>7.1} MiB/s  {:>6.2} s  CPU {:>6.2} s  server CPU {:>6.2} s  peak RSS {:>6.1} MiB",
+                total_mib / run.secs,
+                run.secs,
+                run.cpu,
+                run.server_cpu,
+                run.rss_mib
             );
-            results[i].1.push((secs, rss));
+            results[i].1.push(run);
         }
     }
     drop(server);
 
     println!(
-        "\n{files} files, {total_mib:.0} MiB to terra-mock's S3 endpoint, {latency} ms added per storage request, {rounds} rounds, median:"
+        "\n{files} files, {total_mib:.0} MiB to terra-mock's S3 endpoint, {latency} ms added per storage request, {rounds} rounds, {}, median:",
+        if peers::pinned() {
+            "server pinned to core 0, tools to core 1"
+        } else {
+            "client and server sharing the cores"
+        }
     );
-    let medians: Vec<(String, f64)> = peers::medians(&results, total_mib)
-        .into_iter()
-        .map(|(n, secs)| (n, total_mib / secs))
-        .collect();
+    let medians = peers::medians(&results, total_mib);
     let peers = medians
         .iter()
-        .filter(|(name, _)| !name.starts_with("terra"));
-    if let Some((peer, best)) = peers.max_by(|a, b| a.1.total_cmp(&b.1)) {
-        for (ours, rate) in medians.iter().filter(|(n, _)| n.starts_with("terra")) {
-            println!("{ours} / fastest peer ({peer}): {:.2}", rate / best);
+        .filter(|(name, _, _)| !name.starts_with("terra"));
+    if let Some((peer, best, best_cpu)) = peers.min_by(|a, b| a.1.total_cmp(&b.1)) {
+        for (ours, secs, cpu) in medians.iter().filter(|(n, _, _)| n.starts_with("terra")) {
+            println!(
+                "{ours} / fastest peer ({peer}): {:.2} of its time, {:.2} of its CPU",
+                secs / best,
+                cpu / best_cpu
+            );
         }
     }
 }

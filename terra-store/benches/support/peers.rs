@@ -36,9 +36,16 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts `bin serve` on a free port.
+    /// Starts `bin serve` on a free port (on the first core with `BENCH_PIN`).
     pub(crate) fn start(bin: &str) -> Self {
-        let mut child = Command::new(bin)
+        let mut cmd = if pinned() {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0", bin]);
+            c
+        } else {
+            Command::new(bin)
+        };
+        let mut child = cmd
             .args([
                 "serve",
                 "--addr",
@@ -57,6 +64,25 @@ impl Server {
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let endpoint = line.trim().rsplit(' ').next().unwrap().to_owned();
         Self { child, endpoint }
+    }
+
+    /// The server's user + system CPU seconds so far.
+    pub(crate) fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        let tick = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (tick(11) + tick(12)) / 100.0
     }
 }
 
@@ -114,11 +140,41 @@ pub(crate) fn rclone_s3_flags(endpoint: &str, token: &StsToken) -> Vec<String> {
     .collect()
 }
 
-/// Runs `cmd` under python, which reports its wall time and peak RSS (`ru_maxrss` of the
-/// child): the same measure for every tool. Returns (seconds, MiB); panics if it failed.
-pub(crate) fn measure(python: &str, cmd: &[String], envs: &[(&str, String)]) -> (f64, f64) {
-    let wrapper = "import resource,subprocess,sys,time\nt=time.monotonic()\nr=subprocess.run(sys.argv[1:])\nd=time.monotonic()-t\nm=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\nprint(f'{r.returncode} {d} {m}', file=sys.stderr)\n";
-    let out = Command::new(python)
+/// One run of a tool: wall seconds, peak RSS (MiB), its CPU seconds (user + system, its
+/// children included) and the server's CPU seconds meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Run {
+    pub(crate) secs: f64,
+    pub(crate) rss_mib: f64,
+    pub(crate) cpu: f64,
+    pub(crate) server_cpu: f64,
+}
+
+/// `BENCH_PIN=1`: the server on the first core, each tool on the second (`taskset`), so
+/// that neither takes the other's core; otherwise both share the machine.
+pub(crate) fn pinned() -> bool {
+    env("BENCH_PIN").is_some_and(|v| v != "0")
+}
+
+/// Runs `cmd` under python, which reports its wall time, peak RSS (`ru_maxrss` of the
+/// child) and CPU time: the same measure for every tool; the server's CPU time is read
+/// from `/proc` around it. Panics if the tool failed.
+pub(crate) fn measure(
+    python: &str,
+    cmd: &[String],
+    envs: &[(&str, String)],
+    server: &Server,
+) -> Run {
+    let wrapper = "import resource,subprocess,sys,time\nt=time.monotonic()\nr=subprocess.run(sys.argv[1:])\nd=time.monotonic()-t\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint(f'{r.returncode} {d} {u.ru_maxrss} {u.ru_utime+u.ru_stime}', file=sys.stderr)\n";
+    let mut c = if pinned() {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1", python]);
+        c
+    } else {
+        Command::new(python)
+    };
+    let server0 = server.cpu_secs();
+    let out = c
         .arg("-c")
         .arg(wrapper)
         .args(cmd)
@@ -128,34 +184,46 @@ pub(crate) fn measure(python: &str, cmd: &[String], envs: &[(&str, String)]) -> 
         .stderr(Stdio::piped())
         .output()
         .unwrap();
+    let server_cpu = server.cpu_secs() - server0;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last = stderr.lines().last().unwrap_or_default();
     let mut it = last.split_whitespace();
-    let (code, secs, kib): (i32, f64, f64) = (
-        it.next().and_then(|v| v.parse().ok()).unwrap_or(-1),
-        it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0),
-        it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0),
+    let mut next = || it.next().and_then(|v| v.parse::<f64>().ok());
+    let (code, secs, kib, cpu) = (
+        next().unwrap_or(-1.0),
+        next().unwrap_or(0.0),
+        next().unwrap_or(0.0),
+        next().unwrap_or(0.0),
     );
-    assert_eq!(code, 0, "{} failed:\n{stderr}", cmd[0]);
-    (secs, kib / 1024.0)
+    assert_eq!(code, 0.0, "{} failed:\n{stderr}", cmd[0]);
+    Run {
+        secs,
+        rss_mib: kib / 1024.0,
+        cpu,
+        server_cpu,
+    }
 }
 
-/// Median seconds and the highest peak RSS of each tool's runs, printed as table rows;
-/// returns `(name, median seconds)`.
-pub(crate) fn medians(results: &[(String, Vec<(f64, f64)>)], total_mib: f64) -> Vec<(String, f64)> {
+/// Medians (wall, CPU, server CPU) and the highest peak RSS of each tool's runs, printed as
+/// table rows; returns `(name, median seconds, median CPU seconds)`.
+pub(crate) fn medians(results: &[(String, Vec<Run>)], total_mib: f64) -> Vec<(String, f64, f64)> {
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("| tool | MiB/s | wall | CPU | server CPU | peak RSS |");
+    println!("|---|---:|---:|---:|---:|---:|");
     let mut out = Vec::new();
     for (name, runs) in results {
-        let mut secs: Vec<f64> = runs.iter().map(|r| r.0).collect();
-        secs.sort_by(f64::total_cmp);
-        let med = secs[secs.len() / 2];
-        let rss = runs.iter().map(|r| r.1).fold(0.0, f64::max);
+        let secs = median(runs.iter().map(|r| r.secs).collect());
+        let cpu = median(runs.iter().map(|r| r.cpu).collect());
+        let server = median(runs.iter().map(|r| r.server_cpu).collect());
+        let rss = runs.iter().map(|r| r.rss_mib).fold(0.0, f64::max);
         println!(
-            "| {name} | {:.1} MiB/s | {:.2} s | {:.1} MiB |",
-            total_mib / med,
-            med,
-            rss
+            "| {name} | {:.1} | {secs:.2} s | {cpu:.2} s | {server:.2} s | {rss:.1} MiB |",
+            total_mib / secs,
         );
-        out.push((name.clone(), med));
+        out.push((name.clone(), secs, cpu));
     }
     out
 }
