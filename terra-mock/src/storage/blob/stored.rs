@@ -47,7 +47,11 @@ pub(super) fn file_name(p: &std::path::Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match p.parent().and_then(|d| d.file_name()).and_then(|s| s.to_str()) {
+    match p
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|s| s.to_str())
+    {
         Some(shard) if is_shard(shard) => format!("{shard}/{file}"),
         _ => file,
     }
