@@ -286,3 +286,21 @@ pub trait ObjectBackend: Send + Sync + std::fmt::Debug {
     /// The bucket this backend writes to.
     fn bucket(&self) -> &str;
 }
+
+/// Undoes XML's five escapes.
+pub(crate) fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The text of the first `<name>` element.
+pub(crate) fn xml_tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&close)? + start;
+    Some(&xml[start..end])
+}

@@ -10,7 +10,9 @@ use reqsign_core::{Context, SignRequest};
 use reqwest::Method;
 use terra_types::StsToken;
 
-use crate::backend::{MAX_LIST_PAGES, ObjectBackend, ObjectInfo, OpenUpload, Source};
+use crate::backend::{
+    MAX_LIST_PAGES, ObjectBackend, ObjectInfo, OpenUpload, Source, unescape, xml_tag,
+};
 use crate::error::{Result, StoreError, StoreErrorKind};
 use crate::{BackendOptions, OssSigning, encode_key};
 use terra_types::uri_encode;
@@ -58,24 +60,6 @@ impl std::fmt::Debug for OssBackend {
             .field("version", &self.version)
             .finish()
     }
-}
-
-/// The text of the first `<name>` element.
-/// Undoes XML's five escapes.
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-pub(crate) fn xml_tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&close)? + start;
-    Some(&xml[start..end])
 }
 
 impl OssBackend {
