@@ -137,6 +137,18 @@ impl Source {
     }
 }
 
+impl Source {
+    /// The whole body in memory, read in one trip to the blocking pool; for bodies of at
+    /// most [`CHUNK`] bytes.
+    #[cfg(feature = "s3")]
+    pub(crate) async fn read_small(&self) -> std::io::Result<Bytes> {
+        let (path, offset, len) = (self.path.clone(), self.offset, self.len);
+        tokio::task::spawn_blocking(move || read_range(&path, offset, len))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+}
+
 /// Exactly `len` bytes of `path` from `offset`; a file that ends early is an error.
 fn read_range(path: &std::path::Path, offset: u64, len: u64) -> std::io::Result<Bytes> {
     use std::io::{Read, Seek};
@@ -288,6 +300,7 @@ pub trait ObjectBackend: Send + Sync + std::fmt::Debug {
 }
 
 /// Undoes XML's five escapes.
+#[cfg(any(feature = "s3", feature = "oss"))]
 pub(crate) fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")

@@ -28,6 +28,8 @@ mod options;
 pub mod oss;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "s3")]
+mod sigv4;
 mod strays;
 
 use std::sync::Arc;
@@ -106,7 +108,8 @@ pub struct BackendOptions {
     /// part) is hashed from disk before it is sent, one extra read and SHA-256 pass
     /// (about 30 % of throughput in `cargo xtask bench upload`). OSS ignores it.
     pub sign_payload: bool,
-    /// The HTTP client of the OSS backend (default: a new one per uploader).
+    /// The HTTP client of the OSS backend and of the S3 backend's own PutObject (default:
+    /// a new one per uploader).
     pub http: Option<reqwest::Client>,
 }
 
@@ -142,7 +145,7 @@ pub fn connect(
 ) -> Result<Arc<dyn ObjectBackend>> {
     match &token.cloud_name {
         #[cfg(feature = "s3")]
-        CloudName::AwsS3 => Ok(Arc::new(s3::S3Backend::new(token, opts))),
+        CloudName::AwsS3 => Ok(Arc::new(s3::S3Backend::with_http(token, opts, http))),
         #[cfg(feature = "oss")]
         CloudName::AliOss => Ok(Arc::new(oss::OssBackend::new(token, opts, http)?)),
         other => {

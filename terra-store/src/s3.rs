@@ -18,9 +18,12 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures::TryStreamExt;
 use terra_types::StsToken;
 
-use crate::BackendOptions;
-use crate::backend::{MAX_LIST_PAGES, ObjectBackend, ObjectInfo, OpenUpload, Source};
+use crate::backend::{
+    MAX_LIST_PAGES, ObjectBackend, ObjectInfo, OpenUpload, Source, unescape, xml_tag,
+};
 use crate::error::{Result, StoreError, StoreErrorKind};
+use crate::{BackendOptions, encode_key, sigv4};
+use terra_types::Secret;
 
 /// S3 with one set of STS credentials.
 ///
@@ -50,6 +53,178 @@ pub struct S3Backend {
     client: aws_sdk_s3::Client,
     bucket: String,
     sign_payload: bool,
+    /// The PUT of a whole object, sent without the SDK (see [`LeanPut`]).
+    lean: Option<LeanPut>,
+}
+
+/// PutObject by reqwest and [`crate::sigv4`]: the SDK's orchestration (config layers,
+/// interceptors, type-erased state, its own signer) cost more client CPU per small photo
+/// than the request itself. Same signature, same error mapping; retries and token refresh
+/// stay with the engine as for every other request. Used where the URL is plain (no dot
+/// segments in the key, no path in the endpoint); the SDK sends the rest.
+#[derive(Clone)]
+struct LeanPut {
+    http: reqwest::Client,
+    /// `scheme://host[:port]` requests go to.
+    origin: String,
+    /// The `Host` header of those requests (reqwest sends the same, from the URL).
+    host: String,
+    /// Whether the bucket is in the host name (else the first path segment).
+    virtual_host: bool,
+    region: String,
+    access_key_id: String,
+    secret: Secret,
+    session_token: Secret,
+}
+
+impl std::fmt::Debug for LeanPut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeanPut")
+            .field("origin", &self.origin)
+            .field("virtual_host", &self.virtual_host)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a bucket can be the first label of a TLS host name (the SDK's rule: DNS-safe,
+/// no dots).
+fn virtual_hostable(bucket: &str) -> bool {
+    (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !bucket.starts_with('-')
+        && !bucket.ends_with('-')
+}
+
+impl LeanPut {
+    /// The lean PUT for a token, or `None` where the endpoint is not a plain origin.
+    fn new(token: &StsToken, opts: &BackendOptions, http: reqwest::Client) -> Option<Self> {
+        let bucket = &token.cloud_bucket_name;
+        let (endpoint, path_style) = match &opts.endpoint {
+            Some(e) => (
+                e.trim_end_matches('/').to_owned(),
+                opts.path_style.unwrap_or(true),
+            ),
+            None => (
+                format!("https://s3.{}.amazonaws.com", token.region),
+                opts.path_style.unwrap_or(false),
+            ),
+        };
+        let url = reqwest::Url::parse(&endpoint).ok()?;
+        if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
+            return None;
+        }
+        let virtual_host = !path_style && virtual_hostable(bucket);
+        let mut host = url.host_str()?.to_owned();
+        if virtual_host {
+            host = format!("{bucket}.{host}");
+        }
+        if let Some(port) = url.port() {
+            host.push_str(&format!(":{port}"));
+        }
+        Some(Self {
+            http,
+            origin: format!("{}://{host}", url.scheme()),
+            host,
+            virtual_host,
+            region: token.region.clone(),
+            access_key_id: token.access_key_id.clone(),
+            secret: token.secret_access_key.clone(),
+            session_token: token.session_token.clone(),
+        })
+    }
+
+    /// The request path of a key, or `None` where a URL parser would rewrite it (`.` and
+    /// `..` segments, which S3 keeps as they are).
+    fn path(&self, bucket: &str, key: &str) -> Option<String> {
+        if key.split('/').any(|s| s == "." || s == "..") {
+            return None;
+        }
+        Some(if self.virtual_host {
+            format!("/{}", encode_key(key))
+        } else {
+            format!("/{}/{}", encode_key(bucket), encode_key(key))
+        })
+    }
+
+    /// PutObject of `source` at `path`; `payload` is the body's hex SHA-256 or
+    /// `UNSIGNED-PAYLOAD`.
+    async fn put(&self, key: &str, path: &str, source: &Source, payload: &str) -> Result<String> {
+        let ctx = || format!("S3 PutObject {key}");
+        let signed = sigv4::sign(
+            &sigv4::Request {
+                method: "PUT",
+                host: &self.host,
+                path,
+                payload,
+                region: &self.region,
+            },
+            &sigv4::Keys {
+                access_key_id: &self.access_key_id,
+                secret: self.secret.expose(),
+                session_token: Some(self.session_token.expose()),
+            },
+            std::time::SystemTime::now(),
+        );
+        let body = if source.len <= crate::backend::CHUNK as u64 {
+            // A photo-sized body: read in one trip to the blocking pool, sent with the
+            // headers.
+            let bytes = source.read_small().await.map_err(|e| {
+                StoreError::new(
+                    StoreErrorKind::Io,
+                    format!("read {}", source.path.display()),
+                    e.to_string(),
+                )
+            })?;
+            if let Some(p) = &source.progress {
+                p(bytes.len() as u64);
+            }
+            reqwest::Body::from(bytes)
+        } else {
+            reqwest::Body::wrap_stream(source.stream())
+        };
+        let resp = self
+            .http
+            .put(format!("{}{path}", self.origin))
+            .header(http::header::CONTENT_LENGTH, source.len)
+            .header("x-amz-content-sha256", payload)
+            .header("x-amz-date", &signed.amz_date)
+            .header("x-amz-security-token", self.session_token.expose())
+            .header(http::header::AUTHORIZATION, &signed.authorization)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::new(
+                    StoreErrorKind::Transient,
+                    ctx(),
+                    format!("request failed: {e}"),
+                )
+                .with_source(e.without_url())
+            })?;
+        let status = resp.status().as_u16();
+        let etag = resp
+            .headers()
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if (200..300).contains(&status) {
+            return Ok(etag);
+        }
+        let text = resp.text().await.unwrap_or_default();
+        let code = xml_tag(&text, "Code").map(str::to_owned);
+        let message = xml_tag(&text, "Message")
+            .map(unescape)
+            .unwrap_or_else(|| format!("HTTP {status} without an S3 error document"));
+        Err(StoreError::from_response(
+            ctx(),
+            status,
+            code.as_deref(),
+            message,
+        ))
+    }
 }
 
 impl S3Backend {
@@ -77,6 +252,30 @@ impl S3Backend {
     /// # Ok(()) }
     /// ```
     pub fn new(token: &StsToken, opts: &BackendOptions) -> Self {
+        let http = opts.http.clone().unwrap_or_default();
+        Self::with_http(token, opts, http)
+    }
+
+    /// [`S3Backend::new`] whose own PutObject goes through `http` (its pooled connections
+    /// shared with the caller's other requests); the SDK keeps its own client for the rest.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = terra_mock::TerraMock::builder().start().await?;
+    /// # let token = mock.issue_token(mock.app_key()).unwrap();
+    /// # let dir = tempfile::tempdir()?;
+    /// # let photo = dir.path().join("DJI_0001.JPG");
+    /// # std::fs::write(&photo, vec![7u8; 10_000])?;
+    /// use terra_store::{BackendOptions, ObjectBackend, Source, s3::S3Backend};
+    /// let http = reqwest::Client::new();
+    /// let opts = BackendOptions { endpoint: Some(mock.base_url()), ..Default::default() };
+    /// let s3 = S3Backend::with_http(&token, &opts, http.clone());
+    /// s3.put(&token.object_key("a.jpg"), &Source::file(&photo, 10_000)).await?;
+    /// assert_eq!(s3.head(&token.object_key("a.jpg")).await?.unwrap().size, 10_000);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_http(token: &StsToken, opts: &BackendOptions, http: reqwest::Client) -> Self {
         let creds = Credentials::new(
             &token.access_key_id,
             token.secret_access_key.expose(),
@@ -103,6 +302,7 @@ impl S3Backend {
             client: aws_sdk_s3::Client::from_conf(b.build()),
             bucket: token.cloud_bucket_name.clone(),
             sign_payload: opts.sign_payload,
+            lean: LeanPut::new(token, opts, http),
         }
     }
 
@@ -213,6 +413,17 @@ fn map<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
 #[async_trait::async_trait]
 impl ObjectBackend for S3Backend {
     async fn put(&self, key: &str, source: &Source) -> Result<String> {
+        if let Some((lean, path)) = self
+            .lean
+            .as_ref()
+            .and_then(|l| Some((l, l.path(&self.bucket, key)?)))
+        {
+            let payload = match self.payload(source).await?.0 {
+                Some(sha) => sha,
+                None => "UNSIGNED-PAYLOAD".to_owned(),
+            };
+            return lean.put(key, &path, source, &payload).await;
+        }
         let req = self
             .client
             .put_object()
@@ -411,4 +622,89 @@ fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
         }
         b.tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(bucket: &str) -> StsToken {
+        serde_json::from_value(serde_json::json!({
+            "cloudName": "aws_s3", "accessKeyID": "AK", "secretAccessKey": "SK",
+            "sessionToken": "ST", "region": "us-west-2", "cloudBucketName": bucket,
+            "storePath": "fm/1/", "callbackParam": "", "expireTime": 3600,
+        }))
+        .unwrap()
+    }
+
+    fn lean(bucket: &str, opts: BackendOptions) -> Option<LeanPut> {
+        LeanPut::new(&token(bucket), &opts, reqwest::Client::new())
+    }
+
+    #[test]
+    fn without_an_endpoint_the_bucket_is_in_the_regional_host() {
+        let l = lean("terra-bucket", BackendOptions::default()).unwrap();
+        assert_eq!(l.origin, "https://terra-bucket.s3.us-west-2.amazonaws.com");
+        assert_eq!(l.host, "terra-bucket.s3.us-west-2.amazonaws.com");
+        assert_eq!(
+            l.path("terra-bucket", "fm/1/a b.jpg").unwrap(),
+            "/fm/1/a%20b.jpg"
+        );
+    }
+
+    #[test]
+    fn buckets_a_tls_host_cannot_hold_go_path_style() {
+        let l = lean("terra.bucket", BackendOptions::default()).unwrap();
+        assert_eq!(l.host, "s3.us-west-2.amazonaws.com");
+        assert_eq!(l.path("terra.bucket", "k").unwrap(), "/terra.bucket/k");
+        assert!(!virtual_hostable("Upper"));
+        assert!(!virtual_hostable("-edge"));
+        assert!(!virtual_hostable("ab"));
+    }
+
+    #[test]
+    fn an_endpoint_override_keeps_its_port_and_goes_path_style() {
+        let opts = BackendOptions {
+            endpoint: Some("http://127.0.0.1:9000/".into()),
+            ..Default::default()
+        };
+        let l = lean("terra-bucket", opts.clone()).unwrap();
+        assert_eq!(
+            (l.origin.as_str(), l.host.as_str()),
+            ("http://127.0.0.1:9000", "127.0.0.1:9000")
+        );
+        assert_eq!(
+            l.path("terra-bucket", "fm/1/a").unwrap(),
+            "/terra-bucket/fm/1/a"
+        );
+        let vh = lean(
+            "terra-bucket",
+            BackendOptions {
+                path_style: Some(false),
+                ..opts
+            },
+        )
+        .unwrap();
+        assert_eq!(vh.host, "terra-bucket.127.0.0.1:9000");
+    }
+
+    #[test]
+    fn what_a_url_would_rewrite_is_left_to_the_sdk() {
+        let with_path = BackendOptions {
+            endpoint: Some("https://gateway.example/s3".into()),
+            ..Default::default()
+        };
+        assert!(lean("terra-bucket", with_path).is_none());
+        let l = lean("terra-bucket", BackendOptions::default()).unwrap();
+        assert!(l.path("terra-bucket", "fm/../a").is_none());
+        assert!(l.path("terra-bucket", "fm/./a").is_none());
+        assert!(l.path("terra-bucket", "fm/..a").is_some());
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let l = lean("terra-bucket", BackendOptions::default()).unwrap();
+        let d = format!("{l:?}");
+        assert!(!d.contains("SK") && !d.contains("ST"), "{d}");
+    }
 }
