@@ -4,9 +4,29 @@ use super::*;
 
 // ---- a minimal HTTP/1.1 client ------------------------------------------------------
 
+/// Anything a connection runs over: TCP, or TLS inside a proxy's tunnel.
+pub(crate) trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// Where a connection goes: straight to the server, or through its proxy (`CONNECT name:443`,
+/// then TLS under the emulator's authority).
+#[derive(Clone)]
+pub(crate) enum Route {
+    Direct(String),
+    Tunnel {
+        proxy: String,
+        name: String,
+        tls: Arc<rustls::ClientConfig>,
+    },
+}
+
 pub(crate) struct Conn {
-    pub(crate) io: tokio::io::BufReader<TcpStream>,
+    pub(crate) io: tokio::io::BufReader<Box<dyn Io>>,
+    /// The `Host` header of API requests (and of S3 requests on a direct connection).
     pub(crate) host: String,
+    /// Whether it runs through the proxy (S3 requests then name the S3 host).
+    pub(crate) tunneled: bool,
+    route: Route,
     /// The server said it closes the connection after this response (HTTP/1.0 servers
     /// such as moto's): the next request reconnects.
     pub(crate) closed: bool,
@@ -25,12 +45,42 @@ impl Reply {
 
 impl Conn {
     pub(crate) async fn open(addr: &str) -> Self {
-        let s = TcpStream::connect(addr).await.unwrap();
-        s.set_nodelay(true).unwrap();
-        Self {
-            io: tokio::io::BufReader::with_capacity(64 * 1024, s),
-            host: addr.to_owned(),
+        Self::connect(&Route::Direct(addr.to_owned())).await
+    }
+
+    pub(crate) async fn connect(route: &Route) -> Self {
+        Self::try_connect(route).await.unwrap()
+    }
+
+    pub(crate) async fn try_connect(route: &Route) -> std::io::Result<Self> {
+        let (io, host, tunneled): (Box<dyn Io>, String, bool) = match route {
+            Route::Direct(addr) => {
+                let s = TcpStream::connect(addr).await?;
+                s.set_nodelay(true)?;
+                (Box::new(s), addr.clone(), false)
+            }
+            Route::Tunnel { proxy, name, tls } => (
+                Box::new(tunnel(proxy, name, tls).await?),
+                name.clone(),
+                true,
+            ),
+        };
+        Ok(Self {
+            io: tokio::io::BufReader::with_capacity(64 * 1024, io),
+            host,
+            tunneled,
+            route: route.clone(),
             closed: false,
+        })
+    }
+
+    /// The `Host` of S3 requests for a token: the server's address, or through the proxy
+    /// the S3 name of the token's region (path style).
+    pub(crate) fn s3_host(&self, token: &StsToken) -> String {
+        if self.tunneled {
+            format!("s3.{}.amazonaws.com", token.region)
+        } else {
+            self.host.clone()
         }
     }
 
@@ -41,12 +91,24 @@ impl Conn {
         headers: &[(String, String)],
         body: &[u8],
     ) -> std::io::Result<Reply> {
+        let host = self.host.clone();
+        self.send_as(&host, method, target, headers, body).await
+    }
+
+    /// Sends one request with `host` as its `Host` header.
+    pub(crate) async fn send_as(
+        &mut self,
+        host: &str,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> std::io::Result<Reply> {
         if self.closed {
-            *self = Self::open(&self.host.clone()).await;
+            *self = Self::try_connect(&self.route).await?;
         }
         let mut req = format!(
-            "{method} {target} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n",
-            self.host,
+            "{method} {target} HTTP/1.1\r\nhost: {host}\r\ncontent-length: {}\r\n",
             body.len()
         );
         for (n, v) in headers {
@@ -103,6 +165,56 @@ impl Conn {
         self.closed = close;
         Ok(Reply { status, body })
     }
+}
+
+/// `CONNECT name:443` through `proxy`, then TLS for `name` trusting what `tls` trusts.
+pub(crate) async fn tunnel(
+    proxy: &str,
+    name: &str,
+    tls: &Arc<rustls::ClientConfig>,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let mut s = TcpStream::connect(proxy).await?;
+    s.set_nodelay(true)?;
+    s.write_all(format!("CONNECT {name}:443 HTTP/1.1\r\nhost: {name}:443\r\n\r\n").as_bytes())
+        .await?;
+    // The answer is a status line and headers, no body; read it byte by byte so that
+    // nothing of the TLS stream is taken.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        if s.read(&mut b).await? == 0 || head.len() > 8192 {
+            return Err(std::io::Error::other("the proxy closed the tunnel"));
+        }
+        head.push(b[0]);
+    }
+    if !head.starts_with(b"HTTP/1.1 200") && !head.starts_with(b"HTTP/1.0 200") {
+        return Err(std::io::Error::other(format!(
+            "CONNECT {name}: {}",
+            String::from_utf8_lossy(&head).lines().next().unwrap_or("")
+        )));
+    }
+    let server =
+        rustls::pki_types::ServerName::try_from(name.to_owned()).map_err(std::io::Error::other)?;
+    tokio_rustls::TlsConnector::from(tls.clone())
+        .connect(server, s)
+        .await
+}
+
+/// A TLS client configuration trusting only the PEM certificate `ca_pem`.
+pub(crate) fn trusting(ca_pem: &str) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
 }
 
 /// Signs an API request as the gateway wants it.

@@ -11,7 +11,9 @@
 //!    against the same bytes in 8 MiB single PUTs;
 //! 5. `soak`: the mixed workload for 60 s, server RSS sampled every 5 s;
 //! 6. `memory`: resident memory of 100 000 jobs and 1 000 000 files (in process);
-//! 7. `rss`: the server's RSS idle, after 3.2 GiB of concurrent uploads and 15 s later.
+//! 7. `rss`: the server's RSS idle, after 3.2 GiB of concurrent uploads and 15 s later;
+//! 8. `proxy`: a signed GET and the mixed workload straight and through `--proxy` with TLS,
+//!    and the time to issue a leaf certificate.
 //!
 //! The server is the standalone binary in its own process, so its CPU time and memory are
 //! its own; the load generator is a minimal HTTP/1.1 client (keep-alive, no pipelining) so
@@ -49,6 +51,7 @@ mod memory;
 mod mixed;
 mod multipart;
 mod presigned;
+mod proxy;
 mod rss;
 mod server;
 mod wrk;
@@ -57,9 +60,10 @@ use client::*;
 use list::list;
 use measure::*;
 use memory::memory;
-use mixed::{mixed, soak};
+use mixed::{mixed, mixed_over, soak};
 use multipart::multipart;
-use presigned::{obtain, presigned};
+use presigned::{get_over, obtain, presigned};
+use proxy::proxy;
 use rss::rss_after_uploads;
 use server::Server;
 use wrk::wrk;
@@ -74,7 +78,7 @@ const ACCOUNTS: [(&str, &str); 4] = [
 
 fn main() {
     let only = std::env::var("BENCH_ONLY")
-        .unwrap_or_else(|_| "list,mixed,presigned,multipart,rss,soak,memory".into());
+        .unwrap_or_else(|_| "list,mixed,presigned,proxy,multipart,rss,soak,memory".into());
     let want = |s: &str| only.split(',').any(|o| o.trim() == s);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,6 +88,7 @@ fn main() {
         ("list", 0),
         ("mixed", 1),
         ("presigned", 2),
+        ("proxy", 6),
         ("multipart", 3),
         ("rss", 5),
         ("soak", 4),
@@ -100,7 +105,7 @@ fn main() {
         } else {
             ""
         };
-        let server = Server::start(settings);
+        let server = Server::start_with(settings, name == "proxy");
         rt.block_on(async {
             match run {
                 0 => list(&server).await,
@@ -108,6 +113,7 @@ fn main() {
                 2 => presigned(&server).await,
                 3 => multipart(&server).await,
                 5 => rss_after_uploads(&server).await,
+                6 => proxy(&server).await,
                 _ => soak(&server).await,
             }
         });

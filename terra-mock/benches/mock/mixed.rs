@@ -55,9 +55,10 @@ pub(crate) async fn round(
         .to_owned();
     let key = token.object_key("DJI_0001.JPG");
     let path = format!("/{}/{}", token.cloud_bucket_name, encode_key(&key));
-    let h = sigv4(&token, &c.host.clone(), "PUT", &path, "");
+    let s3 = c.s3_host(&token);
+    let h = sigv4(&token, &s3, "PUT", &path, "");
     let t0 = Instant::now();
-    let r = c.send("PUT", &path, &h, body).await;
+    let r = c.send_as(&s3, "PUT", &path, &h, body).await;
     timed(r, t0, t)?;
     call!(
         "POST",
@@ -76,9 +77,9 @@ pub(crate) async fn round(
         .to_owned();
     call!("GET", &format!("/jobs/{job}"), None);
     call!("GET", "/jobs?rows=10", None);
-    let h = sigv4(&token, &c.host.clone(), "HEAD", &path, "");
+    let h = sigv4(&token, &s3, "HEAD", &path, "");
     let t0 = Instant::now();
-    let r = c.send("HEAD", &path, &h, b"").await;
+    let r = c.send_as(&s3, "HEAD", &path, &h, b"").await;
     timed(r, t0, t)?;
     call!("DELETE", &format!("/jobs/{job}"), None);
     call!("DELETE", &format!("/resources/{rid}?deleteMode=1"), None);
@@ -92,19 +93,28 @@ pub(crate) async fn mixed_for(
     duration: Duration,
     sample: impl Fn(f64),
 ) -> (Vec<Tally>, f64) {
+    mixed_over(&Route::Direct(server.addr.clone()), duration, sample).await
+}
+
+/// [`mixed_for`] over connections made by `route`.
+pub(crate) async fn mixed_over(
+    route: &Route,
+    duration: Duration,
+    sample: impl Fn(f64),
+) -> (Vec<Tally>, f64) {
     let body: Arc<Vec<u8>> = Arc::new((0..16 * 1024).map(|i| (i % 251) as u8).collect());
     let etag = format!("\"{}\"", hex::encode(Md5::digest(body.as_slice())));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..CONNECTIONS {
-        let (addr, body, etag) = (server.addr.clone(), body.clone(), etag.clone());
+        let (route, body, etag) = (route.clone(), body.clone(), etag.clone());
         let (ak, sk) = ACCOUNTS[i % ACCOUNTS.len()];
         tasks.push(tokio::spawn(async move {
-            let mut c = Conn::open(&addr).await;
+            let mut c = Conn::connect(&route).await;
             let mut t = Tally::default();
             while start.elapsed() < duration {
                 if round(&mut c, ak, sk, &body, &etag, &mut t).await.is_err() {
-                    c = Conn::open(&addr).await;
+                    c = Conn::connect(&route).await;
                 }
             }
             t

@@ -9,24 +9,37 @@ pub(crate) async fn get_loop(
     target: &str,
     headers: Vec<(String, String)>,
 ) -> (Vec<Tally>, f64) {
+    get_over(&Route::Direct(addr.to_owned()), None, target, headers).await
+}
+
+/// [`get_loop`] over connections made by `route`, with `host` as the `Host` header when
+/// given.
+pub(crate) async fn get_over(
+    route: &Route,
+    host: Option<&str>,
+    target: &str,
+    headers: Vec<(String, String)>,
+) -> (Vec<Tally>, f64) {
     let duration = seconds();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..CONNECTIONS {
-        let (addr, target, headers) = (addr.to_owned(), target.to_owned(), headers.clone());
+        let (route, target, headers) = (route.clone(), target.to_owned(), headers.clone());
+        let host = host.map(str::to_owned);
         tasks.push(tokio::spawn(async move {
-            let mut c = Conn::open(&addr).await;
+            let mut c = Conn::connect(&route).await;
+            let host = host.unwrap_or_else(|| c.host.clone());
             let mut t = Tally::default();
             while start.elapsed() < duration {
                 let t0 = Instant::now();
-                match c.send("GET", &target, &headers, b"").await {
+                match c.send_as(&host, "GET", &target, &headers, b"").await {
                     Ok(r) if r.status == 200 && r.body.len() == 1024 => {
                         t.latencies_us.push(t0.elapsed().as_micros() as u32)
                     }
                     Ok(_) => t.errors += 1,
                     Err(_) => {
                         t.errors += 1;
-                        c = Conn::open(&addr).await;
+                        c = Conn::connect(&route).await;
                     }
                 }
             }

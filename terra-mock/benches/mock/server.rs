@@ -11,8 +11,9 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts the binary; `settings` are top-level TOML settings for its config.
-    pub(crate) fn start(settings: &str) -> Self {
+    /// Starts the binary; `settings` are top-level TOML settings for its config; with
+    /// `proxy`, it is also a proxy (`--proxy`, its authority in the server's folder).
+    pub(crate) fn start_with(settings: &str, proxy: bool) -> Self {
         let bin = std::env::var("TERRA_MOCK_BIN")
             .expect("set TERRA_MOCK_BIN to a release terra-mock (cargo xtask bench mock does)");
         let dir = tempfile::tempdir().unwrap();
@@ -34,6 +35,11 @@ impl Server {
             "--config",
         ])
         .arg(&config);
+        if proxy {
+            cmd.arg("--proxy")
+                .arg("--ca-dir")
+                .arg(dir.path().join("ca"));
+        }
         if std::env::var_os("BENCH_PERSIST").is_some() {
             cmd.arg("--data-dir").arg(dir.path().join("state"));
         }
@@ -53,6 +59,11 @@ impl Server {
             addr,
             _dir: dir,
         }
+    }
+
+    /// The proxy's CA certificate (PEM), of a server started with `proxy`.
+    pub(crate) fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("ca/ca.pem")).unwrap()
     }
 
     pub(crate) fn proc_status(&self, field: &str) -> u64 {
