@@ -153,9 +153,7 @@ impl Source {
 fn read_range(path: &std::path::Path, offset: u64, len: u64) -> std::io::Result<Bytes> {
     use std::io::{Read, Seek};
     let mut f = std::fs::File::open(path)?;
-    if offset > 0 {
-        f.seek(std::io::SeekFrom::Start(offset))?;
-    }
+    f.seek(std::io::SeekFrom::Start(offset))?;
     let mut buf = vec![0u8; len as usize];
     f.read_exact(&mut buf)?;
     Ok(Bytes::from(buf))
@@ -316,4 +314,73 @@ pub(crate) fn xml_tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     let start = xml.find(&open)? + open.len();
     let end = xml[start..].find(&close)? + start;
     Some(&xml[start..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("body.bin");
+        std::fs::write(&path, bytes).unwrap();
+        (dir, path)
+    }
+
+    async fn chunks(s: &Source) -> Vec<Bytes> {
+        s.stream().try_collect().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_range_is_exactly_its_bytes_small_or_streamed() {
+        let bytes: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
+        let (_d, path) = file(&bytes);
+        for (offset, len) in [(0, 10), (5, 10), (7, CHUNK), (3, 3 * CHUNK)] {
+            let s = Source {
+                offset: offset as u64,
+                len: len as u64,
+                ..Source::file(&path, bytes.len() as u64)
+            };
+            assert_eq!(chunks(&s).await.concat(), &bytes[offset..offset + len]);
+        }
+    }
+
+    #[tokio::test]
+    async fn small_bodies_come_in_one_piece_big_ones_in_bounded_chunks() {
+        let bytes = vec![1u8; 3 * CHUNK];
+        let (_d, path) = file(&bytes);
+        let small = Source {
+            len: 1000,
+            ..Source::file(&path, 1000)
+        };
+        assert_eq!(chunks(&small).await.len(), 1);
+        let big = Source::file(&path, bytes.len() as u64);
+        let got = chunks(&big).await;
+        assert!(got.len() >= 3, "{} chunks", got.len());
+        assert!(got.iter().all(|c| c.len() <= CHUNK));
+    }
+
+    #[tokio::test]
+    async fn a_file_shorter_than_its_range_is_an_error() {
+        let (_d, path) = file(b"0123456789");
+        let s = Source {
+            offset: 4,
+            len: 10,
+            ..Source::file(&path, 10)
+        };
+        assert!(s.stream().try_collect::<Vec<_>>().await.is_err());
+    }
+
+    #[test]
+    fn debug_names_the_range() {
+        let s = Source {
+            offset: 4,
+            len: 6,
+            ..Source::file("/data/DJI_0001.JPG", 10)
+        };
+        assert_eq!(
+            format!("{s:?}"),
+            r#"Source { path: "/data/DJI_0001.JPG", offset: 4, len: 6 }"#
+        );
+    }
 }

@@ -230,3 +230,56 @@ impl StoreError {
 /// assert!(check(0).is_err());
 /// ```
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error code decides the kind; the status only where the code is unknown (servers
+    /// and gateways in front of them do not agree on statuses).
+    #[test]
+    fn the_code_decides_the_kind_whatever_the_status() {
+        for (code, kind) in [
+            ("ExpiredToken", StoreErrorKind::Credentials),
+            ("InvalidAccessKeyId", StoreErrorKind::Credentials),
+            ("SecurityTokenExpired", StoreErrorKind::Credentials),
+            ("AccessDenied", StoreErrorKind::Denied),
+            ("SignatureDoesNotMatch", StoreErrorKind::Denied),
+            ("AllAccessDisabled", StoreErrorKind::Denied),
+            ("NoSuchKey", StoreErrorKind::NotFound),
+            ("NoSuchUpload", StoreErrorKind::NotFound),
+            ("NoSuchBucket", StoreErrorKind::NotFound),
+            ("SlowDown", StoreErrorKind::Transient),
+            ("RequestTimeTooSkewed", StoreErrorKind::Transient),
+        ] {
+            for status in [400, 403, 404, 409] {
+                let e = StoreError::from_response("S3 PutObject k", status, Some(code), "m");
+                assert_eq!(e.kind(), kind, "{code} with HTTP {status}");
+            }
+        }
+        let unknown = |status| StoreError::from_response("c", status, Some("Odd"), "m").kind();
+        assert_eq!(unknown(503), StoreErrorKind::Transient);
+        assert_eq!(unknown(429), StoreErrorKind::Transient);
+        assert_eq!(unknown(404), StoreErrorKind::NotFound);
+        assert_eq!(unknown(403), StoreErrorKind::Denied);
+        assert_eq!(unknown(400), StoreErrorKind::Other);
+    }
+
+    #[test]
+    fn an_error_keeps_what_the_answer_said_and_its_cause() {
+        let e = StoreError::from_response("S3 PutObject k", 503, Some("SlowDown"), "busy");
+        assert_eq!((e.status(), e.code()), (Some(503), Some("SlowDown")));
+        assert!(e.is_transient());
+        assert!(!StoreError::from_response("c", 403, Some("AccessDenied"), "no").is_transient());
+        let plain = StoreError::new(StoreErrorKind::Io, "read a.jpg", "gone");
+        assert_eq!((plain.status(), plain.code()), (None, None));
+        let io = std::io::Error::other("disk gone");
+        let inner = plain.with_source(io).into_source().expect("the cause");
+        assert_eq!(inner.to_string(), "disk gone");
+        assert!(
+            StoreError::new(StoreErrorKind::Io, "c", "m")
+                .into_source()
+                .is_none()
+        );
+    }
+}

@@ -103,6 +103,67 @@ impl AdaptiveLimit {
 mod tests {
     use super::*;
 
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// `n` completions of `bytes` each at `at`.
+    fn round(l: &mut AdaptiveLimit, n: usize, bytes: u64, at: Duration) {
+        for _ in 0..n {
+            l.completed(bytes, false, at);
+        }
+    }
+
+    #[test]
+    fn the_ceiling_is_reported_and_never_below_one() {
+        assert_eq!(AdaptiveLimit::new(2, 64, ms(0)).max(), 64);
+        assert_eq!(AdaptiveLimit::new(2, 0, ms(0)).max(), 1);
+    }
+
+    #[test]
+    fn slow_start_then_halving_then_doubling() {
+        let mut l = AdaptiveLimit::new(2, 64, ms(0));
+        l.completed(1000, false, ms(100));
+        assert_eq!(
+            l.now(),
+            2,
+            "a round is as many completions as were in flight"
+        );
+        l.completed(1000, false, ms(100));
+        assert_eq!(l.now(), 8, "fourfold while starting");
+        round(&mut l, 7, 1000, ms(200));
+        assert_eq!(l.now(), 8, "the round is not over");
+        l.completed(1000, false, ms(200));
+        assert_eq!(l.now(), 32, "8 000 B in 100 ms beat 2 000 B in 100 ms");
+        l.completed(1000, true, ms(250));
+        assert_eq!(l.now(), 16, "a retry halves");
+        round(&mut l, 16, 1000, ms(260));
+        assert_eq!(l.now(), 32, "twofold after a retry");
+        let mut l = AdaptiveLimit::new(3, 64, ms(0));
+        l.completed(1, true, ms(1));
+        assert_eq!(l.now(), 1, "3 halves to 1");
+    }
+
+    #[test]
+    fn growth_needs_ten_percent_more_bytes_per_second() {
+        // Rounds of 4 × 1 000 B, each lasting 100 ms: 40 000 B/s.
+        let mut l = AdaptiveLimit::new(4, 1024, ms(0));
+        round(&mut l, 4, 1000, ms(100));
+        assert_eq!(l.now(), 16);
+        // 16 × 262 B in 100 ms: 41 920 B/s, 4.8 % more: not enough; slow start ends.
+        round(&mut l, 16, 262, ms(200));
+        assert_eq!(l.now(), 16);
+        // 16 × 250 B in 100 ms: 40 000 B/s, 4.6 % less: no growth either.
+        round(&mut l, 16, 250, ms(300));
+        assert_eq!(l.now(), 16);
+        // 16 × 300 B in 100 ms: 48 000 B/s, 20 % more: twofold now.
+        round(&mut l, 16, 300, ms(400));
+        assert_eq!(l.now(), 32);
+        // The same bytes per transfer in half the time: twice the rate, more again.
+        round(&mut l, 32, 300, ms(450));
+        assert_eq!(l.now(), 64);
+    }
+
     #[test]
     fn a_flat_rate_stops_the_growth_and_the_ceiling_holds() {
         let ms = Duration::from_millis;

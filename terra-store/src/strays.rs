@@ -144,6 +144,165 @@ pub(crate) async fn abort(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::{ObjectInfo, OpenUpload, Source};
+    use crate::error::{Result, StoreError, StoreErrorKind};
+
+    /// A storage that holds open multipart uploads and records aborts; nothing else.
+    #[derive(Debug, Default)]
+    struct Open {
+        uploads: Vec<OpenUpload>,
+        aborted: Mutex<Vec<String>>,
+        listing_fails: bool,
+        /// What the next aborts answer (then `Ok`).
+        abort_answers: Mutex<Vec<StoreErrorKind>>,
+    }
+
+    fn no() -> StoreError {
+        StoreError::new(StoreErrorKind::Other, "test", "not used")
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectBackend for Open {
+        async fn put(&self, _: &str, _: &Source) -> Result<String> {
+            Err(no())
+        }
+        async fn create_multipart(&self, _: &str) -> Result<String> {
+            Err(no())
+        }
+        async fn put_part(&self, _: &str, _: &str, _: u32, _: &Source) -> Result<String> {
+            Err(no())
+        }
+        async fn complete_multipart(
+            &self,
+            _: &str,
+            _: &str,
+            _: &[(u32, String)],
+        ) -> Result<String> {
+            Err(no())
+        }
+        async fn abort_multipart(&self, _: &str, id: &str) -> Result<()> {
+            self.aborted.lock().unwrap().push(id.to_owned());
+            let mut answers = self.abort_answers.lock().unwrap();
+            if answers.is_empty() {
+                return Ok(());
+            }
+            Err(StoreError::new(answers.remove(0), "abort", "scripted"))
+        }
+        async fn list_multipart_uploads(&self, prefix: &str) -> Result<Vec<OpenUpload>> {
+            if self.listing_fails {
+                return Err(StoreError::new(StoreErrorKind::Transient, "list", "reset"));
+            }
+            Ok(self
+                .uploads
+                .iter()
+                .filter(|u| u.key.starts_with(prefix))
+                .cloned()
+                .collect())
+        }
+        async fn head(&self, _: &str) -> Result<Option<ObjectInfo>> {
+            Err(no())
+        }
+        async fn delete(&self, _: &str) -> Result<()> {
+            Err(no())
+        }
+        fn bucket(&self) -> &str {
+            "b"
+        }
+    }
+
+    fn no_sleep() -> SleepFn {
+        Arc::new(|_| Box::pin(async {}))
+    }
+
+    #[tokio::test]
+    async fn a_sweep_aborts_only_strays_of_the_lost_key_in_its_window() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let up = |key: &str, id: &str, at: SystemTime| OpenUpload {
+            key: key.to_owned(),
+            upload_id: id.to_owned(),
+            initiated: at,
+        };
+        let backend = Arc::new(Open {
+            uploads: vec![
+                up("fm/a.las", "stray", t + Duration::from_secs(1)),
+                up("fm/a.las", "in-use", t + Duration::from_secs(2)),
+                up("fm/a.las", "old", t - Duration::from_secs(3600)),
+                // Listed under the prefix, but another key.
+                up("fm/a.las.bak", "other-key", t),
+            ],
+            ..Default::default()
+        });
+        let strays = Strays::default();
+        strays.begun("in-use");
+        strays.lost(backend.clone(), "fm/a.las", t, t + Duration::from_secs(5));
+        let aborted = strays.sweep(&no_sleep()).await;
+        assert_eq!(aborted, vec![("fm/a.las".to_owned(), "stray".to_owned())]);
+        assert_eq!(*backend.aborted.lock().unwrap(), vec!["stray".to_owned()]);
+        // Done: a second sweep has nothing to do.
+        assert!(strays.sweep(&no_sleep()).await.is_empty());
+        // Once this uploader has ended its own upload, a new lost create may take it.
+        strays.ended("in-use");
+        strays.lost(backend.clone(), "fm/a.las", t, t + Duration::from_secs(5));
+        let again = strays.sweep(&no_sleep()).await;
+        assert!(again.iter().any(|(_, id)| id == "in-use"), "{again:?}");
+    }
+
+    /// Aborts once against a storage answering `answers` first; whether it reported the
+    /// upload gone, the attempts made and the pauses between them.
+    async fn abort_against(answers: &[StoreErrorKind]) -> (bool, usize, Vec<Duration>) {
+        let backend = Arc::new(Open {
+            abort_answers: Mutex::new(answers.to_vec()),
+            ..Default::default()
+        });
+        let slept = Arc::new(Mutex::new(Vec::new()));
+        let log = slept.clone();
+        let sleep: SleepFn = Arc::new(move |d| {
+            log.lock().unwrap().push(d);
+            Box::pin(async {})
+        });
+        let gone = abort(backend.clone(), "k".into(), "id".into(), sleep).await;
+        let attempts = backend.aborted.lock().unwrap().len();
+        let pauses = slept.lock().unwrap().clone();
+        (gone, attempts, pauses)
+    }
+
+    #[tokio::test]
+    async fn an_abort_retries_what_may_pass_and_stops_at_what_will_not() {
+        use StoreErrorKind::*;
+        let ms = Duration::from_millis;
+        assert_eq!(abort_against(&[]).await, (true, 1, vec![]));
+        // Already gone counts as aborted.
+        assert_eq!(abort_against(&[NotFound]).await, (true, 1, vec![]));
+        // A flaky link: retried after 200 and 400 ms.
+        assert_eq!(
+            abort_against(&[Transient, Transient]).await,
+            (true, 3, vec![ms(200), ms(400)])
+        );
+        // Four transient failures: given up after the fourth, with no pause after it.
+        assert_eq!(
+            abort_against(&[Transient; 4]).await,
+            (false, 4, vec![ms(200), ms(400), ms(800)])
+        );
+        // Refused: no retry.
+        assert_eq!(abort_against(&[Denied]).await, (false, 1, vec![]));
+    }
+
+    #[tokio::test]
+    async fn a_key_whose_listing_fails_waits_for_the_next_sweep() {
+        let backend = Arc::new(Open {
+            listing_fails: true,
+            ..Default::default()
+        });
+        let strays = Strays::default();
+        let t = SystemTime::now();
+        strays.lost(backend.clone(), "fm/a.las", t, t);
+        assert!(strays.sweep(&no_sleep()).await.is_empty());
+        assert_eq!(
+            strays.lost.lock().unwrap().len(),
+            1,
+            "kept for the next sweep"
+        );
+    }
 
     #[test]
     fn an_upload_is_matched_within_the_clock_difference_and_not_beyond() {
@@ -156,6 +315,10 @@ mod tests {
             (t - SKEW - s(1), false),
             (failed + SKEW, true),
             (failed + SKEW + s(1), false),
+            // The window is the signature's: 15 minutes either way.
+            (t - s(14 * 60), true),
+            (failed + s(14 * 60), true),
+            (t - s(16 * 60), false),
         ] {
             assert_eq!(begun_by(initiated, sent, failed), matched, "{initiated:?}");
         }

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|download|packages|all]\n       cargo xtask mutants [{}|all]\n       cargo xtask dist [--debug] [--test]",
+                "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|download|packages|all]\n       cargo xtask mutants [{}|all] [cargo-mutants options, e.g. --iterate]\n       cargo xtask dist [--debug] [--test]",
                 MUTANT_SCOPES
                     .iter()
                     .map(|s| s.0)
@@ -351,12 +351,22 @@ const MUTANT_SCOPES: &[(&str, &str, &[&str])] = &[
     (
         "store",
         "terra-store",
-        &["terra-store/src/error.rs", "terra-store/src/backend.rs"],
+        &[
+            "terra-store/src/error.rs",
+            "terra-store/src/backend.rs",
+            "terra-store/src/sigv4.rs",
+            "terra-store/src/limit.rs",
+            "terra-store/src/strays.rs",
+        ],
     ),
     (
         "client",
         "terra-client",
-        &["terra-client/src/config.rs", "terra-client/src/error.rs"],
+        &[
+            "terra-client/src/config.rs",
+            "terra-client/src/error.rs",
+            "terra-client/src/workflow/scan.rs",
+        ],
     ),
 ];
 
@@ -385,7 +395,7 @@ fn install_tool(krate: &str, version: &str) -> Result<std::path::PathBuf, String
     Ok(bin)
 }
 
-/// `cargo xtask mutants [scope|all]`: one cargo-mutants run per scope, results under
+/// `cargo xtask mutants [scope|all] [options]`: one cargo-mutants run per scope (options passed on), results under
 /// `target/xtask/mutants/<scope>/mutants.out` (`missed.txt` lists the survivors).
 fn mutants(args: &[String]) -> Result<(), String> {
     let which = args.first().map(String::as_str).unwrap_or("all");
@@ -411,6 +421,9 @@ fn mutants(args: &[String]) -> Result<(), String> {
         for f in *files {
             c.args(["--file", f]);
         }
+        // More cargo-mutants options after the scope, e.g. `--iterate` (only what the last
+        // run did not catch) or `--re PATTERN`.
+        c.args(args.iter().skip(1));
         // A missed mutant makes cargo-mutants exit non-zero; report them all at the end.
         if run(&format!("mutants: {scope}"), c).is_err() {
             failed.push(format!(
