@@ -145,6 +145,16 @@ mod tests {
     }
 
     #[test]
+    fn rounds_that_move_no_bytes_are_no_reason_to_grow() {
+        // Empty files say nothing about the link's room: the limit stays where it is.
+        let mut l = AdaptiveLimit::new(4, 64, ms(0));
+        round(&mut l, 4, 0, ms(100));
+        assert_eq!(l.now(), 4);
+        round(&mut l, 4, 0, ms(200));
+        assert_eq!(l.now(), 4);
+    }
+
+    #[test]
     fn growth_needs_ten_percent_more_bytes_per_second() {
         // Rounds of 4 × 1 000 B, each lasting 100 ms: 40 000 B/s.
         let mut l = AdaptiveLimit::new(4, 1024, ms(0));
