@@ -248,6 +248,36 @@ mod tests {
     }
 
     #[test]
+    fn backoff_draws_from_initial_to_previous_times_multiplier() {
+        let ms = Duration::from_millis;
+        let b = BackoffConfig {
+            initial: ms(100),
+            max: Duration::from_secs(10),
+            multiplier: 3.0,
+        };
+        // The first retry: from [100 ms, 300 ms].
+        assert_eq!(b.next_delay(None, 0.0), ms(100));
+        assert_eq!(b.next_delay(None, 0.5), ms(200));
+        // Later ones: from [100 ms, previous × 3].
+        assert_eq!(b.next_delay(Some(ms(1000)), 0.5), ms(1550));
+        assert_eq!(b.next_delay(Some(ms(1000)), 1.0), ms(3000));
+    }
+
+    #[test]
+    fn a_job_reporting_no_time_left_is_polled_at_the_grown_interval() {
+        let s = Duration::from_secs;
+        let p = PollingPolicy {
+            initial: s(5),
+            max: s(60),
+            multiplier: 2.0,
+            ..Default::default()
+        };
+        assert_eq!(p.next_interval(Some(s(10)), Some(0)), s(20));
+        assert_eq!(p.next_interval(Some(s(10)), Some(-1)), s(20));
+        assert_eq!(p.next_interval(Some(s(10)), Some(1)), s(5));
+    }
+
+    #[test]
     fn polling_uses_the_remaining_time() {
         let p = PollingPolicy::default();
         assert_eq!(p.next_interval(None, None), Duration::from_secs(5));

@@ -459,6 +459,33 @@ mod tests {
     }
 
     #[test]
+    fn a_description_is_shown_only_when_it_says_more_than_the_code() {
+        let mut r = ApiResult::error(ApiCode::InvalidParameter, "bad name");
+        let shown = |r: &ApiResult| Error::api(200, r.clone()).to_string();
+        assert!(!shown(&r).contains('['), "{}", shown(&r));
+        r.desc = String::new();
+        assert!(!shown(&r).contains('['), "{}", shown(&r));
+        r.desc = "name must not be empty".into();
+        assert!(
+            shown(&r).contains(" [name must not be empty]"),
+            "{}",
+            shown(&r)
+        );
+    }
+
+    #[test]
+    fn the_cause_is_kept_as_the_source() {
+        use std::error::Error as _;
+        let io = std::io::Error::other("connection reset");
+        let e = Error::new(ErrorKind::Transport, "POST /jobs").with_source(io);
+        assert_eq!(
+            e.source().map(|s| s.to_string()).as_deref(),
+            Some("connection reset")
+        );
+        assert!(Error::new(ErrorKind::Transport, "x").source().is_none());
+    }
+
+    #[test]
     fn retryable_kinds() {
         assert!(
             Error::new(ErrorKind::HttpStatus, "x")

@@ -421,6 +421,11 @@ fn mutants(args: &[String]) -> Result<(), String> {
         for f in *files {
             c.args(["--file", f]);
         }
+        if *package == "terra-client" {
+            // The workflow (scan.rs among it) is behind a feature; without it, its mutants
+            // would not even be compiled.
+            c.arg("--features=workflow");
+        }
         // More cargo-mutants options after the scope, e.g. `--iterate` (only what the last
         // run did not catch) or `--re PATTERN`.
         c.args(args.iter().skip(1));

@@ -239,3 +239,165 @@ fn read_head(path: &Path, head: &mut Vec<u8>) -> std::io::Result<()> {
         .read_to_end(head)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path, bytes: &[u8]) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    fn names(dir: &Path, job_type: JobType, skip: &Path) -> Vec<String> {
+        walk(dir, job_type, skip)
+            .unwrap()
+            .into_iter()
+            .map(|w| w.file.name)
+            .collect()
+    }
+
+    fn files(n: usize, size: u64) -> Vec<InputFile> {
+        (0..n)
+            .map(|i| InputFile {
+                name: format!("{i}.jpg"),
+                path: PathBuf::from(format!("{i}.jpg")),
+                size,
+                mtime: 0,
+                position: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn photos_are_found_in_subfolders_sorted_and_hidden_ones_left_out() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        for f in [
+            "b.JPG",
+            "a/c.jpeg",
+            "a/d.DNG",
+            "e.heic",
+            "notes.txt",
+            ".hidden.jpg",
+            ".cache/f.jpg",
+        ] {
+            touch(&dir.join(f), b"not really a photo");
+        }
+        let out = dir.join("out");
+        assert_eq!(
+            names(dir, JobType::Model3d, &out),
+            ["a/c.jpeg", "a/d.DNG", "b.JPG", "e.heic"]
+        );
+        // LiDAR takes every file, still not the hidden ones.
+        assert_eq!(
+            names(dir, JobType::Lidar, &out),
+            ["a/c.jpeg", "a/d.DNG", "b.JPG", "e.heic", "notes.txt"]
+        );
+        let w = walk(dir, JobType::Model3d, &out).unwrap();
+        assert_eq!(w[2].file.size, 18);
+        assert_eq!(w[2].file.path, dir.join("b.JPG"));
+        assert!(w[2].unreadable.is_none() && w[2].format.is_none() && w[2].file.position.is_none());
+    }
+
+    #[test]
+    fn the_output_folder_is_left_out_only_when_it_is_a_subfolder() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("flight");
+        touch(&dir.join("a.jpg"), b"x");
+        touch(&dir.join("out/map.jpg"), b"x");
+        touch(&dir.join("out2/b.jpg"), b"x");
+        assert_eq!(
+            names(&dir, JobType::Map2d, &dir.join("out")),
+            ["a.jpg", "out2/b.jpg"]
+        );
+        // The folder itself, one that holds it, or one elsewhere: nothing left out.
+        for skip in [
+            dir.clone(),
+            d.path().to_path_buf(),
+            d.path().join("elsewhere"),
+        ] {
+            assert_eq!(
+                names(&dir, JobType::Map2d, &skip).len(),
+                3,
+                "{}",
+                skip.display()
+            );
+        }
+        assert_eq!(
+            subfolder(&dir, &dir.join("out/../out")),
+            Some(PathBuf::from("out"))
+        );
+        assert_eq!(subfolder(&dir, &dir), None);
+        assert_eq!(subfolder(&dir, d.path()), None);
+        assert_eq!(subfolder(&dir, &dir.join("missing")), None);
+    }
+
+    #[test]
+    fn a_missing_folder_or_a_file_is_a_clear_input_error() {
+        let d = tempfile::tempdir().unwrap();
+        let missing = d.path().join("nope");
+        let e = walk(&missing, JobType::Map2d, d.path()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Input);
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        let file = d.path().join("a.jpg");
+        touch(&file, b"x");
+        let e = walk(&file, JobType::Map2d, d.path()).unwrap_err();
+        assert!(e.to_string().contains("is not a folder"), "{e}");
+    }
+
+    #[test]
+    fn the_documented_limits_are_checked() {
+        let dir = Path::new("flight");
+        let problem = |t, n| count_problem(dir, t, &files(n, 1));
+        assert!(problem(JobType::Map2d, 0).unwrap().starts_with("no photos"));
+        assert!(
+            problem(JobType::Lidar, 0)
+                .unwrap()
+                .contains("holds no files")
+        );
+        assert!(problem(JobType::Map2d, 9).unwrap().contains("at least 10"));
+        assert_eq!(problem(JobType::Map2d, 10), None);
+        assert_eq!(problem(JobType::Map2d, 4_000), None);
+        assert!(
+            problem(JobType::Map2d, 4_001)
+                .unwrap()
+                .contains("at most 4000")
+        );
+        assert_eq!(problem(JobType::Model3d, 20_000), None);
+        assert!(
+            problem(JobType::Model3d, 20_001)
+                .unwrap()
+                .contains("at most 20000")
+        );
+        // LiDAR: any number of files, at most 48 GB.
+        assert_eq!(problem(JobType::Lidar, 1), None);
+        assert_eq!(
+            count_problem(dir, JobType::Lidar, &files(48, 1_000_000_000)),
+            None
+        );
+        assert!(
+            count_problem(dir, JobType::Lidar, &files(49, 1_000_000_000))
+                .unwrap()
+                .contains("at most 48 GB")
+        );
+    }
+
+    #[test]
+    fn scan_returns_the_photos_with_their_positions_or_the_problem() {
+        let d = tempfile::tempdir().unwrap();
+        let plan = terra_mock::sample::FlightPlan {
+            images: 10,
+            ..Default::default()
+        };
+        terra_mock::sample::write_flight(d.path(), &plan).unwrap();
+        let out = d.path().join("out");
+        let photos = scan(d.path(), JobType::Map2d, &out).unwrap();
+        assert_eq!(photos.len(), 10);
+        assert!(photos.iter().all(|p| p.position.is_some()));
+        std::fs::remove_file(&photos[0].path).unwrap();
+        let e = scan(d.path(), JobType::Map2d, &out).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Input);
+        assert!(e.to_string().contains("holds 9 photos"), "{e}");
+    }
+}
