@@ -384,6 +384,34 @@ mod tests {
     }
 
     #[test]
+    fn a_position_kilobytes_into_the_file_is_read() {
+        let d = tempfile::tempdir().unwrap();
+        let plan = terra_mock::sample::FlightPlan {
+            images: 1,
+            ..Default::default()
+        };
+        terra_mock::sample::write_flight(d.path(), &plan).unwrap();
+        let photo = walk(d.path(), JobType::Map2d, d.path())
+            .unwrap()
+            .remove(0)
+            .file;
+        assert!(photo.position.is_some());
+        // An 8 KB application segment before the EXIF one: the GPS block now starts
+        // 8 KB in, as in photos with large maker notes or previews.
+        let bytes = std::fs::read(&photo.path).unwrap();
+        let mut padded = bytes[..2].to_vec();
+        padded.extend_from_slice(&[0xFF, 0xE2, 0x1F, 0x42]);
+        padded.extend(std::iter::repeat_n(0u8, 0x1F40));
+        padded.extend_from_slice(&bytes[2..]);
+        std::fs::write(&photo.path, padded).unwrap();
+        let again = walk(d.path(), JobType::Map2d, d.path())
+            .unwrap()
+            .remove(0)
+            .file;
+        assert_eq!(again.position, photo.position);
+    }
+
+    #[test]
     fn scan_returns_the_photos_with_their_positions_or_the_problem() {
         let d = tempfile::tempdir().unwrap();
         let plan = terra_mock::sample::FlightPlan {
