@@ -3,7 +3,8 @@
 //! secrets of the STS sessions, and an access hook that checks the session token, its
 //! expiry on the mock's clock and the `storePath` prefix.
 //!
-//! `auth.rs` holds the virtual-host parsing, the secrets and the access hook; here, the operations.
+//! `auth.rs` holds the virtual-host parsing, the secrets and the access hook, `errors.rs` the
+//! error answers, `listing.rs` the listing pages; here, the operations.
 
 use std::sync::{Arc, Weak};
 
@@ -43,35 +44,12 @@ pub(crate) fn service(m: &Arc<Core>, provider: Provider) -> s3s::service::S3Serv
     b.build()
 }
 mod auth;
+mod errors;
+mod listing;
 
 use auth::{Access, Auth, Host, check_listing, denial_error};
-
-/// Refuses keys S3 could not store or list.
-fn valid_key(key: &str) -> S3Result<()> {
-    check_key(key, 1024).map_err(|p| match p {
-        KeyProblem::Empty => s3_error!(InvalidArgument, "The object key must not be empty."),
-        KeyProblem::TooLong => s3_error!(KeyTooLongError, "Your key is too long."),
-        KeyProblem::Unlistable(c) => s3_error!(
-            InvalidArgument,
-            "Object key contains U+{:04X}, which XML listings cannot carry.",
-            c as u32
-        ),
-    })
-}
-
-/// With `encoding-type=url`, listing keys go out percent-encoded.
-fn listing_encoder(encoding: Option<&EncodingType>) -> impl Fn(String) -> String + use<> {
-    let url = encoding.is_some_and(|e| e.as_str().eq_ignore_ascii_case("url"));
-    move |s: String| if url { uri_encode_key(&s) } else { s }
-}
-
-fn uri_encode_key(s: &str) -> String {
-    s.split('/').map(uri_encode).collect::<Vec<_>>().join("/")
-}
-
-fn no_key() -> S3Error {
-    s3_error!(NoSuchKey, "The specified key does not exist.")
-}
+use errors::*;
+use listing::*;
 
 impl Backend {
     fn object(&self, m: &Core, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
@@ -93,53 +71,6 @@ impl Backend {
 
 fn etag(s: &str) -> ETag {
     ETag::Strong(s.to_owned())
-}
-
-/// A body that could not be written: the client's failure (a short body, a payload
-/// hash that does not match), or the server's disk.
-fn stream_error(e: WriteFailure) -> S3Error {
-    match e {
-        WriteFailure::Body(e) if e.contains("Sha256Mismatch") => {
-            let mut e = S3Error::with_message(
-                S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            );
-            e.set_status_code(http::StatusCode::BAD_REQUEST);
-            e
-        }
-        WriteFailure::Body(e) => s3_error!(IncompleteBody, "The request body ended early: {e}"),
-        WriteFailure::Disk(_) => internal(),
-    }
-}
-
-/// S3's answer to a failure of its own.
-fn internal() -> S3Error {
-    s3_error!(
-        InternalError,
-        "We encountered an internal error. Please try again."
-    )
-}
-
-/// A change whose row could not be kept (`--data-dir`): S3's 500.
-fn not_kept(_: WriteError) -> S3Error {
-    internal()
-}
-
-fn check_content_md5(headers: &http::HeaderMap, computed_hex: &str) -> S3Result<()> {
-    use base64::Engine as _;
-    let Some(sent) = headers.get("content-md5").and_then(|v| v.to_str().ok()) else {
-        return Ok(());
-    };
-    let sent = base64::engine::general_purpose::STANDARD
-        .decode(sent)
-        .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
-    if hex::encode(sent) != computed_hex {
-        return Err(s3_error!(
-            BadDigest,
-            "The Content-MD5 you specified did not match what we received."
-        ));
-    }
-    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -601,86 +532,5 @@ impl S3 for Backend {
         let m = self.mock()?;
         self.bucket(&m, &req.input.bucket)?;
         Ok(S3Response::new(HeadBucketOutput::default()))
-    }
-}
-
-/// One page of a bucket listing (shared by ListObjects and ListObjectsV2).
-struct Listing {
-    contents: Vec<Object>,
-    common: Vec<CommonPrefix>,
-    next: Option<String>,
-    max: usize,
-}
-
-fn listing(
-    m: &Core,
-    bucket: &str,
-    prefix: Option<&str>,
-    after: Option<&str>,
-    max_keys: Option<i32>,
-    delimiter: Option<&str>,
-    enc: &dyn Fn(String) -> String,
-) -> Listing {
-    let max = max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
-    let page = m.storage.page(
-        bucket,
-        prefix.unwrap_or_default(),
-        after.unwrap_or_default(),
-        max,
-        delimiter,
-    );
-    Listing {
-        contents: page
-            .objects
-            .into_iter()
-            .map(|(key, meta)| Object {
-                key: Some(enc(key)),
-                size: Some(meta.size as i64),
-                e_tag: Some(etag(&meta.etag)),
-                last_modified: Some(Timestamp::from(meta.last_modified)),
-                storage_class: Some(ObjectStorageClass::from_static(
-                    ObjectStorageClass::STANDARD,
-                )),
-                ..Default::default()
-            })
-            .collect(),
-        common: page
-            .prefixes
-            .into_iter()
-            .map(|p| CommonPrefix {
-                prefix: Some(enc(p)),
-            })
-            .collect(),
-        next: page.next,
-        max,
-    }
-}
-
-fn no_upload() -> S3Error {
-    s3_error!(
-        NoSuchUpload,
-        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
-    )
-}
-
-fn complete_error(e: CompleteError) -> S3Error {
-    match e {
-        CompleteError::NotKept => internal(),
-        CompleteError::NoSuchUpload => no_upload(),
-        CompleteError::InvalidPart(n) => s3_error!(
-            InvalidPart,
-            "Part {n} could not be found or its ETag does not match."
-        ),
-        CompleteError::InvalidPartOrder => s3_error!(
-            InvalidPartOrder,
-            "The list of parts was not in ascending order."
-        ),
-        CompleteError::EntityTooSmall(n) => s3_error!(
-            EntityTooSmall,
-            "Part {n} is smaller than the minimum allowed size (5 MiB)."
-        ),
-        CompleteError::Empty => {
-            s3_error!(MalformedXML, "The XML you provided did not list any part.")
-        }
     }
 }
