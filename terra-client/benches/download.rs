@@ -276,14 +276,7 @@ fn main() {
                 (files.len(), total),
                 "{name} round {round}: not every file arrived whole"
             );
-            println!(
-                "round {round} {name:<7} {:>7.1} MiB/s  {:>6.2} s  CPU {:>6.2} s  server CPU {:>6.2} s  peak RSS {:>6.1} MiB",
-                total_mib / run.secs,
-                run.secs,
-                run.cpu,
-                run.server_cpu,
-                run.rss_mib
-            );
+            run.print(round, name, total_mib);
             results[i].1.push(run);
             let _ = std::fs::remove_dir_all(&out);
         }

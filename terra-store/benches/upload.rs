@@ -370,14 +370,7 @@ fn main() {
                 stored, files,
                 "{name} round {round}: only {stored} of {files} objects arrived"
             );
-            println!(
-                "round {round} {name:<12} {:>7.1} MiB/s  {:>6.2} s  CPU {:>6.2} s  server CPU {:>6.2} s  peak RSS {:>6.1} MiB",
-                total_mib / run.secs,
-                run.secs,
-                run.cpu,
-                run.server_cpu,
-                run.rss_mib
-            );
+            run.print(round, name, total_mib);
             results[i].1.push(run);
         }
     }

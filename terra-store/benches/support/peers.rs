@@ -150,6 +150,20 @@ pub(crate) struct Run {
     pub(crate) server_cpu: f64,
 }
 
+impl Run {
+    /// Prints the run as one line of round `round` for tool `name`, `mib` moved.
+    pub(crate) fn print(&self, round: usize, name: &str, mib: f64) {
+        println!(
+            "round {round} {name:<12} {:>7.1} MiB/s  {:>6.2} s  CPU {:>6.2} s  server CPU {:>6.2} s  peak RSS {:>6.1} MiB",
+            mib / self.secs,
+            self.secs,
+            self.cpu,
+            self.server_cpu,
+            self.rss_mib
+        );
+    }
+}
+
 /// `BENCH_PIN=1`: the server on the first core, each tool on the second (`taskset`), so
 /// that neither takes the other's core; otherwise both share the machine.
 pub(crate) fn pinned() -> bool {
