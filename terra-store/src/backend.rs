@@ -107,25 +107,19 @@ impl Source {
     /// # Ok(()) }
     /// ```
     pub fn stream(&self) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-        let (path, offset, len, progress) = (
-            self.path.clone(),
-            self.offset,
-            self.len,
-            self.progress.clone(),
-        );
+        let (source, progress) = (self.clone(), self.progress.clone());
         futures::stream::once(async move {
-            if len <= CHUNK as u64 {
+            if source.len <= CHUNK as u64 {
                 // A small body (a photo's thumbnail-sized file, a short part): one trip to
                 // the blocking pool for open, seek and read, and a buffer of its size.
-                let chunk = tokio::task::spawn_blocking(move || read_range(&path, offset, len))
-                    .await
-                    .map_err(std::io::Error::other)??;
+                let chunk = source.read_small().await?;
                 return Ok(futures::stream::iter([Ok(chunk)]).left_stream());
             }
-            let mut f = tokio::fs::File::open(&path).await?;
-            f.seek(std::io::SeekFrom::Start(offset)).await?;
+            let mut f = tokio::fs::File::open(&source.path).await?;
+            f.seek(std::io::SeekFrom::Start(source.offset)).await?;
             Ok::<_, std::io::Error>(
-                tokio_util::io::ReaderStream::with_capacity(f.take(len), CHUNK).right_stream(),
+                tokio_util::io::ReaderStream::with_capacity(f.take(source.len), CHUNK)
+                    .right_stream(),
             )
         })
         .try_flatten()
@@ -140,7 +134,6 @@ impl Source {
 impl Source {
     /// The whole body in memory, read in one trip to the blocking pool; for bodies of at
     /// most [`CHUNK`] bytes.
-    #[cfg(feature = "s3")]
     pub(crate) async fn read_small(&self) -> std::io::Result<Bytes> {
         let (path, offset, len) = (self.path.clone(), self.offset, self.len);
         tokio::task::spawn_blocking(move || read_range(&path, offset, len))

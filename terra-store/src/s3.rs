@@ -184,25 +184,25 @@ impl LeanPut {
         } else {
             reqwest::Body::wrap_stream(source.stream())
         };
-        let resp = self
+        let mut req = self
             .http
             .put(format!("{}{path}", self.origin))
-            .header(http::header::CONTENT_LENGTH, source.len)
             .header("x-amz-content-sha256", payload)
             .header("x-amz-date", &signed.amz_date)
             .header("x-amz-security-token", self.session_token.expose())
-            .header(http::header::AUTHORIZATION, &signed.authorization)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::new(
-                    StoreErrorKind::Transient,
-                    ctx(),
-                    format!("request failed: {e}"),
-                )
-                .with_source(e.without_url())
-            })?;
+            .header(http::header::AUTHORIZATION, &signed.authorization);
+        if source.len > crate::backend::CHUNK as u64 {
+            // A body in memory carries its length; a stream is told it.
+            req = req.header(http::header::CONTENT_LENGTH, source.len);
+        }
+        let resp = req.body(body).send().await.map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Transient,
+                ctx(),
+                format!("request failed: {e}"),
+            )
+            .with_source(e.without_url())
+        })?;
         let status = resp.status().as_u16();
         let etag = resp
             .headers()
