@@ -346,11 +346,14 @@ pub(crate) struct DownloadArgs {
     /// Where the files go (their folders are kept).
     #[arg(long)]
     pub(crate) out: PathBuf,
-    /// Fetch only names matching this glob, repeatable (`map/*.tif`, `**/*.las`; `*`
-    /// stays within a folder, `**` spans folders).
+    /// Fetch only files matching this glob, repeatable. As in rclone and .gitignore: a
+    /// pattern without `/` matches the file name in any folder (`*.obj`, `*.las`); one
+    /// with `/` matches the whole path from the top (`map/*.tif`; `/*.json` for top-level
+    /// files); one ending in `/` everything under such a folder (`terra_las/`). `*` stays
+    /// within a folder, `**` spans folders, `?` is one character, `[a-z]` a set.
     #[arg(long, value_name = "GLOB")]
     pub(crate) include: Vec<String>,
-    /// Leave out names matching this glob, repeatable.
+    /// Leave out files matching this glob (read as --include reads it), repeatable.
     #[arg(long, value_name = "GLOB")]
     pub(crate) exclude: Vec<String>,
     /// Files downloaded at the same time, fixed. Without it the number starts at 8 (or at

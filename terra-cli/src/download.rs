@@ -75,11 +75,43 @@ pub(crate) async fn download(client: &TerraClient, a: &DownloadArgs, json: bool)
         );
     }
     if summary.selected == 0 {
-        return Err(format!(
-            "no file of {} matches the filters (resource {})",
-            a.uuid, summary.resource_uuid
-        )
-        .into());
+        return Err(no_match(a, &summary.resource_uuid).into());
     }
     Ok(())
+}
+
+/// Why nothing was selected: the patterns, and how a pattern with `/` reaches deeper.
+fn no_match(a: &DownloadArgs, resource: &str) -> String {
+    let mut filters: Vec<String> = a
+        .include
+        .iter()
+        .map(|p| format!("--include {p:?}"))
+        .chain(a.exclude.iter().map(|p| format!("--exclude {p:?}")))
+        .collect();
+    if filters.is_empty() {
+        return format!("{} (resource {resource}) has no files", a.uuid);
+    }
+    let mut msg = format!(
+        "no file of {} (resource {resource}) matches {}",
+        a.uuid,
+        std::mem::take(&mut filters).join(" ")
+    );
+    let anchored: Vec<&String> = a
+        .include
+        .iter()
+        .filter(|p| p.trim_end_matches('/').contains('/') && !p.starts_with("**/"))
+        .collect();
+    if let Some(p) = anchored.first() {
+        msg.push_str(&format!(
+            ": a pattern with `/` matches the whole path from the top; to match at any depth, \
+             start it with `**/` (--include '**/{}')",
+            p.trim_start_matches('/')
+        ));
+    } else {
+        msg.push_str(&format!(
+            ": `terra files list --resource {resource} --all` shows the names (a pattern \
+             without `/` matches a file name in any folder)"
+        ));
+    }
+    msg
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
+use terra_types::glob::{Glob, GlobError};
+
 use crate::config::{FaultScope, RandomFaults};
 
 /// What happens to a request hit by a fault.
@@ -76,7 +78,9 @@ pub enum Fault {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
     pub(crate) method: Option<String>,
-    pub(crate) path: Option<String>,
+    /// The path pattern as given, compiled (without its leading and trailing `/`), or why
+    /// it was refused (reported by [`FaultRule::check`] and when the rule is added).
+    pub(crate) path: Option<(String, Result<Glob, GlobError>)>,
     pub(crate) scope: FaultScope,
     pub(crate) remaining: Option<usize>,
     pub(crate) fault: Fault,
@@ -108,11 +112,14 @@ impl FaultRule {
         }
     }
 
-    /// Matches one method and path. In the path, `*` matches within one segment
-    /// (`/terra-rescon-be/v2/jobs/*/start`, `/bucket/*.jpg`) and a `**` segment any number
-    /// of segments, the rest of the pattern still matching what follows
-    /// (`/terra-rescon-be/**/start`). A method of `*` (or empty) matches every method; a path
-    /// of `**` every path.
+    /// Matches one method and path. The path is a glob of [`terra_types::glob`], matched
+    /// against the request's path without its query (leading and trailing `/` do not
+    /// count): `*` matches within one segment (`/terra-rescon-be/v2/jobs/*/start`,
+    /// `/bucket/*.jpg`) and a `**` segment any number of segments, the rest of the pattern
+    /// still matching what follows (`/terra-rescon-be/**/start`). A method of `*` (or
+    /// empty) matches every method; a path of `**` every path. The pattern is compiled
+    /// here, once; one longer than [`terra_types::glob::MAX_PATTERN_LEN`] bytes, or
+    /// malformed, is refused when the rule is added (see [`FaultRule::check`]).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -130,9 +137,30 @@ impl FaultRule {
         let any_method = method.is_empty() || method == "*";
         Self {
             method: (!any_method).then(|| method.to_ascii_uppercase()),
-            path: (path != "**").then(|| path.to_owned()),
+            path: (path != "**").then(|| (path.to_owned(), Glob::new(path.trim_matches('/')))),
             ..Self::any()
         }
+    }
+
+    /// Whether the rule's path pattern compiled; the error says why not.
+    ///
+    /// ```
+    /// use terra_mock::FaultRule;
+    /// assert!(FaultRule::on("GET", "/terra-rescon-be/**/start").check().is_ok());
+    /// let long = format!("/{}x", "**/".repeat(20_000));
+    /// let err = FaultRule::on("GET", &long).check().unwrap_err();
+    /// assert!(err.to_string().contains("at most 1024 bytes"));
+    /// ```
+    pub fn check(&self) -> Result<(), GlobError> {
+        match &self.path {
+            Some((_, Err(e))) => Err(e.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The path pattern as given, if the rule has one.
+    pub(crate) fn path_pattern(&self) -> Option<&str> {
+        self.path.as_ref().map(|(p, _)| p.as_str())
     }
 
     /// Restricts the rule to the API or to the storage endpoints.
@@ -201,49 +229,16 @@ impl FaultRule {
         in_scope
             && self.remaining != Some(0)
             && self.method.as_deref().is_none_or(|m| m == method)
-            && self.path.as_deref().is_none_or(|p| glob(p, path))
+            && self
+                .path
+                .as_ref()
+                .is_none_or(|(_, p)| p.as_ref().is_ok_and(|g| g.matches(path.trim_matches('/'))))
     }
 }
 
-/// Whether `path` matches `pattern`, segment by segment (`/` separates them; leading and
-/// trailing ones do not count): a `**` segment matches any number of segments, none
-/// included, and the rest of the pattern must match what follows; in any other segment `*`
-/// matches any run of characters within the segment.
-fn glob(pattern: &str, path: &str) -> bool {
-    let pat: Vec<&str> = pattern.trim_matches('/').split('/').collect();
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    segments_match(&pat, &segs)
-}
-
-fn segments_match(pat: &[&str], segs: &[&str]) -> bool {
-    match pat.split_first() {
-        None => segs.is_empty(),
-        Some((&"**", rest)) => (0..=segs.len()).any(|skip| segments_match(rest, &segs[skip..])),
-        Some((p, rest)) => segs
-            .split_first()
-            .is_some_and(|(s, more)| segment_match(p, s) && segments_match(rest, more)),
-    }
-}
-
-/// One segment against a pattern where `*` matches any run of characters.
-fn segment_match(pattern: &str, segment: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = segment.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for m in middle {
-        match rest.find(m) {
-            Some(i) => rest = &rest[i + m.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
+/// At most this many scripted rules are in force at once: every request is matched
+/// against each of them.
+pub(crate) const MAX_RULES: usize = 1_000;
 
 /// Scripted rules plus an optional random generator.
 #[derive(Debug, Default)]
@@ -261,11 +256,20 @@ impl Faults {
         f
     }
 
-    /// Adds a rule; returns its id.
-    pub(crate) fn push(&mut self, rule: FaultRule) -> u64 {
+    /// Adds a rule; returns its id. Refused when its path pattern did not compile, or
+    /// when [`MAX_RULES`] rules are in force already.
+    pub(crate) fn push(&mut self, rule: FaultRule) -> Result<u64, String> {
+        rule.check().map_err(|e| e.to_string())?;
+        if self.rules.len() >= MAX_RULES {
+            return Err(format!(
+                "{MAX_RULES} fault rules are in force already: delete some (DELETE \
+                 /_terra-mock/v1/faults/{{id}}, or all with DELETE /_terra-mock/v1/faults) \
+                 before adding more"
+            ));
+        }
         self.next_id += 1;
         self.rules.push((self.next_id, rule));
-        self.next_id
+        Ok(self.next_id)
     }
 
     /// The scripted rules with their ids (a rule that fired its count is gone).
@@ -362,89 +366,69 @@ mod tests {
     use super::*;
 
     #[test]
-    fn globs() {
-        assert!(glob(
+    fn rule_paths_are_globs_of_the_path() {
+        let hit = |p: &str, path: &str| FaultRule::on("*", p).matches("GET", path, true);
+        assert!(hit(
             "/terra-rescon-be/v2/jobs/*/start",
             "/terra-rescon-be/v2/jobs/abc/start"
         ));
-        assert!(!glob(
+        assert!(!hit(
             "/terra-rescon-be/v2/jobs/*/start",
             "/terra-rescon-be/v2/jobs/abc/stop"
         ));
-        assert!(glob("/terra-rescon-be/**", "/terra-rescon-be/v2/files"));
-        assert!(!glob(
+        assert!(hit("/terra-rescon-be/**", "/terra-rescon-be/v2/files"));
+        assert!(!hit(
             "/terra-rescon-be/v2/jobs",
             "/terra-rescon-be/v2/jobs/x"
         ));
-        // The rest of the pattern after `**` must still match (issue 22).
-        assert!(glob(
+        assert!(hit(
             "/terra-rescon-be/**/start",
             "/terra-rescon-be/v2/jobs/abc/start"
         ));
-        assert!(!glob(
+        assert!(!hit(
             "/terra-rescon-be/**/start",
             "/terra-rescon-be/v2/resources"
         ));
-        assert!(glob(
-            "/terra-rescon-be/**/v2/jobs",
-            "/terra-rescon-be/v2/jobs"
-        ));
-        assert!(glob(
+        assert!(hit(
             "/terra-mock-s3/**/*.jpg",
             "/terra-mock-s3/1/tmp/a/b.jpg"
         ));
-        assert!(!glob(
-            "/terra-mock-s3/**/*.jpg",
-            "/terra-mock-s3/1/tmp/a/b.png"
-        ));
-        assert!(glob("/terra-rescon-be/v2/job*", "/terra-rescon-be/v2/jobs"));
-        assert!(!glob(
-            "/terra-rescon-be/v2/job*",
-            "/terra-rescon-be/v2/jobs/x"
-        ));
+        assert!(
+            hit("terra-rescon-be/v2/jobs/", "/terra-rescon-be/v2/jobs"),
+            "slashes at the ends do not count"
+        );
+        assert!(hit("**", "/anything/at/all"));
     }
 
-    /// A different matcher, character by character: `**` (a whole segment) matches any
-    /// string of segments, `*` any run without `/`.
-    fn reference(pattern: &str, path: &str) -> bool {
-        fn go(p: &[u8], s: &[u8]) -> bool {
-            if let Some(rest) = p.strip_prefix(b"/**")
-                && (rest.is_empty() || rest.starts_with(b"/"))
-            {
-                // Nothing, or `/` and everything up to the end of some later segment.
-                return go(rest, s)
-                    || (s.first() == Some(&b'/')
-                        && (1..=s.len())
-                            .any(|i| (i == s.len() || s[i] == b'/') && go(rest, &s[i..])));
-            }
-            match (p.first(), s.first()) {
-                (None, None) => true,
-                (Some(b'*'), _) => {
-                    go(&p[1..], s) || (s.first().is_some_and(|c| *c != b'/') && go(p, &s[1..]))
-                }
-                (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
-                _ => false,
-            }
-        }
-        let norm = |x: &str| format!("/{}", x.trim_matches('/'));
-        go(norm(pattern).as_bytes(), norm(path).as_bytes())
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn glob_agrees_with_a_reference_matcher(
-            pat in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "ab", "*", "a*", "*b", "**"]), 1..6),
-            path in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "ab", "ba", "abb"]), 1..7),
-        ) {
-            let (pat, path) = (pat.join("/"), path.join("/"));
-            proptest::prop_assert_eq!(glob(&pat, &path), reference(&pat, &path), "{} vs {}", pat, path);
-        }
+    /// What stalled a worker for seconds, or overflowed its stack, with the recursive
+    /// matcher: a chain of `**` against a long path; and a pattern too long to compile.
+    #[test]
+    fn no_pattern_stalls_the_matcher() {
+        let started = std::time::Instant::now();
+        let chain = format!("/{}x", "**/".repeat(12));
+        let path = format!("/{}", "a/".repeat(200));
+        assert!(!FaultRule::on("GET", &chain).matches("GET", &path, true));
+        let long = format!("/{}x", "**/".repeat(300));
+        let deep = "a/".repeat(4_000);
+        assert!(!FaultRule::on("GET", &long).matches("GET", &deep, true));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let refused = FaultRule::on("GET", &format!("/{}x", "**/".repeat(20_000)));
+        assert!(refused.check().is_err());
+        assert!(
+            !refused.matches("GET", &deep, true),
+            "a refused pattern matches nothing"
+        );
     }
 
     #[test]
     fn scripted_rules_fire_n_times() {
         let mut f = Faults::default();
-        f.push(FaultRule::on("GET", "/a").times(2).fault(Fault::Reset));
+        f.push(FaultRule::on("GET", "/a").times(2).fault(Fault::Reset))
+            .unwrap();
         assert_eq!(f.pick("GET", "/a", true), Some(Fault::Reset));
         assert_eq!(f.pick("POST", "/a", true), None);
         assert_eq!(f.pick("GET", "/a", true), Some(Fault::Reset));

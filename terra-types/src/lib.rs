@@ -24,6 +24,7 @@
 mod envelope;
 mod exif;
 mod file;
+pub mod glob;
 mod job;
 mod keys;
 mod macros;

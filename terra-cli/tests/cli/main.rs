@@ -2,6 +2,7 @@
 //! with clear errors and exit codes, help everywhere, and the demo.
 
 mod errors;
+mod filters;
 mod journals;
 mod proxy;
 mod resume;

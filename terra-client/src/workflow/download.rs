@@ -6,6 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use terra_types::glob::Glob;
 use terra_types::{File, ListFilesQuery};
 use tokio::io::AsyncWriteExt;
 
@@ -160,6 +161,14 @@ pub(crate) async fn all(
 
 /// Which output files [`TerraClient::download_outputs`] fetches, and how.
 ///
+/// The filters are globs of [`terra_types::glob`] (`*` within a folder, `**` across
+/// folders, `?`, `[a-z]`), read as rclone and `.gitignore` read them: a pattern without
+/// `/` matches the file name in any folder (`*.obj` finds `models/mesh/obj/Block.obj`); a
+/// pattern with `/` matches the whole path from the top (`map/*.tif`, or `/*.json` for
+/// top-level files only); a pattern ending in `/` matches everything under such a folder
+/// (`terra_las/`). A file is fetched when it matches an `include` (or there is none) and
+/// no `exclude`.
+///
 /// ```
 /// let only_the_map = terra_client::workflow::DownloadOptions {
 ///     include: vec!["map/*.tif".into()],
@@ -167,13 +176,18 @@ pub(crate) async fn all(
 /// };
 /// assert!(only_the_map.wants("map/result.tif"));
 /// assert!(!only_the_map.wants("models/mesh/obj/Block.obj"));
+/// let meshes = terra_client::workflow::DownloadOptions {
+///     include: vec!["*.obj".into()],
+///     ..Default::default()
+/// };
+/// assert!(meshes.wants("models/mesh/obj/Block.obj"), "at any depth");
 /// ```
 #[derive(Debug, Clone)]
 pub struct DownloadOptions {
-    /// Globs of names to fetch (all when empty): `*` within a folder, `**` across
-    /// folders, `?` one character (`map/*.tif`, `**/*.las`).
+    /// Globs of names to fetch (all when empty): `*.las` at any depth, `map/*.tif` from
+    /// the top, `**` across folders (see above).
     pub include: Vec<String>,
-    /// Globs of names to leave out (after `include`).
+    /// Globs of names to leave out (after `include`), read the same way.
     pub exclude: Vec<String>,
     /// Files downloaded at the same time at first, at least (small files, up to 1 MiB, start
     /// as many at once as there are of them, up to `max_concurrency`: their time is their
@@ -197,11 +211,104 @@ impl Default for DownloadOptions {
 }
 
 impl DownloadOptions {
-    /// Whether a file named `name` is fetched.
+    /// Whether a file named `name` is fetched (a pattern that does not compile matches
+    /// nothing; [`DownloadOptions::filter`] says why it was refused).
     pub fn wants(&self, name: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|g| glob_match(g, name)))
-            && !self.exclude.iter().any(|g| glob_match(g, name))
+        let matching = |pats: &[String]| {
+            pats.iter()
+                .any(|p| filter_glob(p).is_ok_and(|g| g.matches(name)))
+        };
+        (self.include.is_empty() || matching(&self.include)) && !matching(&self.exclude)
     }
+
+    /// The filters, compiled once: what [`TerraClient::download_outputs`] uses. A pattern
+    /// that is malformed or too long is an [`ErrorKind::Input`] error naming it.
+    ///
+    /// ```
+    /// use terra_client::workflow::DownloadOptions;
+    /// let f = DownloadOptions { include: vec!["*.las".into()], ..Default::default() }.filter()?;
+    /// assert!(f.wants("lidars/terra_las/cloud.las"));
+    /// let bad = DownloadOptions { exclude: vec!["[ab".into()], ..Default::default() };
+    /// assert!(bad.filter().unwrap_err().to_string().contains("--exclude"));
+    /// # Ok::<(), terra_client::Error>(())
+    /// ```
+    pub fn filter(&self) -> Result<NameFilter> {
+        let compile = |pats: &[String], flag: &str| {
+            pats.iter()
+                .map(|p| {
+                    filter_glob(p)
+                        .map_err(|e| Error::new(ErrorKind::Input, format!("--{flag} {p:?}: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()
+        };
+        Ok(NameFilter {
+            include: compile(&self.include, "include")?,
+            exclude: compile(&self.exclude, "exclude")?,
+        })
+    }
+}
+
+/// The compiled filters of [`DownloadOptions`].
+///
+/// ```
+/// let f = terra_client::workflow::DownloadOptions::default().filter()?;
+/// assert!(f.wants("anything/at/all"));
+/// # Ok::<(), terra_client::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct NameFilter {
+    include: Vec<Glob>,
+    exclude: Vec<Glob>,
+}
+
+impl NameFilter {
+    /// Whether a file named `name` is fetched.
+    ///
+    /// ```
+    /// use terra_client::workflow::DownloadOptions;
+    /// let f = DownloadOptions {
+    ///     include: vec!["models/**".into()],
+    ///     exclude: vec!["*.osgb".into()],
+    ///     ..Default::default()
+    /// }
+    /// .filter()?;
+    /// assert!(f.wants("models/mesh/obj/Block.obj"));
+    /// assert!(!f.wants("models/mesh/osgb/Data/Tile_+000_+000/Tile_+000_+000.osgb"));
+    /// # Ok::<(), terra_client::Error>(())
+    /// ```
+    pub fn wants(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|g| g.matches(name)))
+            && !self.exclude.iter().any(|g| g.matches(name))
+    }
+}
+
+/// A filter pattern as a glob of whole names: without `/` it matches the file name at any
+/// depth (`**/` before it), with one it is anchored at the top (a leading `/` only says
+/// so), and a trailing `/` means everything under that folder.
+fn filter_glob(pattern: &str) -> std::result::Result<Glob, terra_types::glob::GlobError> {
+    let (body, folder) = match pattern.strip_suffix('/') {
+        Some(b) => (b, true),
+        None => (pattern, false),
+    };
+    let anchored = body.contains('/');
+    let body = body.strip_prefix('/').unwrap_or(body);
+    let mut g = String::with_capacity(body.len() + 6);
+    if !anchored {
+        g.push_str("**/");
+    }
+    g.push_str(body);
+    if folder {
+        g.push_str("/**");
+    }
+    let added = g.len() - body.len();
+    if g.len() > terra_types::glob::MAX_PATTERN_LEN {
+        // Named by what the user wrote, not by what was added to it.
+        return Err(terra_types::glob::GlobError::TooLong {
+            len: pattern.len(),
+            max: terra_types::glob::MAX_PATTERN_LEN - added,
+        });
+    }
+    Glob::new(&g)
 }
 
 /// What [`TerraClient::download_outputs`] did.
@@ -217,35 +324,6 @@ pub struct DownloadSummary {
     pub bytes: u64,
     /// Selected files already complete on disk (same size), not fetched again.
     pub already_complete: usize,
-}
-
-/// Glob matching on `/`-separated names: `*` and `?` stay within a folder, `**` (as a
-/// whole segment) spans any number of folders.
-fn glob_match(pattern: &str, name: &str) -> bool {
-    fn segments(pat: &[&str], name: &[&str]) -> bool {
-        match (pat.first(), name.first()) {
-            (None, None) => true,
-            (Some(&"**"), _) => {
-                segments(&pat[1..], name) || (!name.is_empty() && segments(pat, &name[1..]))
-            }
-            (Some(p), Some(n)) => {
-                segment(p.as_bytes(), n.as_bytes()) && segments(&pat[1..], &name[1..])
-            }
-            _ => false,
-        }
-    }
-    fn segment(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => segment(&p[1..], n) || (!n.is_empty() && segment(p, &n[1..])),
-            (Some(b'?'), Some(_)) => segment(&p[1..], &n[1..]),
-            (Some(a), Some(b)) => a == b && segment(&p[1..], &n[1..]),
-            _ => false,
-        }
-    }
-    let p: Vec<&str> = pattern.split('/').collect();
-    let n: Vec<&str> = name.split('/').collect();
-    segments(&p, &n)
 }
 
 impl TerraClient {
@@ -311,7 +389,8 @@ impl TerraClient {
             }
             other => other?,
         };
-        let selected: Vec<&File> = files.iter().filter(|f| opts.wants(&f.name)).collect();
+        let filter = opts.filter()?;
+        let selected: Vec<&File> = files.iter().filter(|f| filter.wants(&f.name)).collect();
         let mut todo = Vec::new();
         for f in &selected {
             let path = local_path(out, &f.name)?;
@@ -577,11 +656,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn globs() {
+    fn filters_read_patterns_as_rclone_and_gitignore_do() {
         for (pattern, name, matches) in [
             ("map/*.tif", "map/result.tif", true),
             ("map/*.tif", "map/sub/result.tif", false),
-            ("*.tif", "map/result.tif", false),
+            ("map/*.tif", "x/map/result.tif", false),
+            // Without `/`: the file name, at any depth (issue 31).
+            ("*.obj", "models/mesh/obj/Block.obj", true),
+            ("*.obj", "Block.obj", true),
+            ("*.tif", "map/result.tif", true),
+            ("Block.*", "models/mesh/obj/Block.mtl", true),
+            ("*.obj", "models/mesh/obj/Block.obj.part", false),
+            // A leading `/` anchors at the top.
+            ("/*.json", "report.json", true),
+            ("/*.json", "report/report.json", false),
+            // A trailing `/`: everything under such a folder.
+            ("terra_las/", "lidars/terra_las/cloud.las", true),
+            ("lidars/terra_las/", "lidars/terra_las/cloud.las", true),
+            ("terra_las/", "lidars/terra_dem/dem.tif", false),
             ("**/*.tif", "map/result.tif", true),
             ("**/*.tif", "result.tif", true),
             ("**", "a/b/c", true),
@@ -596,8 +688,24 @@ mod tests {
                 true,
             ),
         ] {
-            assert_eq!(glob_match(pattern, name), matches, "{pattern} vs {name}");
+            let opts = DownloadOptions {
+                include: vec![pattern.into()],
+                ..Default::default()
+            };
+            assert_eq!(opts.wants(name), matches, "{pattern} vs {name}");
+            assert_eq!(
+                opts.filter().unwrap().wants(name),
+                matches,
+                "{pattern} vs {name}"
+            );
         }
+        let too_long = DownloadOptions {
+            include: vec![format!("{}x", "a/".repeat(600))],
+            ..Default::default()
+        };
+        let e = too_long.filter().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Input);
+        assert!(e.to_string().contains("at most 1024 bytes"), "{e}");
         let opts = DownloadOptions {
             include: vec!["models/**".into(), "map/*.tif".into()],
             exclude: vec!["**/*.osgb".into()],
@@ -605,6 +713,7 @@ mod tests {
         };
         assert!(opts.wants("models/mesh/obj/Block.obj"));
         assert!(!opts.wants("models/mesh/osgb/Data/Tile.osgb"));
+        assert!(opts.wants("map/result.tif"));
         assert!(!opts.wants("lidars/terra_las/cloud.las"));
         assert!(DownloadOptions::default().wants("anything/at/all"));
     }

@@ -48,7 +48,7 @@ use terra_types::{
 };
 
 pub use check::{Extent, Finding, Preflight, Problem, Severity, preflight};
-pub use download::{DownloadOptions, DownloadSummary, local_path};
+pub use download::{DownloadOptions, DownloadSummary, NameFilter, local_path};
 pub use map::{flight_geojson, flight_svg, write_flight_map};
 pub use scan::{InputFile, scan};
 pub use state::STATE_FILE;

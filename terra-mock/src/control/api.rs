@@ -558,7 +558,7 @@ async fn add_fault(
     AxState(m): AxState<Mock>,
     JsonIn(f): JsonIn<dto::NewFault>,
 ) -> Result<(StatusCode, axum::Json<dto::Created>), Refusal> {
-    let id = control(&m).add_fault(f.rule()?);
+    let id = control(&m).add_fault(f.rule()?)?;
     Ok((StatusCode::CREATED, axum::Json(dto::Created { id })))
 }
 

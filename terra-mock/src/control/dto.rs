@@ -382,6 +382,8 @@ impl NewFault {
         }
         .scope(self.scope)
         .fault(self.fault.to_fault()?);
+        r.check()
+            .map_err(|e| ControlError::invalid(format!("`path`: {e}")))?;
         if let Some(n) = self.times {
             r = r.times(n);
         }
@@ -412,7 +414,7 @@ impl FaultView {
         Self {
             id,
             method: r.method.clone(),
-            path: r.path.clone(),
+            path: r.path_pattern().map(str::to_owned),
             scope: r.scope,
             remaining: r.remaining,
             fault: FaultSpec::of(&r.fault),

@@ -471,12 +471,13 @@ impl Control<'_> {
 
     // ---- faults -------------------------------------------------------------------------
 
-    pub(crate) fn add_fault(&self, rule: FaultRule) -> u64 {
+    pub(crate) fn add_fault(&self, rule: FaultRule) -> ControlResult<u64> {
         self.0
             .faults
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(rule)
+            .map_err(ControlError::invalid)
     }
 
     pub(crate) fn faults(&self) -> Vec<(u64, FaultRule)> {

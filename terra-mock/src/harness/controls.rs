@@ -110,7 +110,30 @@ impl TerraMock {
     /// assert_eq!(mock.requests()[0].fault.as_deref(), Some("Reset"));
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the rule's path pattern was refused ([`FaultRule::check`] says why), or a
+    /// thousand rules are in force already: a test that asks for a fault it cannot have
+    /// should stop there. [`TerraMock::try_inject`] returns the error instead.
     pub fn inject(&self, rule: FaultRule) -> u64 {
+        self.try_inject(rule)
+            .unwrap_or_else(|e| panic!("terra-mock refused the fault rule: {e}"))
+    }
+
+    /// [`TerraMock::inject`], returning a refusal instead of panicking.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use terra_mock::FaultRule;
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// let too_long = format!("/{}", "**/".repeat(500));
+    /// let err = mock.try_inject(FaultRule::on("GET", &too_long)).unwrap_err();
+    /// assert!(err.to_string().contains("at most 1024 bytes"));
+    /// assert!(mock.try_inject(FaultRule::on("GET", "/terra-rescon-be/**")).is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn try_inject(&self, rule: FaultRule) -> Result<u64, ControlError> {
         self.control().add_fault(rule)
     }
 

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod connections;
+mod faults;
 mod storage;
 
 use std::io::{Read, Write};
