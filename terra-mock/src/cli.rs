@@ -51,6 +51,11 @@ struct CaArgs {
     /// Where the authority is kept (default: DIR/ca, else the per-user state folder).
     #[arg(long)]
     ca_dir: Option<PathBuf>,
+    /// A host name `serve --proxy` will also emulate (repeatable), for an authority made
+    /// by this command: its certificate may vouch for these names too. An existing
+    /// authority is printed as it is.
+    #[arg(long = "proxy-host", value_name = "NAME")]
+    proxy_hosts: Vec<String>,
 }
 
 /// The flags of `serve`.
@@ -121,6 +126,10 @@ struct ServeArgs {
     /// per-user state folder).
     #[arg(long, requires = "proxy")]
     ca_dir: Option<PathBuf>,
+    /// How many host names' certificates the proxy keeps (least recently used evicted
+    /// first; default 1000).
+    #[arg(long, value_name = "N", requires = "proxy")]
+    proxy_cert_cache: Option<usize>,
     /// Log filter (tracing EnvFilter syntax), e.g. `debug` or `terra_mock=trace`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -205,6 +214,9 @@ fn load(args: &ServeArgs) -> Result<MockConfig, String> {
         .extend(args.allowed_origins.iter().cloned());
     cfg.proxy |= args.proxy;
     cfg.proxy_hosts.extend(args.proxy_hosts.iter().cloned());
+    if let Some(n) = args.proxy_cert_cache {
+        cfg.proxy_cert_cache = n.max(1);
+    }
     if let Some(d) = &args.ca_dir {
         cfg.ca_dir = Some(d.clone());
     }
@@ -262,6 +274,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         // One line a shell can paste; curl reads only the lower-case http_proxy.
         let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         banner.push_str(&format!("           export {}\n", vars.join(" ")));
+        if let Some(ca) = mock.proxy.as_deref().map(|p| p.authority()) {
+            banner.push_str(&format!(
+                "           the CA may vouch for {} only (check: openssl x509 -noout -text -in {})\n",
+                ca.permitted().join(", "),
+                ca.cert_path().display()
+            ));
+            if let Some(old) = ca.replaced() {
+                banner.push_str(&format!(
+                    "           NOTE: a new CA was issued because the names changed: clients must \
+                     trust {} again (the old one is kept as {})\n",
+                    ca.cert_path().display(),
+                    old.display()
+                ));
+            }
+        }
     }
     banner.push_str(&match &data_dir {
         Some(d) => format!(
@@ -307,15 +334,27 @@ where
             .map(|s| print!("{s}"))
             .map_err(|e| e.to_string()),
         Command::Ca(a) => {
-            let dir = a
-                .ca_dir
-                .unwrap_or_else(|| crate::proxy::ca::default_dir(a.data_dir.as_deref()));
-            crate::proxy::ca::Authority::open(&dir)
-                .map(|ca| {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(ca.cert_pem().as_bytes());
-                })
-                .map_err(|e| e.to_string())
+            let dir = match a.ca_dir {
+                Some(d) => Ok(d),
+                None => crate::proxy::ca::default_dir(a.data_dir.as_deref()),
+            };
+            dir.and_then(|dir| {
+                crate::proxy::ca::Authority::open(
+                    &dir,
+                    &a.proxy_hosts,
+                    crate::proxy::ca::OnChange::Keep,
+                )
+            })
+            .map(|ca| {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(ca.cert_pem().as_bytes());
+                eprintln!(
+                    "{}: may vouch for {} (and nothing else)",
+                    ca.cert_path().display(),
+                    ca.permitted().join(", ")
+                );
+            })
+            .map_err(|e| e.to_string())
         }
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             // File I/O runs on blocking threads; a bounded pool keeps memory (and the

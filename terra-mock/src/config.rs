@@ -551,8 +551,14 @@ pub struct MockConfig {
     /// through `HTTPS_PROXY`.
     pub proxy: bool,
     /// More host names the proxy emulates (`--proxy-host`, repeatable; `*.example.com`
-    /// for a domain).
+    /// for a domain). The proxy's authority may vouch for these and DJI's, AWS's and
+    /// Aliyun's domains only (X.509 name constraints); when the list changes, a new
+    /// authority is issued (the old one kept aside) and clients must trust the new one.
     pub proxy_hosts: Vec<String>,
+    /// How many host names' certificates (and TLS settings) the proxy keeps
+    /// (`--proxy-cert-cache`); beyond it the least recently used name is evicted and its
+    /// certificate issued again when asked for (a fraction of a millisecond).
+    pub proxy_cert_cache: usize,
     /// Where the proxy's certificate authority is kept (default: `data_dir`'s `ca/`, or
     /// the per-user state folder `$XDG_STATE_HOME/terra-mock/ca`, else
     /// `~/.local/state/terra-mock/ca`).
@@ -672,6 +678,7 @@ impl Default for MockConfig {
             allowed_origins: Vec::new(),
             proxy: false,
             proxy_hosts: Vec::new(),
+            proxy_cert_cache: 1000,
             ca_dir: None,
             data_dir: None,
             reset_damaged_state: false,

@@ -40,6 +40,7 @@ mod harness;
 pub mod openapi;
 mod outputs;
 mod persist;
+mod private;
 mod proxy;
 mod record;
 mod router;

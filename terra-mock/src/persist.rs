@@ -208,9 +208,12 @@ pub(crate) fn move_aside(dir: &Path) -> std::io::Result<Vec<String>> {
 impl Db {
     /// Opens (or creates) the database under `dir`.
     pub(crate) fn open(dir: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir.join("objects")).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display()))
-        })?;
+        // Account secrets and uploaded objects: the owner's only.
+        crate::private::dir(dir)?;
+        crate::private::dir(&dir.join("objects"))?;
+        for name in ["state.db", "state.db-wal", "state.db-shm"] {
+            crate::private::check(&dir.join(name), "the accounts' secrets")?;
+        }
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -223,6 +226,8 @@ impl Db {
             )
         })?;
         let path = dir.join("state.db");
+        // Created 0600 before SQLite opens it, which gives its journal files that mode.
+        crate::private::touch(&path)?;
         let bad = unreadable(&path);
         let conn = Connection::open(&path).map_err(&bad)?;
         conn.pragma_update(None, "journal_mode", "WAL")

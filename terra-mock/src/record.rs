@@ -109,6 +109,21 @@ impl RecordedRequest {
     }
 }
 
+/// Headers that belong to one hop (RFC 9110 7.6.1) and carry nothing the emulator
+/// answers from, `Proxy-Authorization` among them: dropped from every request before it
+/// is routed (`server.rs`), and never recorded, exported or shown even when a request
+/// reaches the router another way. `Connection` and `Transfer-Encoding` stay (they say how
+/// the connection is framed).
+pub(crate) const HOP_BY_HOP: [&str; 7] = [
+    "proxy-authorization",
+    "proxy-authenticate",
+    "proxy-connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
 /// Headers whose values are credentials.
 const SENSITIVE: [&str; 3] = ["x-amz-security-token", "x-oss-security-token", "cookie"];
 
@@ -124,6 +139,9 @@ pub(crate) fn redacted_headers(h: &http::HeaderMap) -> Box<str> {
     let mut out =
         String::with_capacity(h.iter().map(|(n, v)| n.as_str().len() + v.len() + 2).sum());
     for (n, v) in h {
+        if HOP_BY_HOP.contains(&n.as_str()) {
+            continue;
+        }
         out.push_str(n.as_str());
         out.push('\0');
         if SENSITIVE.contains(&n.as_str()) {

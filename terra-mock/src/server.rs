@@ -2,12 +2,15 @@
 //! reset must really close the connection without an answer; shutdown is graceful; and a
 //! server other people share must hold against slow and half-open clients.
 //!
-//! Every connection is tracked. One that has not finished its request headers within the
-//! header timeout, or sits idle between requests past the keep-alive timeout, is closed; a
-//! request body that stalls past the body idle timeout fails. The number of connections is
-//! capped below the process's file-descriptor limit, and at the cap a new connection evicts
-//! the oldest one that is not in the middle of a request (still sending headers, or idle),
-//! so half-open connections cannot starve real clients.
+//! Every connection is tracked from accept to close. One that has not finished its request
+//! headers within the header timeout, or sits idle between requests past the keep-alive
+//! timeout, is closed; a request body that stalls past the body idle timeout fails. The
+//! number of connections is capped below the process's file-descriptor limit, and at the
+//! cap a new connection evicts the oldest one that is not in the middle of a request (still
+//! sending headers, or idle), so half-open connections cannot starve real clients. A proxy
+//! tunnel is the connection that opened it: counted while its TLS handshake runs (which is
+//! timed like a request head, and evictable like one) and while it serves requests, under
+//! the same cap.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -94,7 +97,31 @@ struct Conn {
     /// The request being answered asked for `100 Continue` with an empty body, which hyper
     /// does not send: the next response head is preceded by one.
     continue_pending: AtomicBool,
+    /// Set once the connection must close; `kill` wakes whoever waits on it (the
+    /// connection's task, and the tunnel it opened: both must hear it).
+    killed: AtomicBool,
     kill: Notify,
+}
+
+impl Conn {
+    /// Asks every task serving the connection to close it.
+    fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill.notify_waiters();
+    }
+
+    /// Resolves once [`Conn::kill`] was called, before or after this call.
+    async fn killed(&self) {
+        loop {
+            let notified = self.kill.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.killed.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -124,7 +151,7 @@ impl Tracker {
                 .find(|(_, c)| !c.busy.load(Ordering::Acquire))
                 .map(|(id, _)| *id)?;
             if let Some(c) = conns.remove(&victim) {
-                c.kill.notify_one();
+                c.kill();
             }
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
@@ -134,6 +161,7 @@ impl Tracker {
             head_started: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             continue_pending: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
             kill: Notify::new(),
         });
         conns.insert(id, conn.clone());
@@ -164,7 +192,7 @@ impl Tracker {
                 now.saturating_sub(since) > idle
             };
             if expired {
-                c.kill.notify_one();
+                c.kill();
             }
             !expired
         });
@@ -426,20 +454,46 @@ pub(crate) async fn serve(
 /// When the cap refused a connection last (to log it once in a while).
 static REFUSED_AT: Mutex<Option<Instant>> = Mutex::new(None);
 
-/// Serves one connection: accepted on the port (`tunnel` is `None`), or the inside of a
-/// proxy tunnel to the emulated host `tunnel`.
+/// A connection's place in the tracker, given back when dropped (unless handed on).
+struct Place {
+    tracker: Arc<Tracker>,
+    id: u64,
+    conn: Arc<Conn>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.tracker.forget(self.id);
+    }
+}
+
+/// Serves one connection: accepted on the port (`tunnel` is `None`; it takes a place in
+/// the tracker), or the inside of a proxy tunnel to the emulated host `tunnel` (in the
+/// place of the connection that opened it).
 fn connection<S>(
     ctx: Arc<Ctx>,
     stream: S,
     peer: std::net::SocketAddr,
-    tunnel: Option<String>,
+    tunnel: Option<(String, Place)>,
     watcher: hyper_util::server::graceful::Watcher,
     reserve: Option<hyper_util::server::graceful::Watcher>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let limits = ctx.limits;
-    let Some((id, conn)) = ctx.tracker.admit() else {
+    let (tunnel, place) = match tunnel {
+        Some((host, place)) => (Some(host), Some(place)),
+        None => (None, None),
+    };
+    let admitted = match place {
+        Some(p) => Some(p),
+        None => ctx.tracker.admit().map(|(id, conn)| Place {
+            tracker: ctx.tracker.clone(),
+            id,
+            conn,
+        }),
+    };
+    let Some(place) = admitted else {
         let mut at = REFUSED_AT.lock().unwrap_or_else(|e| e.into_inner());
         if at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
             tracing::warn!(
@@ -450,16 +504,24 @@ fn connection<S>(
         }
         return;
     };
+    let conn = place.conn.clone();
+    if tunnel.is_some() {
+        // The handshake is over: the tunnel now waits for its first request.
+        conn.head_started.store(0, Ordering::Release);
+        conn.waiting_since
+            .store(ctx.tracker.now_ms(), Ordering::Release);
+    }
     let io = TokioIo::new(Watched {
         inner: stream,
         conn: conn.clone(),
         tracker: ctx.tracker.clone(),
         interim: None,
     });
-    // A CONNECT upgrades this connection into a tunnel, which is watched in its turn.
-    let watcher_slot = Arc::new(Mutex::new(reserve));
+    // A CONNECT upgrades this connection into a tunnel, which is watched in its turn and
+    // takes over the connection's place; whatever is left here goes when the task ends.
+    let slot = Arc::new(Mutex::new((reserve, Some(place))));
     let (svc_conn, svc_ctx, svc_tunnel) = (conn.clone(), ctx.clone(), tunnel.clone());
-    let slot = watcher_slot.clone();
+    let held = slot.clone();
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let (conn, ctx, tunnel, slot) = (
             svc_conn.clone(),
@@ -478,6 +540,8 @@ fn connection<S>(
             conn.continue_pending.store(true, Ordering::Release);
         }
         async move {
+            let mut req = req;
+            crate::proxy::strip_hop_by_hop(req.headers_mut(), false);
             let routed = match (&ctx.proxy, &tunnel) {
                 (Some(p), Some(target)) => p.inner(target, req),
                 (Some(p), None) => p.route(req),
@@ -486,11 +550,24 @@ fn connection<S>(
             let req = match routed {
                 crate::proxy::Routed::Pass(r) => r,
                 crate::proxy::Routed::Answer(refused) => return Ok(done(refused, conn, &ctx)),
-                crate::proxy::Routed::Connect { host, port, req } => {
-                    let watcher = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    if let Some(watcher) = watcher {
-                        tokio::spawn(tunnel_to(ctx.clone(), req, peer, host, port, watcher));
-                    }
+                crate::proxy::Routed::Connect { host, req } => {
+                    let taken = {
+                        let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+                        match (s.0.take(), s.1.take()) {
+                            (Some(w), Some(p)) => Some((w, p)),
+                            (w, p) => {
+                                *s = (w, p);
+                                None
+                            }
+                        }
+                    };
+                    let Some((watcher, place)) = taken else {
+                        let mut refused =
+                            Response::new(axum::body::Body::from("one CONNECT per connection"));
+                        *refused.status_mut() = http::StatusCode::BAD_REQUEST;
+                        return Ok(done(refused, conn, &ctx));
+                    };
+                    tokio::spawn(tunnel_to(ctx.clone(), req, peer, host, watcher, place));
                     return Ok(done(Response::new(axum::body::Body::empty()), conn, &ctx));
                 }
             };
@@ -514,7 +591,6 @@ fn connection<S>(
             Ok(done(resp, conn, &ctx))
         }
     });
-    let tracker = ctx.tracker.clone();
     let proxying = ctx.proxy.is_some() && tunnel.is_none();
     tokio::spawn(async move {
         let served = if proxying {
@@ -526,7 +602,7 @@ fn connection<S>(
             let fut = watcher.watch(b.serve_connection_with_upgrades(io, service).into_owned());
             tokio::select! {
                 r = fut => r.err().map(|e| e.to_string()),
-                () = conn.kill.notified() => Some("timed out or evicted".into()),
+                () = conn.killed() => Some("timed out or evicted".into()),
             }
         } else {
             let http = hyper::server::conn::http1::Builder::new()
@@ -538,13 +614,14 @@ fn connection<S>(
             let fut = watcher.watch(http);
             tokio::select! {
                 r = fut => r.err().map(|e| e.to_string()),
-                () = conn.kill.notified() => Some("timed out or evicted".into()),
+                () = conn.killed() => Some("timed out or evicted".into()),
             }
         };
         if let Some(e) = served {
             tracing::debug!(%peer, error = %e, "connection ended");
         }
-        tracker.forget(id);
+        // The place goes back unless a tunnel took it over.
+        drop(held);
     });
 }
 
@@ -557,37 +634,61 @@ fn done(resp: Response, conn: Arc<Conn>, ctx: &Ctx) -> http::Response<DoneBody> 
     })
 }
 
-/// The inside of a `CONNECT` tunnel to an emulated host: TLS under a certificate for it on
-/// port 443 (plain HTTP on any other port), then HTTP/1.1 served as direct requests.
+/// The inside of a `CONNECT` tunnel to an emulated host: TLS under a certificate for the
+/// name the client asks for (or the tunnel's), then HTTP/1.1 served as direct requests.
+/// The tunnel keeps the place of the connection that opened it: its handshake is timed
+/// like a request head, and evicted like one at the connection cap.
 async fn tunnel_to(
     ctx: Arc<Ctx>,
     req: http::Request<Incoming>,
     peer: std::net::SocketAddr,
     host: String,
-    port: u16,
     watcher: hyper_util::server::graceful::Watcher,
+    place: Place,
 ) {
-    let upgraded = match hyper::upgrade::on(req).await {
-        Ok(u) => TokioIo::new(u),
-        Err(e) => {
-            tracing::debug!(%peer, error = %e, "the tunnel was not opened");
-            return;
-        }
-    };
     let Some(proxy) = ctx.proxy.clone() else {
         return;
     };
-    if port != 443 {
-        connection(ctx, upgraded, peer, Some(host), watcher, None);
-        return;
-    }
-    let acceptor = tokio_rustls::TlsAcceptor::from(proxy.tls(&host));
-    let handshake = tokio::time::timeout(ctx.limits.header_read_timeout, acceptor.accept(upgraded));
-    match handshake.await {
-        Ok(Ok(tls)) => connection(ctx, tls, peer, Some(host), watcher, None),
-        Ok(Err(e)) => {
-            tracing::info!(%peer, %host, error = %e, "TLS handshake through the proxy failed (does the client trust terra-mock's CA?)")
+    let handshake = async {
+        let upgraded = hyper::upgrade::on(req)
+            .await
+            .map_err(|e| format!("the tunnel was not opened: {e}"))?;
+        // From here the client owes a TLS ClientHello: timed like a request head.
+        place
+            .conn
+            .head_started
+            .store(ctx.tracker.now_ms(), Ordering::Release);
+        let start = tokio_rustls::LazyConfigAcceptor::new(
+            rustls::server::Acceptor::default(),
+            TokioIo::new(upgraded),
+        )
+        .await
+        .map_err(|e| format!("no TLS ClientHello: {e}"))?;
+        let sni = start.client_hello().server_name().map(str::to_owned);
+        let cfg = proxy
+            .tls(sni.as_deref(), &host)
+            .map_err(|e| e.to_string())?;
+        start.into_stream(cfg).await.map_err(|e| {
+            format!("TLS handshake through the proxy failed (does the client trust terra-mock's CA?): {e}")
+        })
+    };
+    let timed = tokio::time::timeout(ctx.limits.header_read_timeout, handshake);
+    let tls = tokio::select! {
+        r = timed => match r {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::info!(%peer, %host, error = %e, "proxy tunnel closed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, %host, "TLS handshake through the proxy timed out");
+                return;
+            }
+        },
+        () = place.conn.killed() => {
+            tracing::debug!(%peer, %host, "proxy tunnel evicted during its handshake");
+            return;
         }
-        Err(_) => tracing::debug!(%peer, %host, "TLS handshake through the proxy timed out"),
-    }
+    };
+    connection(ctx, tls, peer, Some((host, place)), watcher, None);
 }

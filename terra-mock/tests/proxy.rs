@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// The standalone binary with its proxy, an S3 account and an OSS one; stopped on drop.
 struct Proxied {
@@ -191,16 +189,7 @@ fn node_clients_with_their_default_endpoints() {
 
 /// One raw request to the proxy; its status line and body.
 fn raw(mock: &Proxied, request: &str) -> (String, String) {
-    let mut s = TcpStream::connect(mock.base.trim_start_matches("http://")).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut text = String::new();
-    let _ = s.read_to_string(&mut text);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (
-        head.lines().next().unwrap_or("").to_owned(),
-        body.to_owned(),
-    )
+    common::raw_http(mock.base.trim_start_matches("http://"), request)
 }
 
 #[test]

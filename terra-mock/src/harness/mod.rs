@@ -451,12 +451,16 @@ impl TerraMockBuilder {
         let router = crate::router::router(mock.inner.clone());
         let limits = crate::server::Limits::of(&mock.inner.cfg);
         let proxy = if mock.inner.cfg.proxy {
-            let dir = mock.inner.cfg.ca_dir.clone().unwrap_or_else(|| {
-                crate::proxy::ca::default_dir(mock.inner.cfg.data_dir.as_deref())
-            });
+            let dir = match mock.inner.cfg.ca_dir.clone() {
+                Some(d) => d,
+                None => crate::proxy::ca::default_dir(mock.inner.cfg.data_dir.as_deref())?,
+            };
             let extra = mock.inner.cfg.proxy_hosts.clone();
             Some(std::sync::Arc::new(crate::proxy::Proxy::new(
-                local, extra, &dir,
+                local,
+                extra,
+                &dir,
+                mock.inner.cfg.proxy_cert_cache,
             )?))
         } else {
             None
@@ -548,7 +552,7 @@ pub struct TerraMock {
     manual: Option<ManualClock>,
     server: Option<Server>,
     addr: SocketAddr,
-    proxy: Option<Arc<crate::proxy::Proxy>>,
+    pub(crate) proxy: Option<Arc<crate::proxy::Proxy>>,
 }
 
 impl TerraMock {

@@ -13,17 +13,24 @@
 //! - Every other host is refused with 403 naming it and `--proxy-host`: the proxy never
 //!   forwards anywhere. The controls under `/_terra-mock` are never served under an
 //!   emulated name.
+//! - Targets are read strictly: a `CONNECT` port is a decimal 1 to 65535 (else 400), and
+//!   emulated hosts are served on the ports their real services use (443 through
+//!   `CONNECT`, 80 for `http://`); any other port is refused with 403 naming it. Only
+//!   DNS host names are emulated (no wildcard, no empty label).
+//! - `Proxy-Authorization` and the other hop-by-hop headers never reach the emulator's
+//!   routes, log or dashboard (`strip_hop_by_hop`).
 
 pub(crate) mod ca;
+pub(crate) mod certs;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
 
 use crate::control::guard::listed;
+use crate::record::HOP_BY_HOP;
 
 /// DJI's API hosts.
 const API_HOSTS: [&str; 2] = ["openapi-us.dji.com", "openapi-cn.dji.com"];
@@ -35,6 +42,9 @@ const API_HOSTS: [&str; 2] = ["openapi-us.dji.com", "openapi-cn.dji.com"];
 /// names), or one of `extra`.
 pub(crate) fn emulated(name: &str, extra: &[String]) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if !ca::dns_name(&name) {
+        return false;
+    }
     if API_HOSTS.contains(&name.as_str()) || listed(&name, extra) {
         return true;
     }
@@ -51,19 +61,73 @@ pub(crate) fn emulated(name: &str, extra: &[String]) -> bool {
     false
 }
 
-/// `host[:port]` split, the port defaulting to `default`.
-fn split_host(authority: &str, default: u16) -> (String, u16) {
-    let a: Uri = match format!("http://{authority}").parse() {
-        Ok(u) => u,
-        Err(_) => return (authority.to_ascii_lowercase(), default),
+/// `host[:port]` read strictly: the host lower case (an IPv6 literal without its
+/// brackets), the port decimal 1 to 65535, or `default` when there is none (`None`:
+/// required). `Err` says what is wrong.
+pub(crate) fn split_host(authority: &str, default: Option<u16>) -> Result<(String, u16), String> {
+    if authority.contains('@') {
+        // Never echoed: it may hold a password.
+        return Err("a target with user information (`user:password@`) is not accepted".into());
+    }
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("{authority:?} opens an IPv6 literal without closing it"))?;
+        let port = match after {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| format!("{authority:?} has text after its IPv6 literal"))?,
+            ),
+        };
+        (h, port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
     };
-    (
-        a.host()
-            .unwrap_or(authority)
-            .trim_matches(['[', ']'])
-            .to_ascii_lowercase(),
-        a.port_u16().unwrap_or(default),
-    )
+    if host.is_empty() {
+        return Err(format!("{authority:?} names no host"));
+    }
+    let port = match port {
+        Some(p) => {
+            let n = (!p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<u32>().ok())
+                .flatten()
+                .filter(|n| (1..=65535).contains(n));
+            n.ok_or_else(|| {
+                format!("the port of {authority:?} is not a decimal number from 1 to 65535")
+            })? as u16
+        }
+        None => {
+            default.ok_or_else(|| format!("{authority:?} has no port (CONNECT needs host:port)"))?
+        }
+    };
+    Ok((host.to_ascii_lowercase(), port))
+}
+
+/// Removes the [`HOP_BY_HOP`] headers; with `proxied`, also those `Connection` names (which
+/// an intermediary removes before passing a request on).
+pub(crate) fn strip_hop_by_hop(h: &mut http::HeaderMap, proxied: bool) {
+    if proxied {
+        let listed: Vec<String> = h
+            .get_all(http::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|n| n.trim().to_ascii_lowercase())
+            .filter(|n| !n.is_empty() && n != "close" && n != "keep-alive" && n != "host")
+            .collect();
+        for n in listed {
+            if n != "transfer-encoding" && n != "content-length" {
+                h.remove(n.as_str());
+            }
+        }
+    }
+    for n in HOP_BY_HOP {
+        h.remove(n);
+    }
 }
 
 /// What the proxy does with a request that arrived on the emulator's port.
@@ -71,12 +135,9 @@ fn split_host(authority: &str, default: u16) -> (String, u16) {
 pub(crate) enum Routed<B> {
     /// Answer this (a refusal).
     Answer(Response),
-    /// Open a tunnel to an emulated host (`CONNECT`; the request is what upgrades).
-    Connect {
-        host: String,
-        port: u16,
-        req: Request<B>,
-    },
+    /// Open a tunnel to an emulated host on port 443 (`CONNECT`; the request is what
+    /// upgrades).
+    Connect { host: String, req: Request<B> },
     /// Serve it, as a request sent here directly.
     Pass(Request<B>),
 }
@@ -87,7 +148,7 @@ pub(crate) struct Proxy {
     own: SocketAddr,
     extra: Vec<String>,
     ca: Arc<ca::Authority>,
-    tls: Mutex<HashMap<String, Arc<rustls::ServerConfig>>>,
+    certs: certs::Certs,
 }
 
 /// A refusal of the proxy, in the emulator's JSON error form.
@@ -103,17 +164,20 @@ fn refuse(status: StatusCode, message: String) -> Response {
 }
 
 impl Proxy {
-    /// The proxy of an emulator listening on `own`, with its authority in `ca_dir`.
+    /// The proxy of an emulator listening on `own`, with its authority in `ca_dir` and
+    /// at most `cert_cache` host names' certificates kept.
     pub(crate) fn new(
         own: SocketAddr,
         extra: Vec<String>,
         ca_dir: &std::path::Path,
+        cert_cache: usize,
     ) -> std::io::Result<Self> {
+        let ca = Arc::new(ca::Authority::open(ca_dir, &extra, ca::OnChange::Reissue)?);
         Ok(Self {
             own,
             extra,
-            ca: Arc::new(ca::Authority::open(ca_dir)?),
-            tls: Mutex::default(),
+            certs: certs::Certs::new(ca.clone(), cert_cache),
+            ca,
         })
     }
 
@@ -131,6 +195,20 @@ impl Proxy {
                  --proxy-host {host} to have it answer for that name too"
             ),
         )
+    }
+
+    fn refuse_port(&self, host: &str, port: u16, expected: u16) -> Response {
+        refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "terra-mock's proxy serves {host} on port {expected} only, the port its real \
+                 service uses for this kind of request; {host}:{port} is not served"
+            ),
+        )
+    }
+
+    fn refuse_target(&self, why: String) -> Response {
+        refuse(StatusCode::BAD_REQUEST, format!("bad proxy target: {why}"))
     }
 
     fn refuse_controls(&self) -> Response {
@@ -165,21 +243,36 @@ impl Proxy {
                 .authority()
                 .map(|a| a.as_str().to_owned())
                 .unwrap_or_default();
-            let (host, port) = split_host(&authority, 443);
+            let (host, port) = match split_host(&authority, None) {
+                Ok(hp) => hp,
+                Err(why) => return Routed::Answer(self.refuse_target(why)),
+            };
             if self.is_own(&host, port) || !emulated(&host, &self.extra) {
                 return Routed::Answer(self.refuse_host(&host));
             }
-            return Routed::Connect { host, port, req };
+            if port != 443 {
+                return Routed::Answer(self.refuse_port(&host, port, 443));
+            }
+            let host = host.trim_end_matches('.').to_owned();
+            return Routed::Connect { host, req };
         }
         let Some(authority) = req.uri().authority().map(|a| a.as_str().to_owned()) else {
             return Routed::Pass(req);
         };
-        let default = if req.uri().scheme_str() == Some("https") {
-            443
-        } else {
-            80
+        let expected = match req.uri().scheme_str() {
+            Some("http") => 80,
+            Some("https") => 443,
+            other => {
+                return Routed::Answer(self.refuse_target(format!(
+                    "the scheme {:?} is not proxied (http:// only, or CONNECT for https)",
+                    other.unwrap_or_default()
+                )));
+            }
         };
-        let (host, port) = split_host(&authority, default);
+        let (host, port) = match split_host(&authority, Some(expected)) {
+            Ok(hp) => hp,
+            Err(why) => return Routed::Answer(self.refuse_target(why)),
+        };
         if self.is_own(&host, port) {
             origin_form(&mut req, &authority);
             return Routed::Pass(req);
@@ -187,7 +280,11 @@ impl Proxy {
         if !emulated(&host, &self.extra) {
             return Routed::Answer(self.refuse_host(&host));
         }
+        if port != expected {
+            return Routed::Answer(self.refuse_port(&host, port, expected));
+        }
         origin_form(&mut req, &authority);
+        strip_hop_by_hop(req.headers_mut(), true);
         if under_controls(req.uri()) {
             return Routed::Answer(self.refuse_controls());
         }
@@ -200,12 +297,16 @@ impl Proxy {
         if let Some(authority) = req.uri().authority().map(|a| a.as_str().to_owned()) {
             origin_form(&mut req, &authority);
         }
+        strip_hop_by_hop(req.headers_mut(), true);
         let host = match req
             .headers()
             .get(http::header::HOST)
             .and_then(|v| v.to_str().ok())
         {
-            Some(h) => split_host(h, 443).0,
+            Some(h) => match split_host(h, Some(443)) {
+                Ok((h, _)) => h,
+                Err(why) => return Routed::Answer(self.refuse_target(why)),
+            },
             None => {
                 if let Ok(v) = HeaderValue::from_str(target) {
                     req.headers_mut().insert(http::header::HOST, v);
@@ -222,27 +323,18 @@ impl Proxy {
         Routed::Pass(req)
     }
 
-    /// The TLS settings of a tunnel to `target`: certificates by name (SNI), the tunnel's
-    /// name when the client sends none; HTTP/1.1 only.
-    pub(crate) fn tls(&self, target: &str) -> Arc<rustls::ServerConfig> {
-        let mut cache = self.tls.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = cache.get(target) {
-            return c.clone();
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("the default protocol versions")
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(Leaves {
-                ca: self.ca.clone(),
-                target: target.to_owned(),
-                extra: self.extra.clone(),
-            }));
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let cfg = Arc::new(cfg);
-        cache.insert(target.to_owned(), cfg.clone());
-        cfg
+    /// The TLS settings of a tunnel to `target`: the certificate of the name the client
+    /// asked for (SNI) when it is emulated, else of the tunnel's own name; HTTP/1.1 only.
+    pub(crate) fn tls(
+        &self,
+        sni: Option<&str>,
+        target: &str,
+    ) -> std::io::Result<Arc<rustls::ServerConfig>> {
+        let name = sni
+            .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+            .filter(|n| emulated(n, &self.extra))
+            .unwrap_or_else(|| target.to_owned());
+        self.certs.config(&name)
     }
 }
 
@@ -267,33 +359,6 @@ fn origin_form<B>(req: &mut Request<B>, authority: &str) {
         && let Ok(v) = HeaderValue::from_str(authority)
     {
         req.headers_mut().insert(http::header::HOST, v);
-    }
-}
-
-/// Picks the certificate of a TLS handshake.
-#[derive(Debug)]
-struct Leaves {
-    ca: Arc<ca::Authority>,
-    target: String,
-    extra: Vec<String>,
-}
-
-impl rustls::server::ResolvesServerCert for Leaves {
-    fn resolve(
-        &self,
-        hello: rustls::server::ClientHello<'_>,
-    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-        let name = hello
-            .server_name()
-            .filter(|n| emulated(n, &self.extra))
-            .unwrap_or(&self.target);
-        match self.ca.leaf(name) {
-            Ok(k) => Some(k),
-            Err(e) => {
-                tracing::error!(error = %e, name, "cannot issue a certificate");
-                None
-            }
-        }
     }
 }
 
@@ -335,5 +400,83 @@ mod tests {
             assert!(!emulated(no, &[]), "{no}");
         }
         assert!(emulated("storage.corp.test", &["*.corp.test".into()]));
+        // Only DNS host names: no wildcard, no empty label (issue 31, row 8).
+        for no in [
+            "*.s3.us-east-1.amazonaws.com",
+            "*.oss-cn-hangzhou.aliyuncs.com",
+            "a..s3.amazonaws.com",
+            "x_y.s3.amazonaws.com",
+            "",
+        ] {
+            assert!(!emulated(no, &[]), "{no:?}");
+        }
+    }
+
+    /// Issue 31, row 6: `:99999`, `:-1`, `:0x1bb` and `:` were taken for `:443`.
+    #[test]
+    fn targets_are_read_strictly() {
+        for (a, d, hp) in [
+            (
+                "openapi-cn.dji.com:443",
+                None,
+                Some(("openapi-cn.dji.com", 443)),
+            ),
+            (
+                "OpenAPI-CN.dji.com:8443",
+                None,
+                Some(("openapi-cn.dji.com", 8443)),
+            ),
+            (
+                "openapi-cn.dji.com",
+                Some(80),
+                Some(("openapi-cn.dji.com", 80)),
+            ),
+            ("[::1]:8080", None, Some(("::1", 8080))),
+            (
+                "openapi-cn.dji.com:65535",
+                None,
+                Some(("openapi-cn.dji.com", 65535)),
+            ),
+            ("openapi-cn.dji.com", None, None),
+            ("openapi-cn.dji.com:99999", None, None),
+            ("openapi-cn.dji.com:65536", None, None),
+            ("openapi-cn.dji.com:-1", None, None),
+            ("openapi-cn.dji.com:0x1bb", None, None),
+            ("openapi-cn.dji.com:", None, None),
+            ("openapi-cn.dji.com:0", None, None),
+            ("openapi-cn.dji.com:+443", None, None),
+            ("openapi-cn.dji.com:000443", None, None),
+            (":443", None, None),
+            ("user:hunter2@openapi-cn.dji.com:443", None, None),
+            ("[::1", None, None),
+            ("[::1]x", None, None),
+        ] {
+            let got = split_host(a, d);
+            assert_eq!(
+                got.as_ref().ok().map(|(h, p)| (h.as_str(), *p)),
+                hp,
+                "{a}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_dropped() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "proxy-authorization",
+            "Basic cHJvYmV1c2VyOmh1bnRlcjI=".parse().unwrap(),
+        );
+        h.insert("proxy-connection", "keep-alive".parse().unwrap());
+        h.insert("connection", "keep-alive, x-hop".parse().unwrap());
+        h.insert("x-hop", "1".parse().unwrap());
+        h.insert("authorization", "AWS4-HMAC-SHA256 ...".parse().unwrap());
+        let mut direct = h.clone();
+        strip_hop_by_hop(&mut direct, false);
+        assert!(direct.get("proxy-authorization").is_none() && direct.get("x-hop").is_some());
+        strip_hop_by_hop(&mut h, true);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["authorization", "connection"]);
     }
 }

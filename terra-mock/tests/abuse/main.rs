@@ -8,6 +8,8 @@
 mod common;
 mod connections;
 mod faults;
+mod private_files;
+mod proxy;
 mod storage;
 
 use std::io::{Read, Write};

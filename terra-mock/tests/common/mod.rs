@@ -389,6 +389,23 @@ impl Oss {
     }
 }
 
+/// One raw HTTP/1.1 exchange with `addr` (send `Connection: close`): the status line and
+/// the body.
+pub fn raw_http(addr: &str, request: &str) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
 /// The standalone binary, stopped on drop.
 pub struct Server {
     pub child: std::process::Child,
