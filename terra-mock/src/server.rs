@@ -130,6 +130,68 @@ struct Tracker {
     conns: Mutex<BTreeMap<u64, Arc<Conn>>>,
     next: AtomicU64,
     limits: Limits,
+    /// Accepted sockets not yet closed, those evicted and still closing included.
+    open: std::sync::atomic::AtomicUsize,
+    /// Told when one of them closes.
+    closed: Notify,
+}
+
+/// Accepted sockets beyond the connection cap that may be open at once: evicted ones
+/// still closing. The accept loop waits rather than go past it, so a burst of
+/// connections never takes the process to its descriptor limit.
+const CLOSING_SLACK: usize = 8;
+
+/// An accepted socket, counted in [`Tracker::open`] until dropped.
+struct Counted<S> {
+    inner: S,
+    tracker: Arc<Tracker>,
+}
+
+impl<S> Drop for Counted<S> {
+    fn drop(&mut self) {
+        self.tracker.open.fetch_sub(1, Ordering::AcqRel);
+        self.tracker.closed.notify_waiters();
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }
 
 impl Tracker {
@@ -404,6 +466,8 @@ pub(crate) async fn serve(
         conns: Mutex::default(),
         next: AtomicU64::new(1),
         limits,
+        open: std::sync::atomic::AtomicUsize::new(0),
+        closed: Notify::new(),
     });
     let ctx = Arc::new(Ctx {
         router,
@@ -424,7 +488,17 @@ pub(crate) async fn serve(
         })
     };
     tokio::pin!(shutdown);
-    loop {
+    'serving: loop {
+        // Past the cap, wait for evicted connections to close before taking more: the
+        // kernel's backlog holds the next ones meanwhile, at no descriptor's cost.
+        while tracker.open.load(Ordering::Acquire) >= limits.max_connections + CLOSING_SLACK {
+            let closed = tracker.closed.notified();
+            tokio::select! {
+                () = closed => {}
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                () = &mut shutdown => break 'serving,
+            }
+        }
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -434,9 +508,14 @@ pub(crate) async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut shutdown => break 'serving,
         };
         let _ = stream.set_nodelay(true);
+        tracker.open.fetch_add(1, Ordering::AcqRel);
+        let stream = Counted {
+            inner: stream,
+            tracker: tracker.clone(),
+        };
         // In proxy mode a CONNECT turns the connection into a tunnel, watched in its turn.
         let reserve = ctx.proxy.is_some().then(|| graceful.watcher());
         connection(ctx.clone(), stream, peer, None, graceful.watcher(), reserve);

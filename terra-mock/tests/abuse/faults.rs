@@ -9,8 +9,11 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_fault_rule_stalls_or_crashes_the_server() {
-    let mock = TerraMock::start().await.unwrap();
-    let (base, control) = (mock.base_url(), mock.control_url().unwrap());
+    // The standalone server, so that a stalled or aborted server fails this test by its
+    // deadlines rather than taking the test with it.
+    let server = Server::start(4096, &["--log", "warn"], &[]);
+    let base = server.base.clone();
+    let control = format!("{base}/_terra-mock/v1");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

@@ -424,6 +424,11 @@ impl Server {
         Self::spawn(4096, extra, env, Some(log))
     }
 
+    /// Like [`Server::start`], with the open-file limit and the log both set.
+    pub fn start_limited_logging(nofile: u64, extra: &[&str], log: &str) -> Self {
+        Self::spawn(nofile, extra, &[], Some(log))
+    }
+
     fn spawn(nofile: u64, extra: &[&str], env: &[(&str, &str)], log: Option<&str>) -> Self {
         let mut args = vec![
             format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
