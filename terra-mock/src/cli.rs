@@ -113,6 +113,15 @@ struct ServeArgs {
     /// (repeatable), e.g. `http://dashboard.test:3000`.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// The storage buckets' CORS rules: a CORSConfiguration document (S3's or OSS's XML)
+    /// for both buckets, or `off` (every preflight refused, as a bucket without CORS).
+    /// Default: any origin may GET, PUT, POST, HEAD and DELETE with any header.
+    #[arg(long = "storage-cors", value_name = "FILE|off")]
+    storage_cors: Option<String>,
+    /// An origin whose pages may call the TerraAPI routes themselves (repeatable; `*` for
+    /// any). Without one, the API sends no CORS headers, as DJI's gateway is assumed to.
+    #[arg(long = "api-cors-origin", value_name = "ORIGIN")]
+    api_cors_origins: Vec<String>,
     /// Also be an HTTP/1.1 forward proxy on this port: unmodified programs with DJI's, S3's
     /// and OSS's hosts written in reach the emulator through HTTPS_PROXY (the banner prints
     /// the environment to set). Other hosts are refused.
@@ -212,6 +221,22 @@ fn load(args: &ServeArgs) -> Result<MockConfig, String> {
     cfg.allowed_hosts.extend(args.allowed_hosts.iter().cloned());
     cfg.allowed_origins
         .extend(args.allowed_origins.iter().cloned());
+    cfg.api_cors_origins
+        .extend(args.api_cors_origins.iter().cloned());
+    match args.storage_cors.as_deref() {
+        None => {}
+        Some("off") => cfg.storage_cors = crate::StorageCors::off(),
+        Some(file) => {
+            let xml =
+                std::fs::read_to_string(file).map_err(|e| format!("--storage-cors {file}: {e}"))?;
+            let c = crate::CorsConfig::from_xml(&xml)
+                .map_err(|e| format!("--storage-cors {file}: {e}"))?;
+            cfg.storage_cors = crate::StorageCors {
+                s3: c.clone(),
+                oss: c,
+            };
+        }
+    }
     cfg.proxy |= args.proxy;
     cfg.proxy_hosts.extend(args.proxy_hosts.iter().cloned());
     if let Some(n) = args.proxy_cert_cache {

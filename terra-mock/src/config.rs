@@ -559,6 +559,22 @@ pub struct MockConfig {
     /// (`--proxy-cert-cache`); beyond it the least recently used name is evicted and its
     /// certificate issued again when asked for (a fraction of a millisecond).
     pub proxy_cert_cache: usize,
+    /// The CORS configuration of the storage buckets (`--storage-cors FILE|off`;
+    /// `PUT /_terra-mock/v1/storage/{provider}/cors` at run time). By default both buckets
+    /// answer the browser flow of DJI's published demos (any origin; `GET`, `PUT`, `POST`,
+    /// `HEAD`, `DELETE`; any header; `ETag` and the request-id headers exposed): DJI never
+    /// published its buckets' configuration, but its demos upload from the page.
+    pub storage_cors: crate::cors::StorageCors,
+    /// Origins whose pages may call the TerraAPI routes themselves (`--api-cors-origin`,
+    /// repeatable; `*` for any). Empty by default: DJI's gateway setting is unknown and the
+    /// public demos send those calls through their dev server's proxy.
+    pub api_cors_origins: Vec<String>,
+    /// Treat an empty string as absent in every optional request field and query
+    /// parameter (`"outputResourceUuid": ""`, `?search=&type=`), as DJI's service did for
+    /// the published browser app. The reference gives `""` no meaning in any optional
+    /// field (`meta` absent and `meta: ""` both mean no extension info); `false` refuses
+    /// `""` where the field's type does not take it.
+    pub empty_strings_as_absent: bool,
     /// Where the proxy's certificate authority is kept (default: `data_dir`'s `ca/`, or
     /// the per-user state folder `$XDG_STATE_HOME/terra-mock/ca`, else
     /// `~/.local/state/terra-mock/ca`).
@@ -679,6 +695,9 @@ impl Default for MockConfig {
             proxy: false,
             proxy_hosts: Vec::new(),
             proxy_cert_cache: 1000,
+            storage_cors: crate::cors::StorageCors::default(),
+            api_cors_origins: Vec::new(),
+            empty_strings_as_absent: true,
             ca_dir: None,
             data_dir: None,
             reset_damaged_state: false,

@@ -67,6 +67,7 @@ fn random_key(prefix: &str) -> ServiceKey {
 #[derive(Debug, Clone)]
 pub(crate) struct Live {
     pub timing: JobTiming,
+    pub storage_cors: crate::cors::StorageCors,
 }
 
 #[derive(Debug)]
@@ -160,7 +161,10 @@ impl Core {
             )),
             failures: FailureQueue::default(),
             verifier,
-            live: RwLock::new(Live { timing }),
+            live: RwLock::new(Live {
+                timing,
+                storage_cors: cfg.storage_cors.clone(),
+            }),
             base_url: RwLock::new("http://127.0.0.1".into()),
             service_s3: random_key("AKIATERRAMOCK"),
             service_oss: random_key("LTAITERRAMOCK"),

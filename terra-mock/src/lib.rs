@@ -33,6 +33,7 @@ mod clock;
 mod config;
 mod control;
 mod core;
+mod cors;
 mod error;
 mod faults;
 mod harness;
@@ -57,6 +58,7 @@ pub use config::{
 };
 pub use control::{AccountStats, ControlError, ControlErrorKind};
 pub use core::API_PREFIX;
+pub use cors::{CorsConfig, CorsRule, StorageCors};
 pub use faults::{Fault, FaultRule};
 pub use harness::{TerraMock, TerraMockBuilder, stop_signal};
 pub use record::RecordedRequest;

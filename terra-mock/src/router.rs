@@ -35,10 +35,18 @@ pub(crate) fn router(m: Mock) -> Router {
             let (api, s3) = (api.clone(), s3.clone());
             async move {
                 if req.uri().path().starts_with(API_PREFIX) {
-                    match api.oneshot(req).await {
+                    if let Some(r) = crate::api::cors::preflight(&m, req.method(), req.headers()) {
+                        return r;
+                    }
+                    let asked = (!m.cfg.api_cors_origins.is_empty()).then(|| req.headers().clone());
+                    let mut r = match api.oneshot(req).await {
                         Ok(r) => r,
                         Err(e) => match e {},
+                    };
+                    if let Some(h) = asked {
+                        crate::api::cors::decorate(&m, &h, &mut r);
                     }
+                    r
                 } else {
                     crate::storage::endpoint::serve(m, s3, req).await
                 }

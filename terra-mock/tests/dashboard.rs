@@ -6,101 +6,13 @@
 mod common;
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Api;
-use fantoccini::{Client, ClientBuilder, Locator};
+use common::browser::{browser, chromedriver, wait_text};
+use fantoccini::Locator;
 use terra_mock::{JobTiming, TerraMock};
 use terra_types::JobStatus;
-
-/// chromedriver, or `None` (then the test is skipped, unless services are required).
-fn chromedriver() -> Option<String> {
-    let candidates = [
-        std::env::var("TERRA_TEST_CHROMEDRIVER").ok(),
-        Some("/usr/bin/chromedriver".into()),
-        Some("/usr/lib/chromium/chromedriver".into()),
-    ];
-    let found = candidates
-        .into_iter()
-        .flatten()
-        .find(|p| std::path::Path::new(p).exists());
-    if found.is_none() && std::env::var_os("TERRA_REQUIRE_SERVICES").is_some() {
-        panic!(
-            "chromedriver is missing (TERRA_REQUIRE_SERVICES is set): `cargo xtask test` installs chromium-driver"
-        );
-    }
-    found
-}
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn browser(driver: &str) -> (Driver, Client) {
-    let port = free_port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let driver = Driver(child);
-    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-        "goog:chromeOptions": {
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1100"]
-        }
-    }))
-    .unwrap();
-    let started = Instant::now();
-    loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => return (driver, c),
-            Err(e) if started.elapsed() < Duration::from_secs(20) => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("cannot start a browser session through {}: {e}", port),
-        }
-    }
-}
-
-/// Waits until the text of `css` satisfies `ok`; returns it.
-async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
-    let started = Instant::now();
-    let mut last = String::new();
-    while started.elapsed() < Duration::from_secs(15) {
-        if let Ok(e) = c.find(Locator::Css(css)).await
-            && let Ok(t) = e.text().await
-        {
-            if ok(&t) {
-                return t;
-            }
-            last = t;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} never got there (last: {last:?})");
-}
 
 async fn started_job(api: &Api<'_>) -> String {
     let resource = api.resource_with_images(10).await;
@@ -123,7 +35,7 @@ async fn the_dashboard_shows_jobs_advances_the_clock_and_injects_faults() {
         .unwrap();
     let api = Api::new(&mock);
     let quick = started_job(&api).await;
-    let (_driver, c) = browser(&driver).await;
+    let (_driver, c) = browser(&driver, &[]).await;
     let result = async {
         c.goto(&format!("{}/_terra-mock/", mock.base_url()))
             .await
@@ -289,7 +201,7 @@ const shots = [
 Promise.allSettled(shots).then(() => {{ document.title = "fired"; }});
 </script></body></html>"#
     ));
-    let (_driver, c) = browser(&driver).await;
+    let (_driver, c) = browser(&driver, &[]).await;
     async {
         c.goto(&page).await.unwrap();
         let started = Instant::now();

@@ -13,7 +13,9 @@
 //!   named by `TERRA_TEST_GLTF_VALIDATOR`) for the checks of job outputs
 //!   (`tests/tests/job_outputs.rs`).
 //! - The Node clients run through the proxy (npm `@aws-sdk/client-s3`, `ali-oss`,
-//!   `https-proxy-agent`, in the same `node_modules`, named by `TERRA_TEST_NODE_MODULES`).
+//!   `https-proxy-agent`, in the same `node_modules`, named by `TERRA_TEST_NODE_MODULES`),
+//!   and the browser pages' SDKs (ali-oss's own browser build; `@aws-sdk/client-s3` and
+//!   `@aws-sdk/lib-storage` bundled with `esbuild`).
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -236,6 +238,10 @@ const NODE_PACKAGES: &[&str] = &[
     "@smithy/node-http-handler@4.14.2",
     "https-proxy-agent@7.0.6",
     "ali-oss@6.23.0",
+    // Browser applications (`terra-mock/tests/browser_storage/`): the AWS SDK's multipart
+    // helper, bundled for the page with esbuild (ali-oss ships its own browser build).
+    "@aws-sdk/lib-storage@3.1175.0",
+    "esbuild@0.28.2",
 ];
 
 /// Installs [`NODE_PACKAGES`] with npm into `dir/node`; returns its `node_modules`.

@@ -59,6 +59,22 @@ export class ControlError extends Error {
   readonly detail: string;
 }
 
+/** One CORS rule of a storage bucket, as `PutBucketCors` takes it. */
+export interface CorsRule {
+  id?: string;
+  allowed_origins: string[];
+  allowed_methods: ("GET" | "PUT" | "POST" | "DELETE" | "HEAD")[];
+  allowed_headers?: string[];
+  expose_headers?: string[];
+  max_age_seconds?: number;
+}
+
+/** A storage bucket's CORS configuration (no rules: CORS off). */
+export interface CorsConfig {
+  rules: CorsRule[];
+  response_vary: boolean;
+}
+
 /** A running terra-mock server. */
 export class TerraMock {
   readonly baseUrl: string;
@@ -90,6 +106,10 @@ export class TerraMock {
   importState(doc: unknown): Promise<void>;
   createAccount(appKey: string, secret: string, provider?: "s3" | "oss"): Promise<any>;
   expireTokens(): Promise<void>;
+  /** The CORS configuration of a storage bucket. */
+  storageCors(provider?: "s3" | "oss"): Promise<CorsConfig>;
+  /** Replaces a bucket's CORS rules (`[]`: CORS off; `null`: the configured rules back). */
+  setStorageCors(provider: "s3" | "oss", rules: CorsRule[] | null, options?: { responseVary?: boolean }): Promise<CorsConfig>;
   /** The server's log so far. */
   log(): string;
   /** Stops the server (SIGTERM, then SIGKILL) and removes its state. */

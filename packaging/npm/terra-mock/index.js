@@ -172,6 +172,11 @@ class TerraMock {
     return this._control("POST", "/accounts", { app_key: appKey, secret, provider });
   }
   expireTokens() { return this._control("POST", "/tokens/expire"); }
+  storageCors(provider = "s3") { return this._control("GET", `/storage/${provider}/cors`); }
+  setStorageCors(provider, rules, { responseVary = false } = {}) {
+    if (rules === null || rules === undefined) return this._control("DELETE", `/storage/${provider}/cors`);
+    return this._control("PUT", `/storage/${provider}/cors`, { rules, response_vary: responseVary });
+  }
 
   /** The server's log so far. */
   log() {

@@ -96,6 +96,13 @@ test("control errors carry kind and status", async () => {
   const doc = await mock.exportState();
   await mock.importState(doc);
   await mock.expireTokens();
+  const only = [{ allowed_origins: ["https://app.example"], allowed_methods: ["PUT"], allowed_headers: ["*"] }];
+  assert.strictEqual((await mock.setStorageCors("oss", only)).rules[0].allowed_origins[0], "https://app.example");
+  const pre = await fetch(`${mock.baseUrl}/terra-mock-oss/x.jpg`, {
+    method: "OPTIONS", headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "PUT" },
+  });
+  assert.strictEqual(pre.status, 403);
+  assert.strictEqual((await mock.setStorageCors("oss", null)).rules[0].allowed_origins[0], "*");
   await mock.createAccount("cn-ak", "cn-sk", "oss");
   assert.ok((await mock.stats()).accounts.some((a) => a.app_key === "cn-ak"));
 });

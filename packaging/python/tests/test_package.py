@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import boto3
@@ -142,6 +143,20 @@ def test_export_and_import_carry_the_state(terra_mock):
     assert terra_mock.api("GET", "/resources")["list"][0]["name"] == "kept"
     terra_mock.expire_tokens()
     terra_mock.fail_next(1)
+
+
+def test_a_bucket_can_be_misconfigured_for_a_browser_test(terra_mock):
+    only = [{"allowed_origins": ["https://app.example"], "allowed_methods": ["PUT"], "allowed_headers": ["*"]}]
+    assert terra_mock.set_storage_cors("s3", only)["rules"][0]["allowed_origins"] == ["https://app.example"]
+    req = urllib.request.Request(f"{terra_mock.base_url}/terra-mock-s3/x.jpg", method="OPTIONS",
+                                 headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "PUT"})
+    try:
+        urllib.request.urlopen(req)
+        raise AssertionError("the preflight was granted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 403
+    assert terra_mock.set_storage_cors("s3", None)["rules"][0]["allowed_origins"] == ["*"]
+    assert terra_mock.storage_cors("oss")["rules"][0]["allowed_origins"] == ["*"]
 
 
 def test_a_failing_test_reports_the_server_log(pytester):

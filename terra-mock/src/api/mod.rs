@@ -21,6 +21,7 @@ use crate::config::{ErrorStatus, MinimalCreate};
 use crate::core::{Caller, Mock};
 use crate::error::{ApiError, ApiResult};
 
+pub(crate) mod cors;
 pub(crate) mod gateway;
 
 /// The envelope code an API response carried (for the request log).
@@ -135,6 +136,64 @@ fn created<T: Serialize>(
     }
 }
 
+/// The optional fields of each request body, where `""` means absent
+/// ([`MockConfig::empty_strings_as_absent`](crate::MockConfig)): `name` for the nested
+/// `files[].name` of an item of `files`.
+mod optional {
+    pub(super) const CALLBACK: &[&str] = &["files[].meta", "files[].position"];
+    pub(super) const CREATE_RESOURCE: &[&str] = &["meta", "files"];
+    pub(super) const UPDATE: &[&str] = &["name", "meta"];
+    pub(super) const FILE_OPERATION: &[&str] = &["addFileUuids", "removeFileUuids"];
+    pub(super) const UPDATE_FILE: &[&str] = &["name", "meta", "position"];
+    pub(super) const CREATE_JOB: &[&str] = &["meta"];
+    pub(super) const START_JOB: &[&str] = &["outputResourceUuid"];
+}
+
+/// Removes the `optional` fields of `v` whose value is `""`.
+fn drop_empty(v: &mut serde_json::Value, optional: &[&str]) {
+    for path in optional {
+        match path.split_once("[].") {
+            Some((list, field)) => {
+                if let Some(items) = v.get_mut(list).and_then(|l| l.as_array_mut()) {
+                    for item in items {
+                        if let Some(obj) = item.as_object_mut()
+                            && obj.get(field).is_some_and(|x| x == "")
+                        {
+                            obj.remove(field);
+                        }
+                    }
+                }
+            }
+            None => {
+                if let Some(obj) = v.as_object_mut()
+                    && obj.get(*path).is_some_and(|x| x == "")
+                {
+                    obj.remove(*path);
+                }
+            }
+        }
+    }
+}
+
+/// A request body, with `""` in its `optional` fields read as absent when the mock is set
+/// so (the default).
+fn body_of<T: DeserializeOwned>(
+    m: &crate::core::Core,
+    bytes: &Bytes,
+    optional: &[&str],
+) -> ApiResult<T> {
+    if !m.cfg.empty_strings_as_absent || !bytes.windows(2).any(|w| w == b"\"\"") {
+        return body(bytes);
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(mut v) => {
+            drop_empty(&mut v, optional);
+            body(&Bytes::from(serde_json::to_vec(&v).unwrap_or_default()))
+        }
+        Err(_) => body(bytes),
+    }
+}
+
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -153,12 +212,25 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     })
 }
 
-fn query<T: DeserializeOwned + Default>(uri: &Uri) -> ApiResult<T> {
-    match uri.query() {
-        None | Some("") => Ok(T::default()),
-        Some(q) => serde_urlencoded::from_str(q)
-            .map_err(|e| ApiError::invalid(format!("invalid query parameter: {e}"))),
-    }
+fn query<T: DeserializeOwned + Default>(m: &crate::core::Core, uri: &Uri) -> ApiResult<T> {
+    let q = match uri.query() {
+        None | Some("") => return Ok(T::default()),
+        Some(q) => q,
+    };
+    let kept: String;
+    let q = if m.cfg.empty_strings_as_absent {
+        // `?search=&type=` as a form sends it: every query parameter is optional.
+        kept = q
+            .split('&')
+            .filter(|pair| pair.split_once('=').is_none_or(|(_, v)| !v.is_empty()))
+            .collect::<Vec<_>>()
+            .join("&");
+        kept.as_str()
+    } else {
+        q
+    };
+    serde_urlencoded::from_str(q)
+        .map_err(|e| ApiError::invalid(format!("invalid query parameter: {e}")))
 }
 
 // ---- store ------------------------------------------------------------------------------
@@ -174,7 +246,7 @@ async fn upload_callback(
     Extension(caller): Extension<Caller>,
     bytes: Bytes,
 ) -> Response {
-    let r = body::<UploadCallbackRequest>(&bytes).and_then(|req| {
+    let r = body_of::<UploadCallbackRequest>(&m, &bytes, optional::CALLBACK).and_then(|req| {
         let grant = m
             .sessions
             .grant(&req.callback_param)
@@ -199,7 +271,7 @@ async fn create_resource(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<CreateResourceRequest>(&bytes)
+    let r = body_of::<CreateResourceRequest>(&m, &bytes, optional::CREATE_RESOURCE)
         .and_then(|req| caller.0.lock(&env).create_resource(req, &env));
     created(&m, &headers, r, |r| r.uuid.clone())
 }
@@ -210,7 +282,7 @@ async fn list_resources(
     uri: Uri,
 ) -> Response {
     let env = m.env();
-    let r = query::<ListResourcesQuery>(&uri)
+    let r = query::<ListResourcesQuery>(&m, &uri)
         .and_then(|q| caller.0.read(&env).list_resources(&q, &env));
     ok(&m, r)
 }
@@ -233,7 +305,7 @@ async fn update_resource(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<UpdateRequest>(&bytes)
+    let r = body_of::<UpdateRequest>(&m, &bytes, optional::UPDATE)
         .and_then(|req| caller.0.lock(&env).update_resource(&uuid, req, &env));
     created(&m, &headers, r, |r| r.uuid.clone())
 }
@@ -251,7 +323,7 @@ async fn delete_resource(
     uri: Uri,
 ) -> Response {
     let env = m.env();
-    let r = query::<DeleteQuery>(&uri).and_then(|q| {
+    let r = query::<DeleteQuery>(&m, &uri).and_then(|q| {
         caller
             .0
             .lock(&env)
@@ -268,7 +340,7 @@ async fn copy_resource(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<UpdateRequest>(&bytes)
+    let r = body_of::<UpdateRequest>(&m, &bytes, optional::UPDATE)
         .and_then(|req| caller.0.lock(&env).copy_resource(&uuid, req, &env));
     created(&m, &headers, r, |r| r.uuid.clone())
 }
@@ -280,7 +352,7 @@ async fn file_operation(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<FileOperationRequest>(&bytes)
+    let r = body_of::<FileOperationRequest>(&m, &bytes, optional::FILE_OPERATION)
         .and_then(|req| caller.0.lock(&env).file_operation(&uuid, req, &env));
     ok(&m, r)
 }
@@ -294,7 +366,7 @@ async fn list_files(
 ) -> Response {
     let env = m.env();
     let url = |p, k: &str| m.download_url(p, k);
-    let r = query::<ListFilesQuery>(&uri)
+    let r = query::<ListFilesQuery>(&m, &uri)
         .and_then(|q| caller.0.read(&env).list_files(&caller.0, &q, &env, &url));
     ok(&m, r)
 }
@@ -318,7 +390,7 @@ async fn update_file(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<UpdateFileRequest>(&bytes)
+    let r = body_of::<UpdateFileRequest>(&m, &bytes, optional::UPDATE_FILE)
         .and_then(|req| caller.0.lock(&env).update_file(&uuid, req, &env));
     created(&m, &headers, r, |f| f.uuid.clone())
 }
@@ -342,7 +414,7 @@ async fn create_job(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<CreateJobRequest>(&bytes)
+    let r = body_of::<CreateJobRequest>(&m, &bytes, optional::CREATE_JOB)
         .and_then(|req| caller.0.lock(&env).create_job(req.name, req.meta, &env));
     created(&m, &headers, r, |j| j.uuid.clone())
 }
@@ -353,7 +425,7 @@ async fn list_jobs(
     uri: Uri,
 ) -> Response {
     let env = m.env();
-    let r = query::<ListJobsQuery>(&uri).and_then(|q| caller.0.read(&env).list_jobs(&q, &env));
+    let r = query::<ListJobsQuery>(&m, &uri).and_then(|q| caller.0.read(&env).list_jobs(&q, &env));
     ok(&m, r)
 }
 
@@ -375,7 +447,7 @@ async fn update_job(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<UpdateRequest>(&bytes)
+    let r = body_of::<UpdateRequest>(&m, &bytes, optional::UPDATE)
         .and_then(|req| caller.0.lock(&env).update_job(&uuid, req, &env));
     created(&m, &headers, r, |j| j.uuid.clone())
 }
@@ -397,7 +469,7 @@ async fn start_job(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<StartJobRequest>(&bytes).and_then(|req| {
+    let r = body_of::<StartJobRequest>(&m, &bytes, optional::START_JOB).and_then(|req| {
         let mut account = caller.0.lock(&env);
         m.start_job(&caller.0, &mut account, &uuid, req, &env)
     });
@@ -422,7 +494,7 @@ async fn copy_job(
     bytes: Bytes,
 ) -> Response {
     let env = m.env();
-    let r = body::<UpdateRequest>(&bytes)
+    let r = body_of::<UpdateRequest>(&m, &bytes, optional::UPDATE)
         .and_then(|req| caller.0.lock(&env).copy_job(&uuid, req, &env));
     created(&m, &headers, r, |j| j.uuid.clone())
 }

@@ -20,8 +20,9 @@ use serde::de::DeserializeOwned;
 
 use super::dto::{self, ErrorBody, ErrorDetail};
 use super::{Control, ControlError, ControlErrorKind, RequestFilter};
-use crate::config::{AccountConfig, JobTiming, RandomFaults};
+use crate::config::{AccountConfig, JobTiming, Provider, RandomFaults};
 use crate::core::{Mock, PeerAddr};
+use crate::cors::CorsConfig;
 
 /// The prefix of the emulator's own pages and controls.
 pub(crate) const MOCK_PREFIX: &str = "/_terra-mock";
@@ -149,6 +150,12 @@ pub(crate) fn router(m: Mock) -> Router {
         .route(&v1("/clock"), get(clock).put(set_clock))
         .route(&v1("/clock/advance"), post(advance))
         .route(&v1("/jobs/timing"), get(timing).put(set_timing))
+        .route(
+            &v1("/storage/{provider}/cors"),
+            get(storage_cors)
+                .put(set_storage_cors)
+                .delete(reset_storage_cors),
+        )
         .route(
             &v1("/jobs/fail-next"),
             get(queued).post(fail_next).delete(clear_queued),
@@ -498,6 +505,32 @@ async fn set_timing(AxState(m): AxState<Mock>, JsonIn(t): JsonIn<JobTiming>) -> 
     let c = control(&m);
     c.set_timing(t)?;
     ok(c.timing())
+}
+
+async fn storage_cors(
+    AxState(m): AxState<Mock>,
+    Params(provider): Params<Provider>,
+) -> Answer<CorsConfig> {
+    ok(control(&m).storage_cors(provider))
+}
+
+async fn set_storage_cors(
+    AxState(m): AxState<Mock>,
+    Params(provider): Params<Provider>,
+    JsonIn(c): JsonIn<CorsConfig>,
+) -> Answer<CorsConfig> {
+    let ctl = control(&m);
+    ctl.set_storage_cors(provider, Some(c))?;
+    ok(ctl.storage_cors(provider))
+}
+
+async fn reset_storage_cors(
+    AxState(m): AxState<Mock>,
+    Params(provider): Params<Provider>,
+) -> Answer<CorsConfig> {
+    let ctl = control(&m);
+    ctl.set_storage_cors(provider, None)?;
+    ok(ctl.storage_cors(provider))
 }
 
 async fn queued(AxState(m): AxState<Mock>) -> Answer<dto::Queued> {

@@ -9,8 +9,9 @@ use terra_types::JobStatus;
 use uuid::Uuid;
 
 use crate::clock::ClockMode;
-use crate::config::{AccountConfig, JobTiming, RandomFaults};
+use crate::config::{AccountConfig, JobTiming, Provider, RandomFaults};
 use crate::core::Core;
+use crate::cors::CorsConfig;
 use crate::faults::FaultRule;
 use crate::record::RecordedRequest;
 use crate::state::rows::{self, AccountDoc, ClockDoc, StateDoc};
@@ -322,6 +323,11 @@ impl Control<'_> {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .timing = self.0.cfg.timing.clone();
+        self.0
+            .live
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .storage_cors = self.0.cfg.storage_cors.clone();
         self.0.save_timing();
     }
 
@@ -386,6 +392,39 @@ impl Control<'_> {
             .unwrap_or_else(|e| e.into_inner())
             .timing = timing;
         self.0.save_timing();
+        Ok(())
+    }
+
+    /// The CORS configuration of one bucket now.
+    pub(crate) fn storage_cors(&self, provider: Provider) -> CorsConfig {
+        let live = self.0.live.read().unwrap_or_else(|e| e.into_inner());
+        match provider {
+            Provider::S3 => live.storage_cors.s3.clone(),
+            Provider::Oss => live.storage_cors.oss.clone(),
+        }
+    }
+
+    /// Replaces one bucket's CORS configuration (`None`: back to the configured one).
+    pub(crate) fn set_storage_cors(
+        &self,
+        provider: Provider,
+        cors: Option<CorsConfig>,
+    ) -> ControlResult<()> {
+        let cors = match cors {
+            Some(c) => {
+                c.check().map_err(ControlError::invalid)?;
+                c
+            }
+            None => match provider {
+                Provider::S3 => self.0.cfg.storage_cors.s3.clone(),
+                Provider::Oss => self.0.cfg.storage_cors.oss.clone(),
+            },
+        };
+        let mut live = self.0.live.write().unwrap_or_else(|e| e.into_inner());
+        match provider {
+            Provider::S3 => live.storage_cors.s3 = cors,
+            Provider::Oss => live.storage_cors.oss = cors,
+        }
         Ok(())
     }
 

@@ -8,8 +8,9 @@ use terra_types::{Job, JobStatus, StsToken};
 
 use super::TerraMock;
 use crate::clock::ClockMode;
-use crate::config::{AccountConfig, JobTiming, RandomFaults};
+use crate::config::{AccountConfig, JobTiming, Provider, RandomFaults};
 use crate::control::{AccountStats, Control, ControlError};
+use crate::cors::CorsConfig;
 use crate::faults::FaultRule;
 use crate::record::RecordedRequest;
 use crate::state::JobFailure;
@@ -403,6 +404,45 @@ impl TerraMock {
     /// ```
     pub fn set_timing(&self, timing: JobTiming) -> Result<(), ControlError> {
         self.control().set_timing(timing)
+    }
+
+    /// The CORS configuration of a storage bucket now.
+    ///
+    /// ```
+    /// use terra_mock::{CorsConfig, Provider};
+    /// let mock = terra_mock::TerraMock::builder().build().unwrap();
+    /// assert_eq!(mock.storage_cors(Provider::Oss), CorsConfig::default_for_oss());
+    /// ```
+    pub fn storage_cors(&self, provider: Provider) -> CorsConfig {
+        self.control().storage_cors(provider)
+    }
+
+    /// Replaces a bucket's CORS configuration (as `PutBucketCors` would; an empty rule list
+    /// turns CORS off), or with `None` puts back the configured one. Refused for a rule
+    /// S3 and OSS refuse (no origin or method, an unknown method, two `*` in a pattern).
+    ///
+    /// ```
+    /// use terra_mock::{CorsConfig, CorsRule, Provider};
+    /// let mock = terra_mock::TerraMock::builder().build().unwrap();
+    /// // A bucket misconfigured as a test wants to see it: only one origin may upload.
+    /// let only = CorsRule {
+    ///     allowed_origins: vec!["https://app.example".into()],
+    ///     allowed_methods: vec!["PUT".into()],
+    ///     allowed_headers: vec!["*".into()],
+    ///     ..Default::default()
+    /// };
+    /// mock.set_storage_cors(Provider::S3, Some(CorsConfig { rules: vec![only], ..Default::default() }))?;
+    /// assert_eq!(mock.storage_cors(Provider::S3).rules.len(), 1);
+    /// mock.set_storage_cors(Provider::S3, None)?;
+    /// assert_eq!(mock.storage_cors(Provider::S3), CorsConfig::default_for_s3());
+    /// # Ok::<(), terra_mock::ControlError>(())
+    /// ```
+    pub fn set_storage_cors(
+        &self,
+        provider: Provider,
+        cors: Option<CorsConfig>,
+    ) -> Result<(), ControlError> {
+        self.control().set_storage_cors(provider, cors)
     }
 
     /// Moves a started job on to `status` now: forward through the stages (outputs made on

@@ -231,6 +231,38 @@ pub fn control_api() -> Value {
         "200",
         t
     );
+    let cors = d.schema::<crate::cors::CorsConfig>();
+    let provider = json!({"name": "provider", "in": "path", "required": true, "schema": {"type": "string", "enum": ["s3", "oss"]}});
+    op!(
+        "get",
+        "/storage/{provider}/cors",
+        "getStorageCors",
+        "The CORS configuration of a storage bucket now (no rules: CORS off)",
+        vec![provider.clone()],
+        None,
+        "200",
+        cors.clone()
+    );
+    op!(
+        "put",
+        "/storage/{provider}/cors",
+        "setStorageCors",
+        "Replace a bucket's CORS rules (`{\"rules\": []}` turns CORS off), as PutBucketCors would",
+        vec![provider.clone()],
+        Some(cors.clone()),
+        "200",
+        cors.clone()
+    );
+    op!(
+        "delete",
+        "/storage/{provider}/cors",
+        "resetStorageCors",
+        "Back to the configured CORS rules of a bucket",
+        vec![provider],
+        None,
+        "200",
+        cors
+    );
     let q = d.schema::<dto::Queued>();
     op!(
         "get",

@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use s3s::service::S3Service;
 
+use super::ids::request_ids;
 use crate::core::{API_PREFIX, Core};
 
 /// The two S3-protocol services: the S3 bucket's and the OSS bucket's S3-compatible API.
@@ -104,7 +105,39 @@ pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Respons
         return not_found(&m, &req);
     }
     let (bucket, key) = address(&req, &m);
-    match protocol_of(&req, &m, bucket.as_deref()) {
+    if req.method() == http::Method::OPTIONS {
+        // A CORS preflight: never authenticated, never a change.
+        return super::cors::answer_preflight(
+            &m,
+            req.headers(),
+            bucket.as_deref(),
+            !key.is_empty(),
+        );
+    }
+    let origin = req
+        .headers()
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let method = req.method().clone();
+    let mut resp = if super::form::is_form_upload(&req, &key) {
+        super::form::serve(&m, req, bucket.clone()).await
+    } else {
+        by_protocol(&m, s3, req, bucket.clone(), key).await
+    };
+    super::cors::decorate(&m, bucket.as_deref(), origin.as_deref(), &method, &mut resp);
+    resp
+}
+
+/// Serves a request by the protocol of its bucket and signature.
+async fn by_protocol(
+    m: &Arc<Core>,
+    s3: S3Services,
+    req: Request,
+    bucket: Option<String>,
+    key: String,
+) -> Response {
+    match protocol_of(&req, m, bucket.as_deref()) {
         Some(Protocol::S3) if sigv2(&req) => s3_answer(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",
@@ -142,8 +175,10 @@ pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Respons
             )
             .await
         }
-        Some(Protocol::Oss) => super::oss::serve(m, req, bucket.unwrap_or_default(), key).await,
-        None => not_found(&m, &req),
+        Some(Protocol::Oss) => {
+            super::oss::serve(m.clone(), req, bucket.unwrap_or_default(), key).await
+        }
+        None => not_found(m, &req),
     }
 }
 
@@ -257,17 +292,6 @@ fn normalize_range(mut req: Request) -> Request {
         }
     }
     req
-}
-
-/// An `x-amz-request-id` (16 upper-case hex digits) and `x-amz-id-2` (base64), from the
-/// thread's generator (seeded once; no system call per request).
-fn request_ids() -> (String, String) {
-    use base64::Engine as _;
-    let (id, host): (u64, [u8; 16]) = (rand::random(), rand::random());
-    (
-        format!("{id:016X}"),
-        base64::engine::general_purpose::STANDARD.encode(host),
-    )
 }
 
 fn with_ids(mut r: Response, id: &str, host_id: &str) -> Response {

@@ -2,6 +2,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod empty_strings;
 mod jobs;
 mod resources;
 mod store;

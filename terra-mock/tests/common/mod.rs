@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod browser;
+
 use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::Value;

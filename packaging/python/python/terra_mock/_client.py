@@ -401,6 +401,20 @@ class TerraMock:
         """Makes every STS token issued so far expire now."""
         self._control("POST", "/tokens/expire")
 
+    def storage_cors(self, provider: str = "s3") -> Dict[str, Any]:
+        """The CORS configuration of a storage bucket (``"s3"`` or ``"oss"``): ``rules``
+        (each with ``allowed_origins``, ``allowed_methods``, ``allowed_headers``,
+        ``expose_headers``, ``max_age_seconds``) and ``response_vary``."""
+        return self._control("GET", f"/storage/{provider}/cors")
+
+    def set_storage_cors(self, provider: str, rules: Optional[List[Dict[str, Any]]], response_vary: bool = False) -> Dict[str, Any]:
+        """Replaces a bucket's CORS rules, as PutBucketCors would, to reproduce a bucket a
+        browser application meets; ``rules=[]`` turns CORS off and ``rules=None`` puts
+        back the configured rules."""
+        if rules is None:
+            return self._control("DELETE", f"/storage/{provider}/cors")
+        return self._control("PUT", f"/storage/{provider}/cors", {"rules": rules, "response_vary": response_vary})
+
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"TerraMock({self.base_url or '-'}, {state})"

@@ -46,6 +46,10 @@ fn xml(status: StatusCode, body: String) -> Response {
     r
 }
 
+/// The bucket owner's account id in listings (DJI's account; ours is made up, numeric as
+/// Aliyun's are).
+const OWNER_ID: &str = "1386540119500821";
+
 fn with_etag(mut r: Response, hex_etag: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(&oss_etag(hex_etag)) {
         r.headers_mut().insert(http::header::ETAG, v);
@@ -417,6 +421,15 @@ impl Op<'_> {
                 x.push_str(&format!("  <NextMarker>{n}</NextMarker>\n"));
             }
         }
+        // V1 listings name each object's owner (ali-oss reads it); V2 ones only when asked
+        // with `fetch-owner=true`.
+        let owner = if !v2 || query_get(p, "fetch-owner") == Some("true") {
+            format!(
+                "    <Owner>\n      <ID>{OWNER_ID}</ID>\n      <DisplayName>{OWNER_ID}</DisplayName>\n    </Owner>\n"
+            )
+        } else {
+            String::new()
+        };
         for (key, meta) in &page.objects {
             let kind = if meta.etag.contains('-') {
                 "Multipart"
@@ -424,7 +437,7 @@ impl Op<'_> {
                 "Normal"
             };
             x.push_str(&format!(
-                "  <Contents>\n    <Key>{}</Key>\n    <LastModified>{}</LastModified>\n    <ETag>{}</ETag>\n    <Type>{kind}</Type>\n    <Size>{}</Size>\n    <StorageClass>Standard</StorageClass>\n  </Contents>\n",
+                "  <Contents>\n    <Key>{}</Key>\n    <LastModified>{}</LastModified>\n    <ETag>{}</ETag>\n    <Type>{kind}</Type>\n    <Size>{}</Size>\n    <StorageClass>Standard</StorageClass>\n{owner}  </Contents>\n",
                 keys.write(key),
                 time(meta.last_modified),
                 escape(&oss_etag(&meta.etag)),
