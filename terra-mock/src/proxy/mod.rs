@@ -173,6 +173,12 @@ impl Proxy {
         cert_cache: usize,
     ) -> std::io::Result<Self> {
         let ca = Arc::new(ca::Authority::open(ca_dir, &extra, ca::OnChange::Reissue)?);
+        tracing::info!(
+            cert = %ca.cert_path().display(),
+            domains = %ca.permitted().join(", "),
+            replaced = ?ca.replaced(),
+            "the proxy's certificate authority"
+        );
         Ok(Self {
             own,
             extra,
