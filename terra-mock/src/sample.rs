@@ -1,6 +1,7 @@
 //! Sample input data, so that the emulator can be exercised without a drone: a flight of
 //! valid JPEG photos carrying GPS in their EXIF (a lawnmower pattern over a site), and a
-//! LiDAR mission folder with the file types of a DJI L1/L2 mission.
+//! LiDAR mission folder with the file types of a DJI L1/L2 mission; and the outputs a job
+//! over such a flight leaves ([`job_outputs`]), without a server.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -403,6 +404,53 @@ pub fn write_lidar_mission(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         files.push(path);
     }
     Ok(files)
+}
+
+/// The files a finished job of `job_type` with `parameters` (the start request's
+/// `parameters` string) leaves for the photos of `plan`, exactly as the emulator writes
+/// them into the job's output resource (`config` as [`MockConfig::outputs`]), as
+/// `(name, bytes)`: a way to test what imports the outputs (a GIS, a viewer, a converter)
+/// without running a server.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use terra_mock::sample::{FlightPlan, job_outputs};
+/// let plan = FlightPlan { images: 8, ..Default::default() };
+/// let params = r#"{"parameter":{"output_mesh":true,"generate_osgb":true}}"#;
+/// let files = job_outputs(&plan, terra_types::JobType::Model3d, params, &Default::default())?;
+/// assert!(files.iter().any(|(name, _)| name.ends_with("Tile_+000_+000.osgb")));
+/// # Ok(()) }
+/// ```
+///
+/// [`MockConfig::outputs`]: crate::MockConfig::outputs
+pub fn job_outputs(
+    plan: &FlightPlan,
+    job_type: terra_types::JobType,
+    parameters: &str,
+    config: &crate::OutputConfig,
+) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let photos: Vec<Vec<u8>> = (0..plan.images)
+        .map(|i| plan.aerial_photo(i))
+        .collect::<std::io::Result<_>>()?;
+    let inputs: Vec<crate::outputs::Input> = photos
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            let (lat, lon) = plan.position(i);
+            crate::outputs::Input {
+                name: format!("DJI_{:04}.JPG", i + 1),
+                size: bytes.len() as u64,
+                position: Some((lat, lon, Some(plan.altitude))),
+            }
+        })
+        .collect();
+    let read = |k: usize| photos.get(k).cloned();
+    Ok(
+        crate::outputs::generate(job_type, parameters, "sample", &inputs, config, &read)
+            .into_iter()
+            .map(|o| (o.name, o.body))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

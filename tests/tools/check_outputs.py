@@ -1,14 +1,16 @@
 """Checks a job's downloaded outputs with the formats' own tools.
 
 GeoTIFF and .prj files with GDAL (`gdalinfo`, `gdalsrsinfo`), LAS with laspy and pyproj,
-the glTF inside b3dm tiles with the Khronos glTF validator (through Node), and 3D Tiles
+the glTF inside b3dm tiles with the Khronos glTF validator (through Node), 3D Tiles
 `tileset.json` files structurally (asset, geometric errors, root transform, bounding
-volumes holding their content). For each product the coordinate system must be the one
-expected, and its extent must hold every photo position.
+volumes holding their content), and OSGB, I3S and S3M as `check_models.py` says. For each
+product the coordinate system must be the one expected, and its extent must hold every
+photo position; every encoding of the mesh must have the OBJ's vertices and bounds, and
+an S3M point cloud the points of the LAS beside it.
 
 Usage:
     python check_outputs.py --dir OUT --epsg 32649 --photos photos.json \
-        --gltf-validator NODE_MODULE_DIR [--summary summary.jsonl]
+        --gltf-validator NODE_MODULE_DIR [--node-modules DIR] [--summary summary.jsonl]
 
 `photos.json` is a list of `[latitude, longitude]`. Exits 1 with one line per problem.
 """
@@ -25,6 +27,8 @@ import tempfile
 import laspy
 import numpy as np
 from pyproj import CRS, Transformer
+
+import check_models
 
 problems = []
 summary = []
@@ -124,6 +128,7 @@ def check_las(path, epsg, photos_xy):
                     "version": f"{h.version.major}.{h.version.minor}",
                     "point_format": h.point_format.id, "points": n, "crs": f"EPSG:{got}",
                     "scale": list(h.scales), "offset": list(h.offsets)})
+    return list(zip(np.asarray(las.x), np.asarray(las.y), np.asarray(las.z)))
 
 
 def local_of(transform, ecef):
@@ -212,13 +217,14 @@ def check_tileset(path, photos, node_module, node):
 
 
 def check_model_dir(meta, epsg, photos_xy):
-    text = meta.read_text()
-    srs = text.split("<SRS>")[1].split("</SRS>")[0]
-    origin = [float(v) for v in text.split("<SRSOrigin>")[1].split("</SRSOrigin>")[0].split(",")]
-    if CRS.from_user_input(srs).to_epsg() != epsg:
+    """An OBJ or PLY mesh with its `metadata.xml`; returns its vertices in the output
+    system."""
+    srs, origin = check_models.metadata_origin(meta)
+    if not srs.startswith("ENU:") and CRS.from_user_input(srs).to_epsg() != epsg:
         problem(meta, f"SRS {srs}, expected EPSG:{epsg}")
+    to_out = check_models.model_to_output(srs, origin, epsg)
+    points = []
     for model in list(meta.parent.glob("*.obj")) + list(meta.parent.glob("*.ply")):
-        xs, ys = [], []
         lines = model.read_text().splitlines()
         if model.suffix == ".obj":
             verts = [l.split()[1:4] for l in lines if l.startswith("v ")]
@@ -226,12 +232,20 @@ def check_model_dir(meta, epsg, photos_xy):
             end = lines.index("end_header")
             count = int(next(l for l in lines if l.startswith("element vertex")).split()[2])
             verts = [l.split()[:3] for l in lines[end + 1:end + 1 + count]]
-        for v in verts:
-            xs.append(float(v[0]) + origin[0])
-            ys.append(float(v[1]) + origin[1])
+        out = [to_out([float(c) for c in v]) for v in verts]
+        xs, ys = [p[0] for p in out], [p[1] for p in out]
         holds((min(xs), min(ys), max(xs), max(ys)), photos_xy, model, "photo")
         summary.append({"file": str(model), "tool": "metadata.xml + vertices",
                         "srs": srs, "origin": origin, "vertices": len(verts)})
+        if model.suffix == ".obj":
+            points = out
+    return points
+
+
+def holds_photos(points, photos_xy, path):
+    if points:
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        holds((min(xs), min(ys), max(xs), max(ys)), photos_xy, path, "photo")
 
 
 def main():
@@ -241,11 +255,15 @@ def main():
     ap.add_argument("--photos", required=True)
     ap.add_argument("--gltf-validator", required=True)
     ap.add_argument("--node", default="node")
+    ap.add_argument("--node-modules", help="where @loaders.gl/i3s is (default: beside gltf-validator)")
     ap.add_argument("--summary")
     a = ap.parse_args()
     root = pathlib.Path(a.dir)
     photos = json.loads(pathlib.Path(a.photos).read_text())
     xy = projected(photos, a.epsg)
+    node_modules = pathlib.Path(a.node_modules or pathlib.Path(a.gltf_validator).parent)
+    geographic = CRS.from_epsg(a.epsg).is_geographic
+    obj, meshes, las, clouds = None, {}, {}, {}
     checked = 0
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
@@ -254,14 +272,42 @@ def main():
         elif p.suffix == ".prj":
             check_prj(p, a.epsg)
         elif p.suffix == ".las":
-            check_las(p, a.epsg, xy)
+            las[rel] = check_las(p, a.epsg, xy)
         elif p.name == "tileset.json":
             check_tileset(p, photos, a.gltf_validator, a.node)
         elif p.name == "metadata.xml" and p.parent.name in ("obj", "ply"):
-            check_model_dir(p, a.epsg, xy)
+            points = check_model_dir(p, a.epsg, xy)
+            if p.parent.name == "obj":
+                obj = points
+        elif p.name == "metadata.xml" and p.parent.name == "osgb":
+            meshes[str(p)] = check_models.check_osgb(p, a.epsg, problem, summary)
+        elif p.suffix == ".slpk":
+            meshes[str(p)] = check_models.check_slpk(p, a.epsg, a.node, node_modules, problem, summary)
+        elif p.suffix == ".scp":
+            points = check_models.check_scp(p, a.epsg, problem, summary)
+            if '"PointCloud"' in p.read_text():
+                clouds[rel] = points
+            else:
+                meshes[str(p)] = points
         else:
             continue
         checked += 1
+    for path, points in list(meshes.items()) + [(str(root / r), v) for r, v in clouds.items()]:
+        holds_photos(points, xy, path)
+    if meshes:
+        if obj is None:
+            problem(root, "paged meshes without the OBJ to compare them with (ask for generate_obj)")
+        else:
+            check_models.compare_geometry(obj, meshes, problem, summary, geographic)
+    for rel, points in clouds.items():
+        # The LAS the cloud was written beside: `<x>/las/<base>.las`, or LiDAR's merged cloud.
+        parent, base = rel.rsplit("/", 2)[0], pathlib.PurePosixPath(rel).stem
+        las_rel = (f"{parent}/las/{base}.las" if rel.split("/")[-2] == "s3mb"
+                   else f"{parent}/terra_las/cloud_merged.las")
+        if las.get(las_rel) is None:
+            problem(root / rel, f"no {las_rel} to compare the point cloud with")
+        else:
+            check_models.compare_geometry(las[las_rel], {str(root / rel): points}, problem, summary, geographic)
     if checked == 0:
         problem(root, "no product to check")
     if a.summary:

@@ -8,10 +8,11 @@
 //! - Chromium and chromedriver (Debian `chromium`, `chromium-driver`, with `apt-get`) for
 //!   the dashboard's browser test; `TERRA_TEST_CHROMEDRIVER` names the driver.
 //! - wrk (Debian `wrk`) for `cargo xtask bench mock`.
-//! - GDAL's command-line tools (Debian `gdal-bin`), laspy and pyproj (PyPI, in the SDK
-//!   venv) and the Khronos glTF validator (npm `gltf-validator`, in `target/xtask/node`,
-//!   named by `TERRA_TEST_GLTF_VALIDATOR`) for the checks of job outputs
-//!   (`tests/tests/job_outputs.rs`).
+//! - GDAL's command-line tools (Debian `gdal-bin`), OpenSceneGraph's `osgconv` (Debian
+//!   `openscenegraph`), laspy and pyproj (PyPI, in the SDK venv), the Khronos glTF
+//!   validator (npm `gltf-validator`, in `target/xtask/node`, named by
+//!   `TERRA_TEST_GLTF_VALIDATOR`) and loaders.gl's I3S reader (npm `@loaders.gl/i3s`, in
+//!   the same `node_modules`) for the checks of job outputs (`tests/tests/job_outputs.rs`).
 //! - The Node clients run through the proxy (npm `@aws-sdk/client-s3`, `ali-oss`,
 //!   `https-proxy-agent`, in the same `node_modules`, named by `TERRA_TEST_NODE_MODULES`),
 //!   and the browser pages' SDKs (ali-oss's own browser build; `@aws-sdk/client-s3` and
@@ -161,11 +162,13 @@ pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
 }
 
 /// Debian packages the tests need, each with a file that shows it is installed: the
-/// browser test's Chromium and chromedriver, and GDAL's tools for the job-output checks.
+/// browser test's Chromium and chromedriver, and GDAL's tools and OpenSceneGraph's
+/// `osgconv` for the job-output checks.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "/usr/bin/chromium"),
     ("chromium-driver", "/usr/bin/chromedriver"),
     ("gdal-bin", "/usr/bin/gdalinfo"),
+    ("openscenegraph", "/usr/bin/osgconv"),
     // The quick-start-style script through the proxy.
     ("curl", "/usr/bin/curl"),
     ("openssl", "/usr/bin/openssl"),
@@ -242,6 +245,13 @@ const NODE_PACKAGES: &[&str] = &[
     // helper, bundled for the page with esbuild (ali-oss ships its own browser build).
     "@aws-sdk/lib-storage@3.1175.0",
     "esbuild@0.28.2",
+    // I3S scene layer packages of 3D jobs, opened as loaders.gl viewers open them
+    // (`tests/tools/check_slpk.cjs` also uses the archive and geodesy modules directly).
+    "@loaders.gl/core@4.4.4",
+    "@loaders.gl/i3s@4.4.4",
+    "@loaders.gl/zip@4.4.4",
+    "@math.gl/culling@4.1.0",
+    "@math.gl/geospatial@4.1.0",
 ];
 
 /// Installs [`NODE_PACKAGES`] with npm into `dir/node`; returns its `node_modules`.

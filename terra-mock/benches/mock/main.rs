@@ -13,7 +13,8 @@
 //! 6. `memory`: resident memory of 100 000 jobs and 1 000 000 files (in process);
 //! 7. `rss`: the server's RSS idle, after 3.2 GiB of concurrent uploads and 15 s later;
 //! 8. `proxy`: a signed GET and the mixed workload straight and through `--proxy` with TLS,
-//!    and the time to issue a leaf certificate.
+//!    and the time to issue a leaf certificate;
+//! 9. `outputs`: size and generation time of each job output format (in process).
 //!
 //! The server is the standalone binary in its own process, so its CPU time and memory are
 //! its own; the load generator is a minimal HTTP/1.1 client (keep-alive, no pipelining) so
@@ -50,6 +51,7 @@ mod measure;
 mod memory;
 mod mixed;
 mod multipart;
+mod outputs;
 mod presigned;
 mod proxy;
 mod rss;
@@ -78,7 +80,7 @@ const ACCOUNTS: [(&str, &str); 4] = [
 
 fn main() {
     let only = std::env::var("BENCH_ONLY")
-        .unwrap_or_else(|_| "list,mixed,presigned,proxy,multipart,rss,soak,memory".into());
+        .unwrap_or_else(|_| "list,mixed,presigned,proxy,multipart,rss,soak,memory,outputs".into());
     let want = |s: &str| only.split(',').any(|o| o.trim() == s);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -120,5 +122,8 @@ fn main() {
     }
     if want("memory") {
         memory();
+    }
+    if want("outputs") {
+        outputs::outputs();
     }
 }

@@ -63,7 +63,8 @@ impl Mesh {
         self.xyzh.iter().map(move |v| [v[2], v[3], v[4] - h0])
     }
 
-    fn normal(&self, k: usize) -> [f64; 3] {
+    /// The surface normal at vertex `k`, in east-north-up axes.
+    pub(crate) fn normal(&self, k: usize) -> [f64; 3] {
         let (i, j) = (k as u32 % self.w, k as u32 / self.w);
         let at = |i: u32, j: u32| self.xyzh[(j * self.w + i) as usize];
         let (l, r) = (at(i.saturating_sub(1), j), at((i + 1).min(self.w - 1), j));
@@ -79,7 +80,7 @@ impl Mesh {
 /// The `SRS` and `SRSOrigin` of a metadata file, and the offset subtracted from the
 /// output-system coordinates of the model (projected systems), or `None` when the model
 /// is written in east-north-up metres around the origin (geographic and local systems).
-fn srs(site: &Site) -> (String, [f64; 3], Option<[f64; 2]>) {
+pub(crate) fn srs(site: &Site) -> (String, [f64; 3], Option<[f64; 2]>) {
     match (&site.crs().kind, site.crs().epsg) {
         (Kind::Geographic | Kind::LocalEnu { .. }, _) | (_, None) => (
             format!("ENU:{:.7},{:.7}", site.origin.0, site.origin.1),
@@ -95,7 +96,7 @@ fn srs(site: &Site) -> (String, [f64; 3], Option<[f64; 2]>) {
 }
 
 /// Model coordinates of each vertex, as `metadata.xml` describes them.
-fn local(site: &Site, mesh: &Mesh) -> Vec<[f64; 3]> {
+pub(crate) fn local(site: &Site, mesh: &Mesh) -> Vec<[f64; 3]> {
     let (_, _, offset) = srs(site);
     mesh.xyzh
         .iter()
@@ -328,24 +329,45 @@ pub(crate) fn tile_points(site: &Site, mesh: &Mesh) -> Vec<[f64; 3]> {
 
 /// The orthophoto's RGBA as a JPEG texture (transparent pixels grey).
 pub(crate) fn texture(grid: &Grid, rgba: &[u8]) -> Vec<u8> {
-    let rgb: Vec<u8> = rgba
-        .chunks_exact(4)
-        .flat_map(|p| {
-            if p[3] == 0 {
-                [128, 128, 128]
-            } else {
-                [p[0], p[1], p[2]]
+    let (w, h, rgb) = texture_pixels(grid, rgba, grid.w.max(grid.h));
+    jpeg(w, h, &rgb)
+}
+
+/// The orthophoto's RGBA as RGB pixels (rows from the top, transparent pixels grey),
+/// averaged down to at most `max` on the long side: the texture of a coarser level.
+pub(crate) fn texture_pixels(grid: &Grid, rgba: &[u8], max: u32) -> (u32, u32, Vec<u8>) {
+    let step = grid.w.max(grid.h).div_ceil(max.max(1)).max(1);
+    let (w, h) = (grid.w.div_ceil(step), grid.h.div_ceil(step));
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for j in 0..h {
+        for i in 0..w {
+            let (mut sum, mut n) = ([0u32; 3], 0u32);
+            for y in j * step..((j + 1) * step).min(grid.h) {
+                for x in i * step..((i + 1) * step).min(grid.w) {
+                    let at = ((y * grid.w + x) * 4) as usize;
+                    let p = &rgba[at..at + 4];
+                    let c = if p[3] == 0 {
+                        [128, 128, 128]
+                    } else {
+                        [p[0], p[1], p[2]]
+                    };
+                    for k in 0..3 {
+                        sum[k] += u32::from(c[k]);
+                    }
+                    n += 1;
+                }
             }
-        })
-        .collect();
+            rgb.extend(sum.map(|s| (s / n.max(1)) as u8));
+        }
+    }
+    (w, h, rgb)
+}
+
+/// RGB pixels as a JPEG.
+pub(crate) fn jpeg(w: u32, h: u32, rgb: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let enc = jpeg_encoder::Encoder::new(&mut out, 80);
-    match enc.encode(
-        &rgb,
-        grid.w as u16,
-        grid.h as u16,
-        jpeg_encoder::ColorType::Rgb,
-    ) {
+    match enc.encode(rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb) {
         Ok(()) => out,
         Err(e) => {
             // Sizes are bounded by `max_raster_pixels`; an encoder error is a bug.

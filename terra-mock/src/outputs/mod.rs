@@ -6,13 +6,21 @@
 //! georeferenced to the flight (the photos' GPS positions) in the system the job asked
 //! for ([`crs`]), and valid by their formats' own tools: GeoTIFF orthophoto and surface
 //! models ([`raster`]), LAS 1.4, `pnts`, PLY and PCD point clouds ([`cloud`]), textured
-//! OBJ and PLY meshes and 3D Tiles with glTF 2.0 content ([`mesh`]). OSGB, s3mb and I3S
-//! are labelled placeholders.
+//! OBJ and PLY meshes and 3D Tiles with glTF 2.0 content ([`mesh`]), and the same mesh
+//! with levels of detail ([`lod`]) as OpenSceneGraph's paged tiles ([`osgb`]), an I3S
+//! scene layer package ([`i3s`]) and S3M tiles ([`s3m`]), which also carry point clouds
+//! ([`models`] puts them together).
 
 mod cloud;
 mod crs;
+mod i3s;
+mod lod;
 mod mesh;
+mod models;
+mod osgb;
+mod pack;
 mod raster;
+mod s3m;
 mod site;
 
 use crate::config::OutputConfig;
@@ -142,7 +150,7 @@ pub(crate) fn generate(
                 cfg,
                 read,
                 |files, site, ortho| {
-                    model_3d(files, site, ortho, &p.parameter);
+                    models::model_3d(files, site, &ortho.grid, &ortho.rgba, &p.parameter);
                     ("models/pc", &p.parameter.common)
                 },
             )
@@ -276,88 +284,6 @@ fn map_2d(files: &mut Vec<Output>, site: &Site, ortho: &Ortho, p: &Map2dParams) 
     }
 }
 
-fn model_3d(files: &mut Vec<Output>, site: &Site, ortho: &Ortho, p: &Model3dParams) {
-    let formats = p.mesh_formats();
-    if !(formats.obj || formats.ply || formats.b3dm || formats.osgb || formats.s3mb || formats.i3s)
-    {
-        return;
-    }
-    let mesh = mesh::Mesh::new(site, &site.grid(0.0, 40), &ortho.grid);
-    let texture = mesh::texture(&ortho.grid, &ortho.rgba);
-    let metadata = mesh::metadata(site).into_bytes();
-    if formats.obj {
-        files.push(out(
-            "models/mesh/obj/Block.obj",
-            mesh::obj(site, &mesh).into_bytes(),
-            "text/plain",
-        ));
-        files.push(out(
-            "models/mesh/obj/Block.mtl",
-            mesh::mtl("Block.jpg").into_bytes(),
-            "text/plain",
-        ));
-        files.push(out(
-            "models/mesh/obj/Block.jpg",
-            texture.clone(),
-            "image/jpeg",
-        ));
-        files.push(out(
-            "models/mesh/obj/metadata.xml",
-            metadata.clone(),
-            "application/xml",
-        ));
-    }
-    if formats.ply {
-        files.push(out(
-            "models/mesh/ply/Block.ply",
-            mesh::ply(site, &mesh, "Block.jpg").into_bytes(),
-            "text/plain",
-        ));
-        files.push(out(
-            "models/mesh/ply/Block.jpg",
-            texture.clone(),
-            "image/jpeg",
-        ));
-        files.push(out(
-            "models/mesh/ply/metadata.xml",
-            metadata.clone(),
-            "application/xml",
-        ));
-    }
-    if formats.b3dm {
-        let glb = mesh::glb(site, &mesh, &texture);
-        files.push(json_file(
-            "models/mesh/b3dm/tileset.json",
-            mesh::tileset(site, &mesh::tile_points(site, &mesh), "Data/Block.b3dm"),
-        ));
-        files.push(out(
-            "models/mesh/b3dm/Data/Block.b3dm",
-            mesh::b3dm(&glb),
-            "application/octet-stream",
-        ));
-    }
-    if formats.osgb {
-        files.push(out(
-            "models/mesh/osgb/metadata.xml",
-            metadata,
-            "application/xml",
-        ));
-        files.push(placeholder(
-            "models/mesh/osgb/Data/Tile_+000_+000/Tile_+000_+000.osgb",
-            "OSGB",
-        ));
-    }
-    if formats.s3mb {
-        files.push(placeholder("models/mesh/s3mb/Block.s3mb", "s3mb"));
-    }
-    if formats.i3s {
-        files.push(placeholder(
-            "models/mesh/i3s/Block.slpk",
-            "I3S scene layer package",
-        ));
-    }
-}
-
 fn lidar(files: &mut Vec<Output>, site: &Site, p: &LidarParams, cfg: &OutputConfig) {
     // The scan: the surface on at most 96 × 96 cells.
     let scan_grid = site.grid(0.0, 96);
@@ -377,6 +303,9 @@ fn lidar(files: &mut Vec<Output>, site: &Site, p: &LidarParams, cfg: &OutputConf
             cloud::ply(&scan, site.crs()).into_bytes(),
             "text/plain",
         ));
+    }
+    if c.generate_point_s3mb.unwrap_or(false) {
+        models::s3m_points(files, "lidars/terra_s3mb", "cloud", site, &scan);
     }
     if c.generate_pcd.unwrap_or(false) {
         files.push(out(
@@ -412,14 +341,6 @@ fn lidar(files: &mut Vec<Output>, site: &Site, p: &LidarParams, cfg: &OutputConf
 pub(crate) fn parse<P: ParameterSet>(s: &str) -> terra_types::JobParameters<P> {
     terra_types::JobParameters::from_json_str(s)
         .unwrap_or_else(|_| terra_types::JobParameters::new(P::default()))
-}
-
-fn placeholder(name: &str, format: &str) -> Output {
-    out(
-        name,
-        format!("terra-mock placeholder: {format} content is not emulated\n").into_bytes(),
-        "application/octet-stream",
-    )
 }
 
 fn image_list(images: &[&Input]) -> Output {
@@ -494,7 +415,7 @@ fn pointclouds(
         ));
     }
     if f.s3mb {
-        files.push(placeholder(&format!("{dir}/s3mb/{base}.s3mb"), "s3mb"));
+        models::s3m_points(files, &format!("{dir}/s3mb"), base, site, points);
     }
 }
 

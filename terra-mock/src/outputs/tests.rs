@@ -197,3 +197,68 @@ fn a_system_the_emulator_cannot_compute_falls_back_and_says_so() {
         .body;
     assert!(prj.starts_with(b"LOCAL_CS["));
 }
+
+/// Each paged format lands where its readers look, only when its parameter asks, and a
+/// whole 3D job with every format stays well under a MiB.
+#[test]
+fn paged_formats_follow_their_flags_and_stay_small() {
+    let every = r#"{"parameter":{"output_mesh":true,"generate_obj":true,"generate_ply":true,"generate_b3dm":true,"generate_osgb":true,"generate_s3mb":true,"generate_i3s":true,"output_pointcloud":true,"generate_las":true,"generate_point_s3mb":true}}"#;
+    let files = generate(JobType::Model3d, every, "j", &inputs(12));
+    let n = names(&files);
+    for want in [
+        "models/mesh/osgb/metadata.xml",
+        "models/mesh/osgb/Data/Tile_+000_+000/Tile_+000_+000.osgb",
+        "models/mesh/osgb/Data/Tile_+000_+000/Tile_+000_+000_L1_0.osgb",
+        "models/mesh/osgb/Data/Tile_+000_+000/Tile_+000_+000_L2_00.osgb",
+        "models/mesh/i3s/Block.slpk",
+        "models/mesh/s3mb/Block.scp",
+        "models/mesh/s3mb/Block.s3mb",
+        "models/mesh/s3mb/Block_L1_0.s3mb",
+        "models/mesh/s3mb/Block_L2_00.s3mb",
+        "models/pc/s3mb/cloud.scp",
+        "models/pc/s3mb/cloud.s3mb",
+    ] {
+        assert!(n.contains(&want), "{want} missing from {n:?}");
+    }
+    let total: usize = files.iter().map(|f| f.body.len()).sum();
+    assert!(total < 512 * 1024, "{total} bytes");
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.body.starts_with(b"terra-mock placeholder")),
+        "no placeholder is left"
+    );
+    // One flag at a time: its files, and nothing of the others.
+    for (flag, dir) in [
+        ("generate_osgb", "models/mesh/osgb/"),
+        ("generate_i3s", "models/mesh/i3s/"),
+        ("generate_s3mb", "models/mesh/s3mb/"),
+    ] {
+        let p = format!(r#"{{"parameter":{{"output_mesh":true,"{flag}":true}}}}"#);
+        let files = generate(JobType::Model3d, &p, "j", &inputs(12));
+        let meshes: Vec<&str> = names(&files)
+            .into_iter()
+            .filter(|f| f.starts_with("models/"))
+            .collect();
+        assert!(
+            !meshes.is_empty() && meshes.iter().all(|f| f.starts_with(dir)),
+            "{flag}: {meshes:?}"
+        );
+    }
+    // LiDAR: the S3M point cloud only when asked.
+    let mission = [Input {
+        name: "DJI_001.LDR".into(),
+        size: 5,
+        position: None,
+    }];
+    let on = generate(
+        JobType::Lidar,
+        r#"{"parameter":{"generate_point_s3mb":true}}"#,
+        "j",
+        &mission,
+    );
+    assert!(names(&on).contains(&"lidars/terra_s3mb/cloud.s3mb"));
+    assert!(names(&on).contains(&"lidars/terra_s3mb/cloud.scp"));
+    let off = generate(JobType::Lidar, r#"{"parameter":{}}"#, "j", &mission);
+    assert!(!names(&off).iter().any(|f| f.contains("s3m")));
+}
