@@ -130,8 +130,8 @@ const SDK_PACKAGES: &[&str] = &[
 pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
     let venv = dir.join("sdk-venv");
     let python = venv.join("bin/python");
-    let marker = venv.join(format!(".installed-{}", SDK_PACKAGES.join("-")));
-    if marker.exists() {
+    let marker = venv.join(".installed");
+    if installed(&marker, SDK_PACKAGES) {
         return Ok(python);
     }
     eprintln!(
@@ -156,7 +156,7 @@ pub(crate) fn install_sdk_suite(dir: &Path) -> Result<PathBuf, String> {
             ])
             .args(SDK_PACKAGES),
     )?;
-    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    mark_installed(&marker, SDK_PACKAGES)?;
     eprintln!("<== SDK suite installed in {:.1?}", started.elapsed());
     Ok(python)
 }
@@ -254,15 +254,22 @@ const NODE_PACKAGES: &[&str] = &[
     "@math.gl/geospatial@4.1.0",
 ];
 
+/// Whether `marker` says exactly `packages` were installed (a list changed since is
+/// installed again).
+fn installed(marker: &Path, packages: &[&str]) -> bool {
+    std::fs::read_to_string(marker).is_ok_and(|s| s == packages.join("\n"))
+}
+
+fn mark_installed(marker: &Path, packages: &[&str]) -> Result<(), String> {
+    std::fs::write(marker, packages.join("\n")).map_err(|e| format!("{}: {e}", marker.display()))
+}
+
 /// Installs [`NODE_PACKAGES`] with npm into `dir/node`; returns its `node_modules`.
 pub(crate) fn install_node_packages(dir: &Path) -> Result<PathBuf, String> {
     let prefix = dir.join("node");
     let modules = prefix.join("node_modules");
-    let marker = prefix.join(format!(
-        ".installed-{}",
-        NODE_PACKAGES.join("-").replace(['/', '@'], "_")
-    ));
-    if marker.exists() && modules.exists() {
+    let marker = prefix.join(".installed");
+    if installed(&marker, NODE_PACKAGES) && modules.exists() {
         return Ok(modules);
     }
     eprintln!(
@@ -279,7 +286,7 @@ pub(crate) fn install_node_packages(dir: &Path) -> Result<PathBuf, String> {
             .arg(&prefix)
             .args(NODE_PACKAGES),
     )?;
-    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    mark_installed(&marker, NODE_PACKAGES)?;
     eprintln!("<== npm packages installed in {:.1?}", started.elapsed());
     Ok(modules)
 }
