@@ -381,4 +381,8 @@ pub(crate) struct DemoArgs {
     /// Keep the generated input here instead of a temporary folder.
     #[arg(long)]
     pub(crate) input: Option<PathBuf>,
+    /// Keep the emulator serving after the demo (until Ctrl-C or SIGTERM), to look at the
+    /// job, its flight and its outputs on the dashboard it prints.
+    #[arg(long)]
+    pub(crate) serve: bool,
 }

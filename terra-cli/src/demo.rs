@@ -102,6 +102,16 @@ pub(crate) async fn run(a: &DemoArgs, json: bool) -> Outcome {
             started.elapsed().as_secs_f64()
         );
     }
+    if a.serve {
+        // A line of its own, printed in either output mode, for scripts to read.
+        out!(
+            "dashboard: {}/_terra-mock/ (the emulator keeps serving; Ctrl-C stops it)",
+            mock.base_url()
+        );
+        terra_mock::stop_signal()
+            .await
+            .map_err(|e| io("cannot wait for Ctrl-C", e))?;
+    }
     mock.shutdown().await;
     Ok(())
 }

@@ -40,6 +40,9 @@ enum Command {
     /// Print the certificate (PEM) of the proxy's authority, creating it if needed: what
     /// clients of `serve --proxy` must trust.
     Ca(CaArgs),
+    /// Print a running server's report: its refusals and lenient acceptances by code and
+    /// by client, with the first example of each (what was expected, what it signed).
+    Report(crate::cli_report::ReportArgs),
 }
 
 /// The flags of `ca`.
@@ -355,6 +358,7 @@ where
         }
     };
     let result = match cli.command {
+        Command::Report(a) => crate::cli_report::run(a),
         Command::PrintConfig => toml::to_string_pretty(&MockConfig::default())
             .map(|s| print!("{s}"))
             .map_err(|e| e.to_string()),

@@ -79,6 +79,8 @@ pub(crate) struct Core {
     pub storage: BlobStore,
     pub faults: Mutex<Faults>,
     pub log: Mutex<RequestLog>,
+    /// Refusals and warnings by code and client, since start or reset.
+    pub report: Mutex<crate::reason::ReportBook>,
     pub failures: FailureQueue,
     pub verifier: Verifier,
     pub live: RwLock<Live>,
@@ -159,6 +161,7 @@ impl Core {
                 cfg.request_log_limit,
                 cfg.request_log_bytes,
             )),
+            report: Mutex::new(crate::reason::ReportBook::default()),
             failures: FailureQueue::default(),
             verifier,
             live: RwLock::new(Live {

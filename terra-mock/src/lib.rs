@@ -29,6 +29,8 @@
 mod api;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+mod cli_report;
 mod clock;
 mod config;
 mod control;
@@ -43,6 +45,7 @@ mod outputs;
 mod persist;
 mod private;
 mod proxy;
+mod reason;
 mod record;
 mod router;
 pub mod sample;
@@ -61,6 +64,7 @@ pub use core::API_PREFIX;
 pub use cors::{CorsConfig, CorsRule, StorageCors};
 pub use faults::{Fault, FaultRule};
 pub use harness::{TerraMock, TerraMockBuilder, stop_signal};
+pub use reason::{ClientCount, Reason, ReasonCode, ReasonKind, Report, ReportEntry, ReportExample};
 pub use record::RecordedRequest;
 pub use state::JobFailure;
 #[doc(hidden)]

@@ -37,6 +37,22 @@ pub struct RecordedRequest {
     pub app_key: Option<String>,
     /// The injected fault, if any.
     pub fault: Option<String>,
+    /// Why the request was refused, when it was (a stable code, what was expected, and
+    /// what the emulator signed for a signature mismatch).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// mock.call("GET", "/jobs/no-such-job", "").await;
+    /// let why = mock.requests()[0].refusal.clone().unwrap();
+    /// assert_eq!(why.code, terra_mock::ReasonCode::NotFound);
+    /// # Ok(()) }
+    /// ```
+    pub refusal: Option<crate::Reason>,
+    /// What was let through that a stricter server would refuse (a `Digest` that does not
+    /// match the body, a signature that leaves out the request target, ...).
+    pub warnings: Vec<crate::Reason>,
     /// The API's `result.code` for API requests answered with an envelope.
     pub api_code: Option<i64>,
     /// Time from receiving the request to answering its head.
@@ -184,7 +200,13 @@ pub(crate) fn body_for_log(body: &[u8]) -> Bytes {
 }
 
 fn entry_bytes(r: &RecordedRequest) -> usize {
-    200 + r.target.len() + r.body.len() + r.headers.len()
+    let reason =
+        |x: &crate::Reason| 64 + x.message.len() + x.signed.as_ref().map_or(0, String::len);
+    200 + r.target.len()
+        + r.body.len()
+        + r.headers.len()
+        + r.refusal.as_ref().map_or(0, reason)
+        + r.warnings.iter().map(reason).sum::<usize>()
 }
 
 /// The last requests, bounded in entries and in bytes.
@@ -265,6 +287,8 @@ mod tests {
             status: 200,
             app_key: None,
             fault: None,
+            refusal: None,
+            warnings: Vec::new(),
             api_code: None,
             latency: std::time::Duration::ZERO,
         }

@@ -317,6 +317,20 @@ async fn outer(AxState(m): AxState<Mock>, req: Request, next: Next) -> Response 
             reset()
         }
     };
+    let mut resp = resp;
+    if let Some(f) = &fault
+        && !matches!(f, Fault::Delay(_))
+    {
+        crate::reason::refuse(
+            &mut resp,
+            crate::Reason::new(
+                crate::ReasonCode::FaultInjected,
+                format!(
+                    "the test injected {f:?} for this request; the emulator did not answer it itself"
+                ),
+            ),
+        );
+    }
     let app_key = resp
         .extensions()
         .get::<Caller>()
@@ -339,20 +353,41 @@ async fn outer(AxState(m): AxState<Mock>, req: Request, next: Next) -> Response 
         .get::<LoggedBody>()
         .map(|b| b.0.clone())
         .unwrap_or_default();
-    m.log
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(RecordedRequest {
-            at: m.now(),
-            method,
-            target,
-            headers,
-            body,
+    let reasons = resp
+        .extensions_mut()
+        .remove::<crate::reason::Reasons>()
+        .unwrap_or_default();
+    if let Some(r) = &reasons.refusal {
+        tracing::info!(parent: &span, code = r.code.as_str(), why = %r.message, "refused");
+    }
+    for w in &reasons.warnings {
+        tracing::info!(parent: &span, code = w.code.as_str(), why = %w.message, "accepted leniently");
+    }
+    let at = m.now();
+    let record = RecordedRequest {
+        at,
+        method,
+        target,
+        headers,
+        body,
+        status,
+        app_key,
+        fault: fault.map(|f| format!("{f:?}")),
+        refusal: reasons.refusal,
+        warnings: reasons.warnings,
+        api_code: resp.extensions().get::<ApiCodeExt>().map(|c| c.0),
+        latency: started.elapsed(),
+    };
+    m.report.lock().unwrap_or_else(|e| e.into_inner()).note(
+        &crate::reason::Seen {
+            at,
+            method: &record.method,
+            target: &record.target,
             status,
-            app_key,
-            fault: fault.map(|f| format!("{f:?}")),
-            api_code: resp.extensions().get::<ApiCodeExt>().map(|c| c.0),
-            latency: started.elapsed(),
-        });
+            client: record.header("user-agent"),
+        },
+        record.refusal.iter().chain(&record.warnings),
+    );
+    m.log.lock().unwrap_or_else(|e| e.into_inner()).push(record);
     resp
 }

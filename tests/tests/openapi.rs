@@ -35,6 +35,26 @@ fn the_documents_are_up_to_date() {
     check(&terra_mock::openapi::control_api(), "control-api.json");
 }
 
+/// No operation has two parameters of the same name and place (OpenAPI forbids it, and
+/// validators refuse the whole document).
+#[test]
+fn no_operation_repeats_a_parameter() {
+    for doc in [
+        terra_mock::openapi::terra_api(),
+        terra_mock::openapi::control_api(),
+    ] {
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let mut seen = BTreeSet::new();
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let key = (p["name"].to_string(), p["in"].to_string());
+                    assert!(seen.insert(key.clone()), "{method} {path} repeats {key:?}");
+                }
+            }
+        }
+    }
+}
+
 /// `(method, path)` of every operation of a document.
 fn operations(doc: &Value) -> BTreeSet<(String, String)> {
     doc["paths"]

@@ -34,7 +34,57 @@ export interface RequestFilters {
   status?: number;
   appKey?: string;
   apiCode?: number;
+  /** Only refused (`true`) or served (`false`) requests. */
+  refused?: boolean;
+  /** Only requests with this reason code (`signature_mismatch`, `digest_not_checked`, ...). */
+  code?: string;
   full?: boolean;
+}
+
+/** Why a request was refused, or what a stricter server would have refused. */
+export interface Reason {
+  /** The stable code: `signature_mismatch`, `store_path_denied`, `digest_over_query`, ... */
+  code: string;
+  /** What was wrong and what was expected. */
+  message: string;
+  /** What the emulator signed, for a signature mismatch (never a secret). */
+  signed?: string;
+}
+
+/** A request of the log. */
+export interface RecordedRequest {
+  at: string;
+  at_ms: number;
+  method: string;
+  path: string;
+  target: string;
+  status: number;
+  app_key: string | null;
+  api_code: number | null;
+  latency_ms: number;
+  fault: string | null;
+  /** Why it was refused, when it was. */
+  refusal?: Reason;
+  /** What was let through that a stricter server would refuse. */
+  warnings?: Reason[];
+  headers?: { name: string; value: string }[];
+  body?: string;
+}
+
+/** The tally of one reason code. */
+export interface ReportEntry {
+  code: string;
+  kind: "refusal" | "warning";
+  count: number;
+  clients: { client: string; count: number }[];
+  first: { at: string; method: string; target: string; status: number; client: string; message: string; signed?: string };
+}
+
+/** Refusals and warnings by code and client. */
+export interface Report {
+  requests: number;
+  refusals: ReportEntry[];
+  warnings: ReportEntry[];
 }
 
 /** A refusal of the control API. */
@@ -98,7 +148,11 @@ export class TerraMock {
   addFault(fault: Fault, match?: { method?: string; path?: string; times?: number; scope?: "all" | "api" | "storage" }): Promise<number>;
   faults(): Promise<any[]>;
   clearFaults(): Promise<void>;
-  requests(filters?: RequestFilters): Promise<any[]>;
+  requests(filters?: RequestFilters): Promise<RecordedRequest[]>;
+  /** Refusals and warnings by code and client, with the first example of each. */
+  report(): Promise<Report>;
+  /** The report as the text `terra-mock report` prints. */
+  report(options: { text: true }): Promise<string>;
   clearRequests(): Promise<void>;
   /** Empties every account (or one), objects, faults and the request log. */
   reset(appKey?: string): Promise<void>;

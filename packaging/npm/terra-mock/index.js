@@ -164,6 +164,13 @@ class TerraMock {
     if (q.apiCode !== undefined) { q.api_code = q.apiCode; delete q.apiCode; }
     return this._control("GET", "/requests", undefined, q);
   }
+  async report({ text = false } = {}) {
+    if (!text) return this._control("GET", "/report");
+    const r = await fetch(this.controlUrl + "/report?format=text");
+    const body = await r.text();
+    if (!r.ok) throw new ControlError("http", body, r.status);
+    return body;
+  }
   clearRequests() { return this._control("DELETE", "/requests"); }
   reset(appKey) { return this._control("POST", "/reset", {}, appKey ? { app_key: appKey } : undefined); }
   exportState() { return this._control("GET", "/state"); }

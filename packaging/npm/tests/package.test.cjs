@@ -79,6 +79,16 @@ test("a fault is injected and seen", async () => {
   assert.deepStrictEqual(seen.slice(0, 2).map((r) => r.status), [200, 503]);
 });
 
+test("a refusal says why, in the log and the report", async () => {
+  await assert.rejects(mock.api("GET", "/jobz"), /404/);
+  const [refused] = await mock.requests({ refused: true });
+  assert.strictEqual(refused.refusal.code, "route_unknown");
+  assert.match(refused.refusal.message, /nearest is GET \/terra-rescon-be\/v2\/jobs/);
+  const report = await mock.report();
+  assert.strictEqual(report.refusals[0].code, "route_unknown");
+  assert.match(await mock.report({ text: true }), /route_unknown ×1/);
+});
+
 test("the state is reset between tests", async () => {
   const s = await mock.stats();
   assert.strictEqual(s.objects, 0);

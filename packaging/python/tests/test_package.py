@@ -159,12 +159,33 @@ def test_a_bucket_can_be_misconfigured_for_a_browser_test(terra_mock):
     assert terra_mock.storage_cors("oss")["rules"][0]["allowed_origins"] == ["*"]
 
 
-def test_a_failing_test_reports_the_server_log(pytester):
+def test_a_refusal_says_why(terra_mock):
+    wrong = terra_mock.as_account(terra_mock.app_key, "not-the-secret")
+    try:
+        wrong.api("GET", "/jobs")
+        raise AssertionError("accepted")
+    except ApiError as e:
+        assert e.status == 401
+    refused = terra_mock.requests(refused=True)[0]
+    assert refused["refusal"]["code"] == "signature_mismatch"
+    assert "@request-target: get /terra-rescon-be/v2/jobs" in refused["refusal"]["signed"]
+    report = terra_mock.report()
+    assert report["refusals"][0]["code"] == "signature_mismatch"
+    assert "signature_mismatch" in terra_mock.report(text=True)
+
+
+def test_a_failing_test_reports_the_server_log_and_why(pytester):
     pytester.makepyfile("""
         def test_fails(terra_mock):
             terra_mock.api("GET", "/jobs")
+            try:
+                terra_mock.api("GET", "/jobz")
+            except Exception:
+                pass
             assert False, "on purpose"
     """)
     result = pytester.runpytest_subprocess("-p", "no:xdist")
     result.assert_outcomes(failed=1)
-    assert "terra-mock log" in result.stdout.str()
+    out = result.stdout.str()
+    assert "terra-mock log" in out
+    assert "terra-mock report" in out and "route_unknown" in out and "GET /terra-rescon-be/v2/jobs" in out

@@ -1,6 +1,7 @@
 //! The `terra` binary: crash and resume (a real child killed with SIGKILL), bad input
 //! with clear errors and exit codes, help everywhere, and the demo.
 
+mod dashboard;
 mod errors;
 mod filters;
 mod journals;

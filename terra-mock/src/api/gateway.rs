@@ -25,8 +25,10 @@ impl terra_sign::Headers for HeaderLookup<'_> {
 #[derive(Debug, Clone)]
 pub(crate) struct LoggedBody(pub bytes::Bytes);
 
-fn refuse(status: StatusCode, message: String) -> Response {
-    (status, axum::Json(GatewayError { message })).into_response()
+fn refuse(status: StatusCode, message: String, why: crate::Reason) -> Response {
+    let mut r = (status, axum::Json(GatewayError { message })).into_response();
+    crate::reason::refuse(&mut r, why);
+    r
 }
 
 /// Verifies the signature, then reads the body and passes the caller on.
@@ -48,8 +50,12 @@ pub(crate) async fn authenticate(AxState(m): AxState<Mock>, req: Request, next: 
     // A client signs with its own clock: the wall clock (or the test's manual clock), which
     // knows nothing of a shift the control API made, or the mock's time, read from it.
     // Either is fresh.
-    let verified = match verify(m.clock.base_now()) {
-        Err(terra_sign::VerifyError::ClockSkew { .. }) => verify(m.now()),
+    let mut now = m.clock.base_now();
+    let verified = match verify(now) {
+        Err(terra_sign::VerifyError::ClockSkew { .. }) => {
+            now = m.now();
+            verify(now)
+        }
         other => other,
     };
     let verified = match verified {
@@ -57,15 +63,28 @@ pub(crate) async fn authenticate(AxState(m): AxState<Mock>, req: Request, next: 
         Err(e) => {
             tracing::warn!(reason = %e, "gateway rejected the request");
             let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-            return refuse(status, e.gateway_message().to_owned());
+            return refuse(
+                status,
+                e.gateway_message().to_owned(),
+                super::why::refusal(&e),
+            );
         }
     };
     let Some(cell) = m.accounts.get(&verified.app_key) else {
         // Deleted between the two lookups.
+        let e = terra_sign::VerifyError::UnknownAppKey {
+            app_key: verified.app_key,
+        };
         return refuse(
             StatusCode::UNAUTHORIZED,
             terra_sign::MSG_CANNOT_VERIFY.to_owned(),
+            super::why::refusal(&e),
         );
+    };
+    let mut warnings = if m.verifier.is_strict() {
+        Vec::new()
+    } else {
+        super::why::lenient_headers(&parts.headers, now, m.verifier.clock_skew())
     };
     let limit = m.cfg.api_body_limit;
     let bytes = match axum::body::to_bytes(body, limit).await {
@@ -75,22 +94,36 @@ pub(crate) async fn authenticate(AxState(m): AxState<Mock>, req: Request, next: 
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
                 || e.to_string().contains("length limit");
             return if too_large {
-                refuse(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("Request size limit exceeded: API bodies are limited to {limit} bytes"),
-                )
+                let message =
+                    format!("Request size limit exceeded: API bodies are limited to {limit} bytes");
+                let why = crate::Reason::new(
+                    crate::ReasonCode::BodyTooLarge,
+                    format!(
+                        "the body is larger than the {limit} bytes the emulator reads (--api-body-limit)"
+                    ),
+                );
+                refuse(StatusCode::PAYLOAD_TOO_LARGE, message, why)
             } else {
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    format!("the request body could not be read: {e}"),
-                )
+                let message = format!("the request body could not be read: {e}");
+                let why = crate::Reason::new(crate::ReasonCode::BodyUnreadable, message.clone());
+                refuse(StatusCode::BAD_REQUEST, message, why)
             };
         }
     };
     if let Err(e) = m.verifier.check_body(&bytes, &HeaderLookup(&parts.headers)) {
         tracing::warn!(reason = %e, "gateway rejected the body");
-        return refuse(StatusCode::UNAUTHORIZED, e.gateway_message().to_owned());
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            e.gateway_message().to_owned(),
+            super::why::refusal(&e),
+        );
     }
+    warnings.extend(super::why::lenient_body(
+        &target,
+        &parts.headers,
+        &bytes,
+        m.verifier.validates_body(),
+    ));
     let logged = LoggedBody(body_for_log(&bytes));
     let caller = Caller(cell);
     parts.extensions.insert(caller.clone());
@@ -99,5 +132,8 @@ pub(crate) async fn authenticate(AxState(m): AxState<Mock>, req: Request, next: 
         .await;
     resp.extensions_mut().insert(caller);
     resp.extensions_mut().insert(logged);
+    for w in warnings {
+        crate::reason::warn(&mut resp, w);
+    }
     resp
 }

@@ -12,7 +12,7 @@ use http::{HeaderMap, StatusCode, Uri};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use terra_types::{
-    CreateJobRequest, CreateResourceRequest, Created, Envelope, FileOperationRequest,
+    ApiCode, CreateJobRequest, CreateResourceRequest, Created, Envelope, FileOperationRequest,
     ListFilesQuery, ListJobsQuery, ListResourcesQuery, StartJobRequest, UpdateFileRequest,
     UpdateRequest, UploadCallbackRequest,
 };
@@ -23,6 +23,8 @@ use crate::error::{ApiError, ApiResult};
 
 pub(crate) mod cors;
 pub(crate) mod gateway;
+pub(crate) mod routes;
+mod why;
 
 /// The envelope code an API response carried (for the request log).
 #[derive(Debug, Clone, Copy)]
@@ -75,11 +77,28 @@ async fn unknown_route(req: Request) -> Response {
         req.method(),
         req.uri().path()
     );
-    (
+    let mut r = (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({ "message": message })),
     )
-        .into_response()
+        .into_response();
+    crate::reason::refuse(
+        &mut r,
+        route_unknown(req.method().as_str(), req.uri().path()),
+    );
+    r
+}
+
+/// The reason of a call to no route: the nearest route of the reference.
+pub(crate) fn route_unknown(method: &str, path: &str) -> crate::Reason {
+    crate::Reason::new(
+        crate::ReasonCode::RouteUnknown,
+        format!(
+            "no route of the reference is {method} {}; the nearest is {}",
+            &path[..path.floor_char_boundary(path.len().min(200))],
+            routes::nearest(method, path)
+        ),
+    )
 }
 
 fn envelope<T: Serialize>(m: &Mock, result: ApiResult<Option<T>>) -> Response {
@@ -95,10 +114,18 @@ fn envelope<T: Serialize>(m: &Mock, result: ApiResult<Option<T>>) -> Response {
                 }
             };
             let code = e.code.code();
-            (
-                (status, axum::Json(Envelope::<()>::error(e.code, e.msg))).into_response(),
-                code,
-            )
+            let why = crate::Reason::new(
+                match e.code {
+                    ApiCode::InvalidParameter => crate::ReasonCode::InvalidParameter,
+                    ApiCode::ResourceNotFound | ApiCode::JobNotFound => crate::ReasonCode::NotFound,
+                    ApiCode::InvalidOperation => crate::ReasonCode::InvalidOperation,
+                    _ => crate::ReasonCode::ApiError,
+                },
+                format!("API code {code}: {}", e.msg),
+            );
+            let mut r = (status, axum::Json(Envelope::<()>::error(e.code, e.msg))).into_response();
+            crate::reason::refuse(&mut r, why);
+            (r, code)
         }
     };
     resp.extensions_mut().insert(ApiCodeExt(code));

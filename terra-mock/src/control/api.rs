@@ -15,19 +15,18 @@ use axum::extract::{Path, Request, State as AxState};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::dto::{self, ErrorBody, ErrorDetail};
-use super::{Control, ControlError, ControlErrorKind, RequestFilter};
+use super::dto;
+pub(crate) use super::refusal::Refusal;
+use super::refusal::tally;
+use super::{Control, ControlError, RequestFilter};
 use crate::config::{AccountConfig, JobTiming, Provider, RandomFaults};
 use crate::core::{Mock, PeerAddr};
 use crate::cors::CorsConfig;
 
-/// The prefix of the emulator's own pages and controls.
-pub(crate) const MOCK_PREFIX: &str = "/_terra-mock";
-/// The prefix of the control API.
-pub(crate) const CONTROL_PREFIX: &str = "/_terra-mock/v1";
+pub(crate) use super::{CONTROL_PREFIX, MOCK_PREFIX};
 
 /// The OpenAPI 3.1 document of the control API (generated from the types of `dto.rs`; a
 /// test keeps it in step).
@@ -39,86 +38,6 @@ const DASHBOARD: &str = include_str!("dashboard.html");
 
 /// The largest JSON body of a control call (an import of the whole state excepted).
 const BODY_LIMIT: usize = 1 << 20;
-
-/// A refusal of the gate, or of an operation.
-#[derive(Debug)]
-pub(crate) enum Refusal {
-    Op(ControlError),
-    Unauthorized,
-    Forbidden,
-    Off,
-    NoRoute(Method, String),
-    NoMethod(Method, String),
-    TooLarge(usize),
-    Guard(super::guard::Refused),
-}
-
-impl From<ControlError> for Refusal {
-    fn from(e: ControlError) -> Self {
-        Self::Op(e)
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let (status, kind, message) = match self {
-            Self::Op(e) => {
-                let (status, kind) = match e.kind() {
-                    ControlErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-                    ControlErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
-                    ControlErrorKind::Invalid => (StatusCode::BAD_REQUEST, "invalid"),
-                };
-                (status, kind, e.to_string())
-            }
-            Self::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "the control API needs `Authorization: Bearer <admin token>` (the --admin-token \
-                 the server was started with)"
-                    .to_owned(),
-            ),
-            Self::Forbidden => (
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "the control API answers loopback callers only; start the server with \
-                 --admin-token to allow others"
-                    .to_owned(),
-            ),
-            Self::Off => (
-                StatusCode::NOT_FOUND,
-                "unavailable",
-                "the control API is off: this server listens on a non-loopback address without \
-                 --admin-token"
-                    .to_owned(),
-            ),
-            Self::NoRoute(m, p) => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!(
-                    "no control route {m} {p}: the routes are listed in {CONTROL_PREFIX}/openapi.json"
-                ),
-            ),
-            Self::NoMethod(m, p) => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{p} does not take {m}: see {CONTROL_PREFIX}/openapi.json"),
-            ),
-            Self::TooLarge(limit) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the body is larger than {limit} bytes"),
-            ),
-            Self::Guard(g) => (g.status(), g.kind(), g.message()),
-        };
-        (
-            status,
-            axum::Json(ErrorBody {
-                error: ErrorDetail { kind, message },
-            }),
-        )
-            .into_response()
-    }
-}
 
 type Answer<T> = Result<axum::Json<T>, Refusal>;
 
@@ -146,6 +65,7 @@ pub(crate) fn router(m: Mock) -> Router {
             get(resource_files),
         )
         .route(&v1("/accounts/{app_key}/jobs"), get(jobs))
+        .route(&v1("/accounts/{app_key}/jobs/{uuid}/view"), get(job_view))
         .route(&v1("/tokens/expire"), post(expire_tokens))
         .route(&v1("/clock"), get(clock).put(set_clock))
         .route(&v1("/clock/advance"), post(advance))
@@ -174,6 +94,7 @@ pub(crate) fn router(m: Mock) -> Router {
                 .delete(clear_random_faults),
         )
         .route(&v1("/requests"), get(requests).delete(clear_requests))
+        .route(&v1("/report"), get(report))
         .route(&v1("/state"), get(export).put(import))
         .method_not_allowed_fallback(no_method)
         .layer(middleware::from_fn_with_state(m.clone(), gate));
@@ -191,6 +112,7 @@ pub(crate) fn router(m: Mock) -> Router {
         .merge(api)
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(m.clone(), guard))
+        .layer(middleware::from_fn_with_state(m.clone(), tally))
         .with_state(m)
 }
 
@@ -638,6 +560,16 @@ async fn requests(
         ))
         .into());
     }
+    let code = match q.code.as_deref() {
+        None => None,
+        Some(c) => Some(crate::ReasonCode::parse(c).ok_or_else(|| {
+            let known: Vec<&str> = crate::ReasonCode::ALL.iter().map(|c| c.as_str()).collect();
+            ControlError::invalid(format!(
+                "no reason code {c:?}; the codes are {}",
+                known.join(", ")
+            ))
+        })?),
+    };
     let f = RequestFilter {
         limit: Some(limit),
         method: q.method,
@@ -648,12 +580,52 @@ async fn requests(
         since: q
             .since_ms
             .map(|ms| std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+        refused: q.refused,
+        code,
     };
     ok(control(&m)
         .requests(&f)
         .iter()
         .map(|r| dto::RequestView::of(r, q.full))
         .collect())
+}
+
+async fn job_view(
+    AxState(m): AxState<Mock>,
+    Path((app_key, uuid)): Path<(String, String)>,
+) -> Answer<super::view::JobView> {
+    ok(control(&m).job_view(&app_key, &uuid)?)
+}
+
+/// `?format=text` for the text form (what `terra mock report` prints).
+#[derive(Debug, Default, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportQuery {
+    /// `json` (the default) or `text`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+async fn report(
+    AxState(m): AxState<Mock>,
+    QueryIn(q): QueryIn<ReportQuery>,
+) -> Result<Response, Refusal> {
+    let report = control(&m).report();
+    match q.format.as_deref() {
+        None | Some("json") => Ok(axum::Json(report).into_response()),
+        Some("text") => Ok((
+            [(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            report.to_text(),
+        )
+            .into_response()),
+        Some(other) => {
+            Err(ControlError::invalid(format!("`format` is json or text, not {other:?}")).into())
+        }
+    }
 }
 
 async fn clear_requests(AxState(m): AxState<Mock>) -> StatusCode {

@@ -456,6 +456,12 @@ pub(crate) struct RequestQuery {
     /// Only requests at or after this time (milliseconds since the epoch, mock clock).
     #[serde(default)]
     pub since_ms: Option<u64>,
+    /// Only requests refused (`true`) or served (`false`).
+    #[serde(default)]
+    pub refused: Option<bool>,
+    /// Only requests refused or warned with this reason code (`signature_mismatch`, ...).
+    #[serde(default)]
+    pub code: Option<String>,
     /// Include headers and bodies.
     #[serde(default)]
     pub full: bool,
@@ -498,6 +504,12 @@ pub(crate) struct RequestView {
     pub latency_ms: f64,
     /// The injected fault, if any.
     pub fault: Option<String>,
+    /// Why it was refused, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<crate::Reason>,
+    /// What was let through that a stricter server would refuse.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::Reason>,
     /// Headers (with `full=true`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<Vec<HeaderView>>,
@@ -519,6 +531,8 @@ impl RequestView {
             api_code: r.api_code,
             latency_ms: r.latency.as_secs_f64() * 1000.0,
             fault: r.fault.clone(),
+            refusal: r.refusal.clone(),
+            warnings: r.warnings.clone(),
             headers: full.then(|| {
                 r.headers()
                     .map(|(n, v)| HeaderView {

@@ -18,8 +18,17 @@ use crate::state::rows::{self, AccountDoc, ClockDoc, StateDoc};
 use crate::state::{AccountCell, JobFailure};
 
 pub(crate) mod api;
+
+/// The prefix of the emulator's own pages and controls.
+pub(crate) const MOCK_PREFIX: &str = "/_terra-mock";
+/// The prefix of the control API.
+pub(crate) const CONTROL_PREFIX: &str = "/_terra-mock/v1";
+
 pub(crate) mod dto;
 pub(crate) mod guard;
+mod picture;
+mod refusal;
+pub(crate) mod view;
 
 /// What an account holds.
 ///
@@ -130,6 +139,10 @@ pub(crate) struct RequestFilter {
     pub api_code: Option<i64>,
     /// Requests at or after this time (mock clock).
     pub since: Option<SystemTime>,
+    /// Refused (`true`) or served (`false`) requests only.
+    pub refused: Option<bool>,
+    /// Requests with this reason (refusal or warning) only.
+    pub code: Option<crate::ReasonCode>,
 }
 
 impl RequestFilter {
@@ -145,6 +158,10 @@ impl RequestFilter {
                 .is_none_or(|k| r.app_key.as_deref() == Some(k))
             && self.api_code.is_none_or(|c| r.api_code == Some(c))
             && self.since.is_none_or(|t| r.at >= t)
+            && self.refused.is_none_or(|x| r.refusal.is_some() == x)
+            && self
+                .code
+                .is_none_or(|c| r.refusal.iter().chain(&r.warnings).any(|w| w.code == c))
     }
 }
 
@@ -317,6 +334,11 @@ impl Control<'_> {
             f.set_random(self.0.cfg.random_faults.clone());
         }
         self.0.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.0
+            .report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.0.failures.clear();
         self.0
             .live
@@ -610,8 +632,23 @@ impl Control<'_> {
             .snapshot()
     }
 
+    /// Forgets the logged requests and the report's tally.
     pub(crate) fn clear_requests(&self) {
         self.0.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.0
+            .report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Refusals and warnings by code and client.
+    pub(crate) fn report(&self) -> crate::Report {
+        self.0
+            .report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .report()
     }
 
     // ---- export and import ----------------------------------------------------------------

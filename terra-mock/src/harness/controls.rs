@@ -84,7 +84,25 @@ impl TerraMock {
         self.control().all_requests()
     }
 
-    /// Forgets the received requests.
+    /// Refusals and warnings since the mock started (or was reset, or its requests were
+    /// cleared), by code and by client, with the first example of each: what
+    /// `GET /_terra-mock/v1/report` answers.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = terra_mock::TerraMock::builder().build()?;
+    /// mock.call("POST", "/resources", r#"{"type":"map"}"#).await;
+    /// let report = mock.report();
+    /// assert_eq!(report.refusals[0].code, terra_mock::ReasonCode::InvalidParameter);
+    /// assert!(report.to_text().contains("invalid_parameter"));
+    /// # Ok(()) }
+    /// ```
+    pub fn report(&self) -> crate::Report {
+        self.control().report()
+    }
+
+    /// Forgets the received requests (and the report's tally).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

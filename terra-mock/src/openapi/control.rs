@@ -167,6 +167,17 @@ pub fn control_api() -> Value {
         "200",
         s
     );
+    let s = d.schema::<crate::control::view::JobView>();
+    op!(
+        "get",
+        "/accounts/{app_key}/jobs/{uuid}/view",
+        "jobView",
+        "A job as the dashboard draws it: photo positions, extent, orthophoto (PNG), output files with download links",
+        vec![],
+        None,
+        "200",
+        s
+    );
     op!(
         "post",
         "/tokens/expire",
@@ -409,11 +420,25 @@ pub fn control_api() -> Value {
         "delete",
         "/requests",
         "clearRequests",
-        "Forget the received requests",
+        "Forget the received requests (and the report's tally)",
         vec![],
         None,
         "204",
         Value::Null
+    );
+    let (p, s) = (
+        d.query::<crate::control::api::ReportQuery>(),
+        d.schema::<crate::Report>(),
+    );
+    op!(
+        "get",
+        "/report",
+        "report",
+        "Refusals and warnings by code and client, with the first example of each (`format=text` for text)",
+        p,
+        None,
+        "200",
+        s
     );
     let s = d.schema::<crate::state::rows::StateDoc>();
     op!(

@@ -90,7 +90,17 @@ impl Doc {
                 .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
                 .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
                 .collect();
-            params.extend(op.params);
+            // A parameter the operation spells out (an enum of values, say) replaces the
+            // plain one its path implies: OpenAPI forbids two of the same name and place.
+            for p in op.params {
+                match params
+                    .iter_mut()
+                    .find(|q| q["name"] == p["name"] && q["in"] == p["in"])
+                {
+                    Some(same) => *same = p,
+                    None => params.push(p),
+                }
+            }
             if !params.is_empty() {
                 o["parameters"] = Value::Array(params);
             }

@@ -338,6 +338,14 @@ fn lidar(files: &mut Vec<Output>, site: &Site, p: &LidarParams, cfg: &OutputConf
     }
 }
 
+/// Longitude and latitude of a position in the system a job's report names (`EPSG:n`),
+/// when the emulator computes that system.
+pub(crate) fn lon_lat(system: &str, x: f64, y: f64) -> Option<(f64, f64)> {
+    let code = system.strip_prefix("EPSG:")?.parse().ok()?;
+    let (lat, lon) = crs::from_epsg(code)?.inverse(x, y);
+    Some((lon, lat))
+}
+
 pub(crate) fn parse<P: ParameterSet>(s: &str) -> terra_types::JobParameters<P> {
     terra_types::JobParameters::from_json_str(s)
         .unwrap_or_else(|_| terra_types::JobParameters::new(P::default()))

@@ -99,7 +99,8 @@ pub(crate) fn authorize(m: &Core, ask: &Ask<'_>, now: SystemTime) -> Result<(), 
     let Some(session) = m.session(access_key) else {
         return Err(Denial::UnknownKey);
     };
-    match token {
+    // An empty token header is no token.
+    match token.filter(|t| !t.is_empty()) {
         None => return Err(Denial::MissingToken),
         Some(t) if t != &*session.token => {
             return Err(if m.sessions.token_known(t) {

@@ -120,11 +120,17 @@ pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let method = req.method().clone();
-    let mut resp = if super::form::is_form_upload(&req, &key) {
-        super::form::serve(&m, req, bucket.clone()).await
-    } else {
-        by_protocol(&m, s3, req, bucket.clone(), key).await
-    };
+    // Kept to explain a SigV4 signature mismatch as S3 does.
+    let signed = sigv4(&req).then(|| super::why::SigV4Request::of(&req));
+    let (resp, noted) = super::why::scoped(async {
+        if super::form::is_form_upload(&req, &key) {
+            super::form::serve(&m, req, bucket.clone()).await
+        } else {
+            by_protocol(&m, s3, req, bucket.clone(), key).await
+        }
+    })
+    .await;
+    let mut resp = super::why::explain(resp, noted, signed).await;
     super::cors::decorate(&m, bucket.as_deref(), origin.as_deref(), &method, &mut resp);
     resp
 }
@@ -437,9 +443,16 @@ pub(crate) fn not_found(m: &Core, req: &Request) -> Response {
         )
     };
     let message = format!("no route for {} {path}: {hint}", req.method());
-    (
+    let why = if path.starts_with("/terra-rescon-be/") {
+        crate::api::route_unknown(req.method().as_str(), path)
+    } else {
+        crate::Reason::new(crate::ReasonCode::RouteUnknown, message.clone())
+    };
+    let mut r = (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({ "message": message })),
     )
-        .into_response()
+        .into_response();
+    crate::reason::refuse(&mut r, why);
+    r
 }

@@ -25,6 +25,7 @@ pub(crate) mod oss;
 pub mod presign;
 pub(crate) mod range;
 pub(crate) mod s3;
+pub(crate) mod why;
 
 pub use blob::ObjectMeta;
 pub(crate) use blob::{BlobStore, CompleteError, KeyProblem, check_key};

@@ -286,7 +286,7 @@ class TerraMock:
     # ---- the control API -------------------------------------------------------------
 
     def _control(self, method: str, path: str, body: Any = None,
-                 query: Optional[Mapping[str, Any]] = None) -> Any:
+                 query: Optional[Mapping[str, Any]] = None, raw: bool = False) -> Any:
         url = self.control_url + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
@@ -303,6 +303,8 @@ class TerraMock:
                 raise ControlError(err["kind"], err["message"], e.code) from None
             except (ValueError, KeyError):
                 raise ControlError("http", raw.decode(errors="replace"), e.code) from None
+        if raw:
+            return text.decode(errors="replace")
         return json.loads(text) if text else None
 
     def health(self) -> Dict[str, Any]:
@@ -358,10 +360,20 @@ class TerraMock:
 
     def requests(self, **filters: Any) -> List[Dict[str, Any]]:
         """The request log, newest first (``limit``, ``method``, ``path``, ``status``,
-        ``app_key``, ``api_code``, ``full``)."""
-        if "full" in filters:
-            filters["full"] = "true" if filters["full"] else "false"
+        ``app_key``, ``api_code``, ``refused``, ``code``, ``full``). A refused request
+        has ``refusal`` (``code``, ``message``, and ``signed`` for a signature mismatch);
+        one let through leniently has ``warnings``."""
+        for flag in ("full", "refused"):
+            if flag in filters:
+                filters[flag] = "true" if filters[flag] else "false"
         return self._control("GET", "/requests", query=filters)
+
+    def report(self, text: bool = False) -> Any:
+        """Refusals and warnings by code and by client, with the first example of each:
+        a dict, or with ``text=True`` the text ``terra-mock report`` prints."""
+        if text:
+            return self._control("GET", "/report", query={"format": "text"}, raw=True)
+        return self._control("GET", "/report")
 
     def clear_requests(self) -> None:
         self._control("DELETE", "/requests")

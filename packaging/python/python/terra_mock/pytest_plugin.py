@@ -9,7 +9,8 @@ Fixtures:
 
 Options: ``--terra-mock-bin PATH`` (or ``$TERRA_MOCK_BIN``) to use another binary,
 ``--terra-mock-arg FLAG`` (repeatable) for more ``terra-mock serve`` flags. When a test
-that used the server fails, the server's log of that test is attached to its report.
+that used the server fails, the server's log of that test and its report of refusals and
+warnings (why each refused request was refused) are attached to the test's report.
 """
 from __future__ import annotations
 
@@ -61,3 +62,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if mock is not None and report.failed:
         log = mock.log_tail(since=item.stash.get(_LOG_START, 0))
         report.sections.append(("terra-mock log", log or "(empty)"))
+        try:
+            why = mock.report(text=True)
+        except Exception as e:  # the server may be what failed
+            why = f"(the report could not be read: {e})"
+        report.sections.append(("terra-mock report", why))

@@ -172,6 +172,7 @@ fn denial(d: Denial, provider: Provider, access_key: &str) -> Refusal {
         let e = super::oss::error::denial(d, access_key);
         return refuse(e.status, e.code, e.message).with("OSSAccessKeyId", access_key);
     }
+    super::why::note(d.reason());
     match d {
         Denial::UnknownKey | Denial::MissingToken => refuse(
             StatusCode::FORBIDDEN,

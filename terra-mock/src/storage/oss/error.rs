@@ -123,6 +123,7 @@ pub(crate) fn mismatch(ak: &str, string_to_sign: String) -> OssError {
 }
 
 pub(crate) fn expired_link() -> OssError {
+    crate::storage::why::note(crate::storage::why::expired_link());
     forbidden("AccessDenied", "Request has expired.").ec("0002-00000069")
 }
 
@@ -171,6 +172,7 @@ pub(crate) fn method_not_allowed() -> OssError {
 
 /// The answer to a token or permission problem.
 pub(crate) fn denial(d: Denial, access_key: &str) -> OssError {
+    crate::storage::why::note(d.reason());
     let unknown = "The OSS Access Key Id you provided does not exist in our records.";
     let e = match d {
         Denial::UnknownKey => forbidden("InvalidAccessKeyId", unknown).ec("0002-00000002"),

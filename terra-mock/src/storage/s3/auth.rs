@@ -58,6 +58,7 @@ fn query_param<'a>(uri: &'a http::Uri, name: &str) -> Option<std::borrow::Cow<'a
 }
 
 pub(super) fn denial_error(d: Denial) -> S3Error {
+    crate::storage::why::note(d.reason());
     match d {
         Denial::UnknownKey | Denial::MissingToken => {
             s3_error!(
@@ -95,6 +96,7 @@ impl s3s::access::S3Access for Access {
             let expires =
                 query_param(cx.uri(), MOCK_EXPIRES_PARAM).and_then(|v| v.parse::<u64>().ok());
             if expires.is_none_or(|e| e <= crate::storage::presign::unix(now)) {
+                crate::storage::why::note(crate::storage::why::expired_link());
                 return Err(s3_error!(AccessDenied, "Request has expired"));
             }
         }
