@@ -37,7 +37,7 @@ fn main() -> ExitCode {
                 "usage: cargo xtask test [--no-lint]\n       cargo xtask bench [sign|mock|soak|upload|download|packages|all]\n       cargo xtask mutants [{}|all] [cargo-mutants options, e.g. --iterate]\n       cargo xtask dist [--debug] [--test]",
                 MUTANT_SCOPES
                     .iter()
-                    .map(|s| s.0)
+                    .map(|s| s.name)
                     .collect::<Vec<_>>()
                     .join("|")
             );
@@ -341,14 +341,42 @@ fn bench(args: &[String]) -> Result<(), String> {
 /// The cargo-mutants release the figures in TESTING.md were made with.
 const MUTANTS_VERSION: &str = "27.1.0";
 
-/// What `cargo xtask mutants` mutates: `(scope, package, files)`; no files means the whole
-/// package. The pure parts of terra-store and terra-client: retry decisions, backoff and
-/// error classification (their I/O is covered by the integration tests, not by mutants).
-const MUTANT_SCOPES: &[(&str, &str, &[&str])] = &[
-    ("sign", "terra-sign", &[]),
-    ("params", "terra-types", &["terra-types/src/params/*.rs"]),
-    ("types", "terra-types", &[]),
-    (
+/// One scope of `cargo xtask mutants`.
+struct MutantScope {
+    name: &'static str,
+    package: &'static str,
+    /// Files mutated; none means the whole package.
+    files: &'static [&'static str],
+    /// Mutants left out, by regex on their names (functions that are not checks).
+    exclude: &'static [&'static str],
+    /// Which tests run against each mutant (`cargo test` arguments); none means all of the
+    /// package's.
+    tests: &'static [&'static str],
+}
+
+const fn scope(
+    name: &'static str,
+    package: &'static str,
+    files: &'static [&'static str],
+) -> MutantScope {
+    MutantScope {
+        name,
+        package,
+        files,
+        exclude: &[],
+        tests: &[],
+    }
+}
+
+/// What `cargo xtask mutants` mutates. The pure parts of terra-store and terra-client:
+/// retry decisions, backoff and error classification (their I/O is covered by the
+/// integration tests, not by mutants). `mock-trust`: every check of the emulator that keeps
+/// a client honest, against the tests that send it real requests.
+const MUTANT_SCOPES: &[MutantScope] = &[
+    scope("sign", "terra-sign", &[]),
+    scope("params", "terra-types", &["terra-types/src/params/*.rs"]),
+    scope("types", "terra-types", &[]),
+    scope(
         "store",
         "terra-store",
         &[
@@ -359,7 +387,7 @@ const MUTANT_SCOPES: &[(&str, &str, &[&str])] = &[
             "terra-store/src/strays.rs",
         ],
     ),
-    (
+    scope(
         "client",
         "terra-client",
         &[
@@ -368,6 +396,50 @@ const MUTANT_SCOPES: &[(&str, &str, &[&str])] = &[
             "terra-client/src/workflow/scan.rs",
         ],
     ),
+    MutantScope {
+        name: "mock-trust",
+        package: "terra-mock",
+        files: &[
+            // OSS V1/V2/V4 signatures, header and URL forms.
+            "terra-mock/src/storage/oss/sign/mod.rs",
+            "terra-mock/src/storage/oss/sign/v1.rs",
+            "terra-mock/src/storage/oss/sign/v2.rs",
+            "terra-mock/src/storage/oss/sign/v4.rs",
+            // Content-MD5 and x-amz-checksum-*.
+            "terra-mock/src/storage/checksum.rs",
+            // Keys, prefixes, listing prefixes, multi-object deletes per key.
+            "terra-mock/src/storage/access.rs",
+            // S3: the secret of an access key, the access hook, listing scopes, link expiry.
+            "terra-mock/src/storage/s3/auth.rs",
+            "terra-mock/src/storage/presign.rs",
+            // STS sessions: lookup by key and token, expiry, pruning.
+            "terra-mock/src/state/sessions.rs",
+            // The TerraAPI gateway's use of terra-sign (date window, strict mode).
+            "terra-mock/src/api/gateway.rs",
+            // The control plane: Host, Origin, Sec-Fetch-Site, content type, admin token.
+            "terra-mock/src/control/guard.rs",
+            "terra-mock/src/control/refusal.rs",
+            // The proxy: host classification, CONNECT targets, hop-by-hop headers.
+            "terra-mock/src/proxy/mod.rs",
+        ],
+        exclude: &[
+            // sessions.rs: persistence and bookkeeping, not lookup or expiry.
+            "Inner::shrink|Inner::restore|Inner::drop_part|Inner::drop_issue|Inner::row|Sessions::rows|Sessions::count_for|Sessions::len|Sessions::swap_in|Sessions::remove_account|Sessions::clear|WriteGuard|Sessions::write|Sessions::read|Sessions::issue",
+            // How refusals are worded and counted, not whether they happen.
+            "Refusal::into_response|Refusal::code|Refused::message|Refused::kind|tally",
+        ],
+        tests: &[
+            "--lib",
+            "--test=reasons",
+            "--test=auth",
+            "--test=storage_s3",
+            "--test=storage_oss",
+            "--test=storage_compat",
+            "--test=control",
+            "--test=proxy",
+            "--test=hostile_requests",
+        ],
+    },
 ];
 
 /// The cargo-deny release `cargo xtask test` checks licenses, bans and sources with.
@@ -401,14 +473,15 @@ fn mutants(args: &[String]) -> Result<(), String> {
     let which = args.first().map(String::as_str).unwrap_or("all");
     let scopes: Vec<_> = MUTANT_SCOPES
         .iter()
-        .filter(|s| which == "all" || s.0 == which)
+        .filter(|s| which == "all" || s.name == which)
         .collect();
     if scopes.is_empty() {
         return Err(format!("unknown mutants scope {which:?}"));
     }
     let bin = install_tool("cargo-mutants", MUTANTS_VERSION)?;
     let mut failed = Vec::new();
-    for (scope, package, files) in scopes {
+    for s in scopes {
+        let (scope, package, files) = (s.name, s.package, s.files);
         let out = root().join("target/xtask/mutants").join(scope);
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         let mut c = Command::new(&bin);
@@ -418,10 +491,16 @@ fn mutants(args: &[String]) -> Result<(), String> {
         c.current_dir(root())
             .args(["mutants", "--package", package, "--output"])
             .arg(&out);
-        for f in *files {
+        for f in files {
             c.args(["--file", f]);
         }
-        if *package == "terra-client" {
+        for re in s.exclude {
+            c.args(["--exclude-re", re]);
+        }
+        for t in s.tests {
+            c.arg(format!("--cargo-test-arg={t}"));
+        }
+        if package == "terra-client" {
             // The workflow (scan.rs among it) is behind a feature; without it, its mutants
             // would not even be compiled.
             c.arg("--features=workflow");

@@ -20,10 +20,10 @@ use serde::de::DeserializeOwned;
 
 use super::dto;
 pub(crate) use super::refusal::Refusal;
-use super::refusal::tally;
+use super::refusal::{gate, tally};
 use super::{Control, ControlError, RequestFilter};
 use crate::config::{AccountConfig, JobTiming, Provider, RandomFaults};
-use crate::core::{Mock, PeerAddr};
+use crate::core::Mock;
 use crate::cors::CorsConfig;
 
 pub(crate) use super::{CONTROL_PREFIX, MOCK_PREFIX};
@@ -161,49 +161,6 @@ async fn no_route(req: Request) -> Refusal {
 
 async fn no_method(req: Request) -> Refusal {
     Refusal::NoMethod(req.method().clone(), req.uri().path().to_owned())
-}
-
-/// Who may use the controls (see the module documentation).
-async fn gate(AxState(m): AxState<Mock>, req: Request, next: Next) -> Response {
-    if let Err(r) = admit(&m, &req) {
-        return r.into_response();
-    }
-    let span = tracing::debug_span!("control", method = %req.method(), path = %req.uri().path());
-    let _ = span.enter();
-    next.run(req).await
-}
-
-fn admit(m: &Mock, req: &Request) -> Result<(), Refusal> {
-    let access = m.control_access();
-    if !access.on {
-        return Err(Refusal::Off);
-    }
-    match &m.cfg.admin_token {
-        Some(token) => {
-            let given = req
-                .headers()
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or("");
-            if same(given.as_bytes(), token.expose().as_bytes()) {
-                Ok(())
-            } else {
-                Err(Refusal::Unauthorized)
-            }
-        }
-        None => match req.extensions().get::<PeerAddr>() {
-            Some(PeerAddr(peer)) if !peer.ip().to_canonical().is_loopback() => {
-                Err(Refusal::Forbidden)
-            }
-            _ => Ok(()),
-        },
-    }
-}
-
-/// Compares in time independent of where the first difference is.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 // ---- extractors that answer JSON errors ------------------------------------------------

@@ -1,6 +1,7 @@
-//! How the controls refuse: each refusal as the control API's JSON error (`error.kind`,
-//! `error.message`) with its reason, and the middleware that counts those reasons in the
-//! report (the request log keeps API and storage requests only).
+//! Who may call the controls (the admin token, else loopback callers only) and how they
+//! refuse: each refusal as the control API's JSON error (`error.kind`, `error.message`)
+//! with its reason, and the middleware that counts those reasons in the report (the
+//! request log keeps API and storage requests only).
 
 use axum::extract::{Request, State as AxState};
 use axum::middleware::Next;
@@ -10,7 +11,7 @@ use http::{Method, StatusCode};
 use super::CONTROL_PREFIX;
 use super::dto::{ErrorBody, ErrorDetail};
 use super::{ControlError, ControlErrorKind};
-use crate::core::Mock;
+use crate::core::{Mock, PeerAddr};
 
 /// A refusal of the gate, or of an operation.
 #[derive(Debug)]
@@ -139,4 +140,47 @@ pub(super) async fn tally(AxState(m): AxState<Mock>, req: Request, next: Next) -
             .note_refused(&seen, &r);
     }
     resp
+}
+
+/// Who may use the controls (see the module documentation).
+pub(super) async fn gate(AxState(m): AxState<Mock>, req: Request, next: Next) -> Response {
+    if let Err(r) = admit(&m, &req) {
+        return r.into_response();
+    }
+    let span = tracing::debug_span!("control", method = %req.method(), path = %req.uri().path());
+    let _ = span.enter();
+    next.run(req).await
+}
+
+fn admit(m: &Mock, req: &Request) -> Result<(), Refusal> {
+    let access = m.control_access();
+    if !access.on {
+        return Err(Refusal::Off);
+    }
+    match &m.cfg.admin_token {
+        Some(token) => {
+            let given = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if same(given.as_bytes(), token.expose().as_bytes()) {
+                Ok(())
+            } else {
+                Err(Refusal::Unauthorized)
+            }
+        }
+        None => match req.extensions().get::<PeerAddr>() {
+            Some(PeerAddr(peer)) if !peer.ip().to_canonical().is_loopback() => {
+                Err(Refusal::Forbidden)
+            }
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Compares in time independent of where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -140,3 +140,24 @@ pub(crate) fn authorize(m: &Core, ask: &Ask<'_>, now: SystemTime) -> Result<(), 
         Target::Bucket => Ok(()),
     }
 }
+
+/// A multi-object delete, decided for each key on its own: `base` with each of `keys` as
+/// its target (a write). One refused key refuses only itself; the caller answers per key
+/// (S3) or refuses the whole request on the first (OSS).
+pub(crate) fn authorize_each<'k>(
+    m: &Core,
+    base: &Ask<'_>,
+    keys: impl IntoIterator<Item = &'k str>,
+    now: SystemTime,
+) -> Vec<(&'k str, Result<(), Denial>)> {
+    keys.into_iter()
+        .map(|key| {
+            let ask = Ask {
+                intent: Intent::Write,
+                target: Target::Object(key),
+                ..*base
+            };
+            (key, authorize(m, &ask, now))
+        })
+        .collect()
+}

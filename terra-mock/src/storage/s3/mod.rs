@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use super::access::{Ask, Intent, Target, authorize};
+use super::access::{Ask, Intent, Target, authorize_each};
 use super::blob::WriteFailure;
 use super::presign::uri_encode;
 use super::{CompleteError, KeyProblem, ObjectMeta, check_key};
@@ -201,23 +201,25 @@ impl S3 for Backend {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let (mut deleted, mut errors) = (Vec::new(), Vec::new());
-        for o in objects {
-            let key = o.key;
-            let ask = Ask {
-                provider: self.1,
-                access_key: &access_key,
-                token: token.as_deref(),
-                intent: Intent::Write,
-                bucket: &input.bucket,
-                target: Target::Object(&key),
-            };
+        let base = Ask {
+            provider: self.1,
+            access_key: &access_key,
+            token: token.as_deref(),
+            intent: Intent::Write,
+            bucket: &input.bucket,
+            target: Target::Bucket,
+        };
+        let keys: Vec<String> = objects.into_iter().map(|o| o.key).collect();
+        let decided = authorize_each(&m, &base, keys.iter().map(String::as_str), m.now());
+        for (key, allowed) in decided {
+            let key = key.to_owned();
             let refused = |code: &str, message: &str| Error {
                 code: Some(code.to_owned()),
                 key: Some(key.clone()),
                 message: Some(message.to_owned()),
                 version_id: None,
             };
-            if let Err(d) = authorize(&m, &ask, m.now()) {
+            if let Err(d) = allowed {
                 let e = denial_error(d);
                 let code = e.code().as_str().to_owned();
                 errors.push(refused(&code, e.message().unwrap_or("Access Denied")));

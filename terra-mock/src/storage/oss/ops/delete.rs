@@ -79,16 +79,16 @@ impl Op<'_> {
                 }
             })
             .collect();
-        for key in &names {
-            let ask = Ask {
-                provider: Provider::Oss,
-                access_key: self.access_key,
-                token: self.token,
-                intent: Intent::Write,
-                bucket: self.bucket,
-                target: Target::Object(key),
-            };
-            authorize(m, &ask, m.now()).map_err(|d| denial(d, self.access_key))?;
+        let base = Ask {
+            provider: Provider::Oss,
+            access_key: self.access_key,
+            token: self.token,
+            intent: Intent::Write,
+            bucket: self.bucket,
+            target: Target::Bucket,
+        };
+        for (_, allowed) in authorize_each(m, &base, names.iter().map(String::as_str), m.now()) {
+            allowed.map_err(|d| denial(d, self.access_key))?;
         }
         let quiet = parsed
             .quiet

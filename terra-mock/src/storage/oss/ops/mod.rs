@@ -12,7 +12,7 @@ use super::xml::{Keys, escape, etag as oss_etag, time};
 use crate::config::Provider;
 use crate::core::Core;
 use crate::persist::WriteError;
-use crate::storage::access::{Ask, Intent, Target, authorize};
+use crate::storage::access::{Ask, Intent, Target, authorize_each};
 use crate::storage::blob::WriteFailure;
 use crate::storage::range::{Wanted, wanted};
 use crate::storage::{BlobStore, CompleteError, KeyProblem, ObjectMeta, check_key};
