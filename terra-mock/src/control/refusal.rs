@@ -184,3 +184,44 @@ fn admit(m: &Mock, req: &Request) -> Result<(), Refusal> {
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(peer: &str) -> Request {
+        let mut req = Request::builder()
+            .uri("/_terra-mock/v1/health")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(PeerAddr(peer.parse().unwrap()));
+        req
+    }
+
+    #[test]
+    fn only_loopback_peers_without_a_token() {
+        let m: Mock = std::sync::Arc::new(
+            crate::core::Core::new(Default::default(), std::sync::Arc::new(crate::SystemClock))
+                .unwrap(),
+        );
+        assert!(admit(&m, &from("127.0.0.1:5000")).is_ok());
+        assert!(admit(&m, &from("[::1]:5000")).is_ok());
+        assert!(admit(&m, &from("[::ffff:127.0.0.1]:5000")).is_ok());
+        assert!(matches!(
+            admit(&m, &from("10.1.2.3:5000")),
+            Err(Refusal::Forbidden)
+        ));
+        assert!(matches!(
+            admit(&m, &from("[2001:db8::1]:5000")),
+            Err(Refusal::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same(b"abc", b"abc"));
+        assert!(!same(b"abc", b"abd"));
+        assert!(!same(b"abc", b"ab"));
+        assert!(!same(b"", b"a"));
+    }
+}
