@@ -180,6 +180,9 @@ pub(crate) async fn explain(
     }
     parts.headers.remove(http::header::CONTENT_LENGTH);
     let mut resp = Response::from_parts(parts, Body::from(text));
+    // The client sent its session token and may see it again; the log and the report
+    // never keep it.
+    let signed = signed.map(|s| without_tokens(&s));
     let reason = match code.as_str() {
         "SignatureDoesNotMatch" => {
             let r = Reason::new(
@@ -204,6 +207,46 @@ pub(crate) async fn explain(
     };
     crate::reason::refuse(&mut resp, reason);
     resp
+}
+
+/// `s` with the values of session tokens (a signed header line, a query parameter)
+/// replaced by `***`.
+fn without_tokens(s: &str) -> String {
+    let lines: Vec<String> = s
+        .split('\n')
+        .map(|line| {
+            let lower = line.to_ascii_lowercase();
+            let line = if lower.starts_with("x-amz-security-token:")
+                || lower.starts_with("x-oss-security-token:")
+            {
+                let (name, _) = line.split_once(':').unwrap_or((line, ""));
+                format!("{name}:***")
+            } else {
+                line.to_owned()
+            };
+            line.split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _))
+                        if [
+                            "x-amz-security-token",
+                            "security-token",
+                            "x-oss-security-token",
+                        ]
+                        .iter()
+                        .any(|t| {
+                            k.eq_ignore_ascii_case(t)
+                                || k.to_ascii_lowercase().ends_with(&format!("?{t}"))
+                        }) =>
+                    {
+                        format!("{k}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// AWS's `...Bytes` form: each byte in two hex digits, separated by spaces.
@@ -382,5 +425,22 @@ mod tests {
         );
         assert_eq!(s.access_key, "AKIAIOSFODNN7EXAMPLE");
         assert_eq!(&bytes_of("AW")[..], "41 57");
+    }
+
+    #[test]
+    fn tokens_never_reach_the_log() {
+        let s = "PUT\n/b/k\nX-Amz-Date=1&X-Amz-Security-Token=secret%2Ftoken\nhost:h\nx-amz-security-token:secret\n\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD";
+        let clean = without_tokens(s);
+        assert!(!clean.contains("secret"), "{clean}");
+        assert!(
+            clean.contains("x-amz-security-token:***")
+                && clean.contains("X-Amz-Security-Token=***")
+        );
+        assert!(
+            without_tokens("x-oss-security-token:abc\n/bucket/key?security-token=abc")
+                .matches("***")
+                .count()
+                == 2
+        );
     }
 }

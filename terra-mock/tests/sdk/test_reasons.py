@@ -43,6 +43,7 @@ def test_boto3_with_a_wrong_secret_sees_what_was_signed(base, s3_terra):
     assert logged["refusal"]["code"] == "storage_signature_mismatch"
     assert err["StringToSign"] in logged["refusal"]["signed"]
     assert token["secretAccessKey"] not in json.dumps(logged)
+    assert token["sessionToken"] not in json.dumps(logged)
 
 
 def test_boto3_outside_the_store_path(base, s3_terra):
@@ -60,7 +61,9 @@ def test_oss2_with_a_wrong_secret(base, oss_terra, version):
     with pytest.raises(oss2.exceptions.SignatureDoesNotMatch) as e:
         b.put_object(key_of(token, "reasons/a.jpg"), JPEG)
     logged = control(base, "/requests?code=storage_signature_mismatch&limit=1")[0]
-    assert logged["refusal"]["signed"] == e.value.details["StringToSign"]
+    on_wire = e.value.details["StringToSign"]
+    assert logged["refusal"]["signed"] == on_wire.replace(token["sessionToken"], "***")
+    assert token["sessionToken"] not in json.dumps(logged)
 
 
 def test_the_report_counts_them_by_client(base, s3_terra):
