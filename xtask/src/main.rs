@@ -280,6 +280,7 @@ fn bench(args: &[String]) -> Result<(), String> {
         build_release_mock()?;
         let venv = services::install_moto(&root().join("target/xtask"))?;
         let wrk = services::install_wrk()?;
+        let nginx = services::install_nginx()?;
         run(
             "bench: terra-mock (req/s, p99, beside moto; multipart CPU; soak; memory)",
             {
@@ -288,7 +289,8 @@ fn bench(args: &[String]) -> Result<(), String> {
                 c.env("TERRA_MOCK_BIN", root().join("target/release/terra-mock"))
                     .env("BENCH_MOTO", venv.join("bin/moto_server"))
                     .env("BENCH_MOTO_VERSION", services::MOTO_VERSION)
-                    .env("BENCH_WRK", &wrk);
+                    .env("BENCH_WRK", &wrk)
+                    .env("BENCH_NGINX", &nginx);
                 if which == "soak" {
                     c.env("BENCH_ONLY", "soak");
                 }

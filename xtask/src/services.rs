@@ -7,7 +7,8 @@
 //!   (`terra-mock/tests/sdk`), in `target/xtask/sdk-venv`; `TERRA_TEST_PYTHON` names it.
 //! - Chromium and chromedriver (Debian `chromium`, `chromium-driver`, with `apt-get`) for
 //!   the dashboard's browser test; `TERRA_TEST_CHROMEDRIVER` names the driver.
-//! - wrk (Debian `wrk`) for `cargo xtask bench mock`.
+//! - wrk (Debian `wrk`) and nginx (Debian `nginx-light`, the ceiling) for
+//!   `cargo xtask bench mock`.
 //! - GDAL's command-line tools (Debian `gdal-bin`), OpenSceneGraph's `osgconv` (Debian
 //!   `openscenegraph`), laspy and pyproj (PyPI, in the SDK venv), the Khronos glTF
 //!   validator (npm `gltf-validator`, in `target/xtask/node`, named by
@@ -186,6 +187,13 @@ pub(crate) fn install_debian_packages() -> Result<PathBuf, String> {
 pub(crate) fn install_wrk() -> Result<PathBuf, String> {
     apt_install(&[("wrk", "/usr/bin/wrk")])?;
     Ok(PathBuf::from("/usr/bin/wrk"))
+}
+
+/// Installs nginx (Debian's `nginx-light`): the HTTP ceiling `cargo xtask bench mock`
+/// measures terra-mock beside.
+pub(crate) fn install_nginx() -> Result<PathBuf, String> {
+    apt_install(&[("nginx-light", "/usr/sbin/nginx")])?;
+    Ok(PathBuf::from("/usr/sbin/nginx"))
 }
 
 /// Installs those of `packages` (name, a file that shows it is installed) that are missing.

@@ -109,6 +109,26 @@ pub(crate) async fn presigned(server: &Server) {
         &[],
         server.child.id(),
     );
+    // The ceiling: the same 1 KiB from nginx, rounds interleaved with terra-mock's.
+    let nginx = Nginx::start();
+    if let Some(n) = &nginx {
+        n.put("small.jpg", &body);
+    }
+    beside_the_ceiling(
+        "presigned: a GET of 1 KiB",
+        || {
+            wrk(
+                "presigned: terra-mock",
+                &server.addr,
+                &target,
+                &[],
+                server.child.id(),
+            )
+        },
+        nginx.as_ref(),
+        "/small.jpg",
+    );
+    drop(nginx);
 
     let Some(moto) = std::env::var_os("BENCH_MOTO") else {
         println!(

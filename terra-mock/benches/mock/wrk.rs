@@ -8,6 +8,8 @@ use super::*;
 pub(crate) struct Wrk {
     pub(crate) rate: f64,
     pub(crate) p99_ms: f64,
+    /// The server's CPU time per request, microseconds.
+    pub(crate) cpu_us: f64,
 }
 
 /// wrk's latency figure (`4.34ms`, `812.00us`, `1.02s`) in milliseconds.
@@ -78,9 +80,13 @@ pub(crate) fn wrk(
         .find_map(|l| l.trim().split_once(" requests in "))
         .and_then(|(n, _)| n.trim().parse().ok())
         .unwrap_or(0.0);
+    let cpu_us = cpu / requests.max(1.0) * 1e6;
     println!(
-        "{what}: {rate:.0} req/s, p99 {p99_ms:.2} ms, server CPU {:.0} us per request (wrk -t2 -c{CONNECTIONS})",
-        cpu / requests.max(1.0) * 1e6
+        "{what}: {rate:.0} req/s, p99 {p99_ms:.2} ms, server CPU {cpu_us:.0} us per request (wrk -t2 -c{CONNECTIONS})"
     );
-    Some(Wrk { rate, p99_ms })
+    Some(Wrk {
+        rate,
+        p99_ms,
+        cpu_us,
+    })
 }
