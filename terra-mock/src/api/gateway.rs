@@ -91,8 +91,7 @@ pub(crate) async fn authenticate(AxState(m): AxState<Mock>, req: Request, next: 
         Ok(b) => b,
         Err(e) => {
             let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             return if too_large {
                 let message =
                     format!("Request size limit exceeded: API bodies are limited to {limit} bytes");

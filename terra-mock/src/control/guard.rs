@@ -200,6 +200,10 @@ mod tests {
             "evil.example:8080",
             "localhost.evil.example",
             "127.0.0.1.nip.io:80",
+            // A port must be digits: these are no loopback names.
+            "localhost:abc",
+            "localhost:",
+            "127.0.0.1:",
         ] {
             assert!(!host_allowed(bad, &cfg), "{bad}");
         }
@@ -253,6 +257,13 @@ mod tests {
         ] {
             let got = check(&req("POST", &headers), &cfg).unwrap_err();
             assert_eq!(got.kind(), want, "{headers:?}");
+            // A browser sees 415 for a body it may not send, 403 for who it is.
+            let status = if want == "unsupported_media_type" {
+                415
+            } else {
+                403
+            };
+            assert_eq!(got.status().as_u16(), status, "{headers:?}");
         }
         assert_eq!(
             check(&req("OPTIONS", &[host]), &cfg),

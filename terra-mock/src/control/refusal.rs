@@ -223,5 +223,7 @@ mod tests {
         assert!(!same(b"abc", b"abd"));
         assert!(!same(b"abc", b"ab"));
         assert!(!same(b"", b"a"));
+        // Differences that would cancel out if they were XOR'ed together.
+        assert!(!same(b"ab", b"ba"));
     }
 }

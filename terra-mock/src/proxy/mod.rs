@@ -351,8 +351,9 @@ fn under_controls(uri: &Uri) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// Turns an absolute-form target into the origin form a server reads, keeping `Host`
-/// (setting it from the target when the client sent none).
+/// Turns an absolute-form target into the origin form a server reads, its `Host` the
+/// target's authority: a proxy ignores the `Host` a client sent with an absolute-form
+/// target (RFC 9112, 3.2.2), so the name the proxy checked is the name served.
 fn origin_form<B>(req: &mut Request<B>, authority: &str) {
     let pq = req
         .uri()
@@ -361,9 +362,7 @@ fn origin_form<B>(req: &mut Request<B>, authority: &str) {
     if let Ok(uri) = pq.parse() {
         *req.uri_mut() = uri;
     }
-    if !req.headers().contains_key(http::header::HOST)
-        && let Ok(v) = HeaderValue::from_str(authority)
-    {
+    if let Ok(v) = HeaderValue::from_str(authority) {
         req.headers_mut().insert(http::header::HOST, v);
     }
 }
@@ -484,5 +483,156 @@ mod tests {
         let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
         assert_eq!(left, ["authorization", "connection"]);
+    }
+
+    /// `Connection` names the headers of one hop; its options (`close`, `keep-alive`) and
+    /// `Host` are not such names: a proxied request keeps its `Host` (the bucket of a
+    /// virtual-host name) whatever a client lists there.
+    #[test]
+    fn connection_options_and_host_are_not_hop_by_hop_names() {
+        let mut h = http::HeaderMap::new();
+        h.insert("host", "terra-mock-s3.s3.amazonaws.com".parse().unwrap());
+        h.insert(
+            "connection",
+            "close, keep-alive, host, x-hop".parse().unwrap(),
+        );
+        h.insert("close", "a header of that name".parse().unwrap());
+        h.insert("x-hop", "1".parse().unwrap());
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(h["host"], "terra-mock-s3.s3.amazonaws.com");
+        assert_eq!(h["close"], "a header of that name");
+        assert!(h.get("x-hop").is_none());
+        // The framing of the message is not the client's to drop.
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "connection",
+            "content-length, transfer-encoding".parse().unwrap(),
+        );
+        h.insert("content-length", "5".parse().unwrap());
+        h.insert("transfer-encoding", "chunked".parse().unwrap());
+        strip_hop_by_hop(&mut h, true);
+        assert!(h.contains_key("content-length") && h.contains_key("transfer-encoding"));
+    }
+
+    fn proxy(own: &str) -> (tempfile::TempDir, Proxy) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Proxy::new(own.parse().unwrap(), Vec::new(), dir.path(), 16).unwrap();
+        (dir, p)
+    }
+
+    fn request(method: &str, uri: &str, host: Option<&str>) -> Request<()> {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(h) = host {
+            b = b.header("host", h);
+        }
+        b.body(()).unwrap()
+    }
+
+    /// What the proxy decided: the status of its own answer, `CONNECT` (a tunnel to open)
+    /// or `PASS` (served by the emulator), with the target and `Host` then.
+    fn decided(r: Routed<()>) -> String {
+        match r {
+            Routed::Answer(a) => a.status().as_u16().to_string(),
+            Routed::Connect { host, .. } => format!("CONNECT {host}"),
+            Routed::Pass(req) => format!(
+                "PASS {} {}",
+                req.uri(),
+                req.headers()
+                    .get("host")
+                    .map_or("-", |h| h.to_str().unwrap())
+            ),
+        }
+    }
+
+    /// Every branch of the proxy's routing: tunnels only to emulated names on 443, its own
+    /// address served as a direct request on its own port only, other ports refused
+    /// naming them, malformed targets refused.
+    #[test]
+    fn the_proxy_routes_only_what_it_emulates_on_the_services_ports() {
+        let (_d, p) = proxy("127.0.0.1:8080");
+        let route = |m: &str, u: &str, h: Option<&str>| decided(p.route(request(m, u, h)));
+        assert_eq!(
+            route("CONNECT", "openapi-cn.dji.com:443", None),
+            "CONNECT openapi-cn.dji.com"
+        );
+        assert_eq!(route("CONNECT", "openapi-cn.dji.com:22", None), "403");
+        assert_eq!(route("CONNECT", "openapi-cn.dji.com:0x1bb", None), "400");
+        assert_eq!(route("CONNECT", "example.com:443", None), "403");
+        assert_eq!(
+            route("CONNECT", "127.0.0.1:8080", None),
+            "403",
+            "no tunnel to itself"
+        );
+        // Its own address, whatever the loopback spelling, on its own port.
+        for own in [
+            "http://127.0.0.1:8080/x?y",
+            "http://localhost:8080/x?y",
+            "http://[::1]:8080/x?y",
+        ] {
+            assert!(route("GET", own, None).starts_with("PASS /x?y "), "{own}");
+        }
+        assert_eq!(route("GET", "http://127.0.0.1:9999/x", None), "403");
+        assert_eq!(route("GET", "http://10.0.0.5:8080/x", None), "403");
+        // Emulated names on port 80 for http://, served under the name checked: the
+        // target's, whatever Host the client sent (RFC 9112, 3.2.2).
+        assert_eq!(
+            route(
+                "GET",
+                "http://openapi-cn.dji.com/terra-rescon-be/v2/jobs",
+                Some("127.0.0.1:8080")
+            ),
+            "PASS /terra-rescon-be/v2/jobs openapi-cn.dji.com"
+        );
+        assert_eq!(
+            route("GET", "http://openapi-cn.dji.com/x", None),
+            "PASS /x openapi-cn.dji.com"
+        );
+        assert_eq!(
+            route("GET", "http://openapi-cn.dji.com:8080/x", None),
+            "403"
+        );
+        assert_eq!(
+            route(
+                "GET",
+                "http://openapi-cn.dji.com/_terra-mock/v1/state",
+                None
+            ),
+            "403"
+        );
+        assert_eq!(route("GET", "ftp://openapi-cn.dji.com/x", None), "400");
+        // An origin-form request is the emulator's own.
+        assert_eq!(route("GET", "/x", Some("anything")), "PASS /x anything");
+
+        // An address other than loopback is the emulator's only when it is its own.
+        let (_d2, q) = proxy("10.0.0.5:8080");
+        assert!(
+            decided(q.route(request("GET", "http://10.0.0.5:8080/x", None))).starts_with("PASS")
+        );
+        assert_eq!(
+            decided(q.route(request("GET", "http://10.0.0.6:8080/x", None))),
+            "403"
+        );
+        assert!(
+            decided(q.route(request("GET", "http://127.0.0.1:8080/x", None))).starts_with("PASS")
+        );
+    }
+
+    /// Inside a tunnel: the request names an emulated host (the tunnel's when it names
+    /// none), never the controls, never another CONNECT.
+    #[test]
+    fn inside_a_tunnel_only_emulated_names() {
+        let (_d, p) = proxy("127.0.0.1:8080");
+        let inner = |m: &str, u: &str, h: Option<&str>| {
+            decided(p.inner("openapi-cn.dji.com", request(m, u, h)))
+        };
+        assert_eq!(inner("GET", "/x", None), "PASS /x openapi-cn.dji.com");
+        assert_eq!(
+            inner("GET", "/x", Some("terra-mock-s3.s3.amazonaws.com")),
+            "PASS /x terra-mock-s3.s3.amazonaws.com"
+        );
+        assert_eq!(inner("GET", "/x", Some("example.com")), "403");
+        assert_eq!(inner("GET", "/x", Some("openapi-cn.dji.com:0x1bb")), "400");
+        assert_eq!(inner("CONNECT", "openapi-cn.dji.com:443", None), "403");
+        assert_eq!(inner("GET", "/_terra-mock/v1/state", None), "403");
     }
 }

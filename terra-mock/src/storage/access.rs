@@ -141,8 +141,8 @@ pub(crate) fn authorize(m: &Core, ask: &Ask<'_>, now: SystemTime) -> Result<(), 
     }
 }
 
-/// A multi-object delete, decided for each key on its own: `base` with each of `keys` as
-/// its target (a write). One refused key refuses only itself; the caller answers per key
+/// A multi-object delete, decided for each key on its own: `base` (a write) with each of
+/// `keys` as its target. One refused key refuses only itself; the caller answers per key
 /// (S3) or refuses the whole request on the first (OSS).
 pub(crate) fn authorize_each<'k>(
     m: &Core,
@@ -153,7 +153,6 @@ pub(crate) fn authorize_each<'k>(
     keys.into_iter()
         .map(|key| {
             let ask = Ask {
-                intent: Intent::Write,
                 target: Target::Object(key),
                 ..*base
             };

@@ -213,3 +213,114 @@ async fn oss_refusals_from_reqsign() {
     oss.put(&key, b"jpeg").await;
     refused(&mock, C::StsTokenExpired);
 }
+
+/// A token's `expireTime` is its lifetime from now; the issue (its callback grant lives an
+/// hour) is forgotten when the grant's grace hour ends, to the second.
+#[tokio::test]
+async fn sessions_expire_then_are_forgotten_to_the_second() {
+    let mock = TerraMock::builder()
+        .manual_clock(ManualClock::starting_now())
+        .build()
+        .unwrap();
+    let t0 = mock
+        .now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let token = mock.issue_token(mock.app_key()).unwrap();
+    assert_eq!(
+        token.expire_time,
+        t0 + 600,
+        "ten minutes, as the reference says"
+    );
+    assert_eq!(mock.sessions(mock.app_key()), 1);
+    // The grant's hour and its grace hour, less a second: still kept.
+    mock.advance(Duration::from_secs(3600 + 3600 - 1));
+    assert_eq!(mock.sessions(mock.app_key()), 1);
+    // To the second: forgotten.
+    mock.advance(Duration::from_secs(1));
+    assert_eq!(mock.sessions(mock.app_key()), 0);
+}
+
+/// Credentials are refused as unknown from the very second their grace ends, even before
+/// any clean-up has run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_past_their_grace_are_unknown_to_the_second() {
+    let clock = ManualClock::starting_now();
+    let mock = TerraMock::builder()
+        .manual_clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let token = mock.issue_token(mock.app_key()).unwrap();
+    let key = token.object_key("a.jpg");
+    let put = || async {
+        s3_client(&mock.base_url(), &token, None, None)
+            .put_object()
+            .bucket(&token.cloud_bucket_name)
+            .key(&key)
+            .body(ByteStream::from_static(b"jpeg"))
+            .send()
+            .await
+    };
+    // The clock moves without the emulator's periodic clean-up running.
+    clock.advance(Duration::from_secs(600 + 3600 - 1));
+    put().await.unwrap_err();
+    refused(&mock, C::StsTokenExpired);
+    clock.advance(Duration::from_secs(1));
+    put().await.unwrap_err();
+    refused(&mock, C::AccessKeyUnknown);
+}
+
+/// What a session uploaded and never registered is deleted once the session is forgotten;
+/// what was registered stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_never_registered_go_with_their_session() {
+    let mock = TerraMock::builder()
+        .manual_clock(ManualClock::starting_now())
+        .start()
+        .await
+        .unwrap();
+    let api = super::common::Api::new(&mock);
+    let token = mock.issue_token(mock.app_key()).unwrap();
+    let s3 = s3_client(&mock.base_url(), &token, None, None);
+    let mut etags = Vec::new();
+    for name in ["kept.jpg", "stray.jpg"] {
+        let put = s3
+            .put_object()
+            .bucket(&token.cloud_bucket_name)
+            .key(token.object_key(name))
+            .body(ByteStream::from(name.as_bytes().to_vec()))
+            .send()
+            .await
+            .unwrap();
+        etags.push(put.e_tag().unwrap().to_owned());
+    }
+    let resource = api
+        .ok(
+            "POST",
+            "/resources",
+            Some(serde_json::json!({"name": "r", "type": "map"})),
+        )
+        .await["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api.ok(
+        "POST",
+        "/store/upload_callback",
+        Some(
+            serde_json::json!({"callbackParam": token.callback_param, "resourceUUID": resource,
+            "files": [{"name": "kept.jpg", "etag": etags[0], "checksum": etags[0]}]}),
+        ),
+    )
+    .await;
+    assert_eq!(mock.object_count(), 2);
+    mock.advance(Duration::from_secs(2 * 3600));
+    assert_eq!(mock.sessions(mock.app_key()), 0);
+    assert_eq!(
+        mock.object_count(),
+        1,
+        "the stray is gone, the registered file stays"
+    );
+}
