@@ -490,6 +490,19 @@ fn mutants(args: &[String]) -> Result<(), String> {
         // Fewer property-test cases per mutant: a mutant is caught by the first failing
         // case, and the full count would make a run of terra-types take hours.
         c.env("PROPTEST_CASES", "24");
+        // Each mutant is a rebuild and a relink of every test binary: without debug info
+        // the links are shorter, and two jobs keep both cores busy while one links and the
+        // other tests. `-j` on the command line still wins.
+        c.env("CARGO_PROFILE_DEV_DEBUG", "0");
+        for (var, default) in [
+            ("CARGO_MUTANTS_JOBS", "2"),
+            // A loaded machine must not turn a slow test into a "timeout" outcome.
+            ("CARGO_MUTANTS_MINIMUM_TEST_TIMEOUT", "60"),
+        ] {
+            if std::env::var_os(var).is_none() {
+                c.env(var, default);
+            }
+        }
         c.current_dir(root())
             .args(["mutants", "--package", package, "--output"])
             .arg(&out);
@@ -498,6 +511,10 @@ fn mutants(args: &[String]) -> Result<(), String> {
         }
         for re in s.exclude {
             c.args(["--exclude-re", re]);
+        }
+        if !s.tests.is_empty() && has_nextest() {
+            // The test binaries run side by side rather than one after the other.
+            c.arg("--test-tool=nextest");
         }
         for t in s.tests {
             c.arg(format!("--cargo-test-arg={t}"));
