@@ -8,8 +8,8 @@
 //!
 //! Environment (set by `cargo xtask bench download`): `TERRA_MOCK_BIN`, `BENCH_PYTHON`,
 //! `BENCH_S5CMD`, `BENCH_RCLONE`; optional `BENCH_SMALL` (2000), `BENCH_BIG_MIB` (256),
-//! `BENCH_ROUNDS` (3), `BENCH_CONCURRENCY` and `BENCH_MAX_CONCURRENCY` (terra's
-//! `DownloadOptions`), `BENCH_LATENCY_MS` (0: added to every storage request by the mock's
+//! `BENCH_ROUNDS` (3), `BENCH_CONCURRENCY`, `BENCH_MAX_CONCURRENCY` and
+//! `BENCH_MEMORY_BUDGET_MIB` (terra's `DownloadOptions`), `BENCH_LATENCY_MS` (0: added to every storage request by the mock's
 //! fault injection, a stand-in for a slow link), `BENCH_SKIP` (tools left out,
 //! comma-separated).
 
@@ -120,6 +120,11 @@ async fn child(endpoint: &str, resource: &str, out: &Path) {
             "BENCH_MAX_CONCURRENCY",
             DownloadOptions::default().max_concurrency,
         ),
+        memory_budget: (num(
+            "BENCH_MEMORY_BUDGET_MIB",
+            (DownloadOptions::default().memory_budget >> 20) as usize,
+        ) as u64)
+            << 20,
         ..Default::default()
     };
     let s = client(endpoint)

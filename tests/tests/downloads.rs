@@ -165,3 +165,36 @@ async fn a_link_that_expires_during_a_download_is_fetched_again() {
         );
     }
 }
+
+/// A memory budget smaller than one file: the downloads run one at a time (never two
+/// bodies held at once) and all complete; the storage sees no two GETs overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_budget_below_one_file_downloads_one_at_a_time() {
+    let mock = tests::mock(|b| b.timing(tests::fast_jobs())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (job, _) = finished_job(&mock, dir.path()).await;
+    mock.clear_requests();
+    let opts = DownloadOptions {
+        concurrency: 16,
+        memory_budget: 1,
+        ..Default::default()
+    };
+    let got = dir.path().join("budget");
+    let s = tests::client(&mock)
+        .download_outputs(&job, &got, &opts, |_| {})
+        .await
+        .unwrap();
+    assert!(s.downloaded > 5, "{}", s.downloaded);
+    assert_eq!(names_under(&got).len(), s.downloaded);
+    let mut gets: Vec<_> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && !r.target.starts_with(terra_mock::API_PREFIX))
+        .map(|r| (r.at - r.latency, r.at))
+        .collect();
+    assert_eq!(gets.len(), s.downloaded);
+    gets.sort();
+    for w in gets.windows(2) {
+        assert!(w[1].0 >= w[0].1, "two downloads overlapped: {w:?}");
+    }
+}

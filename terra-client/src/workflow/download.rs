@@ -84,35 +84,53 @@ fn first_window(sizes: impl Iterator<Item = u64>, (start, max): (usize, usize)) 
     small.clamp(start.min(max), max)
 }
 
+/// How many downloads run at once: from `start`, at most `max`, and never more than
+/// `budget` bytes held in memory (see [`DownloadOptions`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub start: usize,
+    pub max: usize,
+    pub budget: u64,
+}
+
 /// Downloads `todo` (file, local path), the biggest first (so that they overlap the small
-/// ones instead of running alone at the end), at most `max` at a time (see
-/// [`terra_store::AdaptiveLimit`] and [`first_window`]), calling `done` for each complete
-/// file; returns (files, bytes).
+/// ones instead of running alone at the end), at most `window.max` at a time (see
+/// [`terra_store::AdaptiveLimit`] and [`first_window`]) and within its memory budget,
+/// calling `done` for each complete file; returns (files, bytes).
 async fn fetch(
     client: &TerraClient,
     mut todo: Vec<(&File, PathBuf)>,
-    (start, max): (usize, usize),
+    window: Window,
     emit: &(dyn Fn(WorkflowEvent) + Sync),
     mut done: impl FnMut(&File, u64) -> Result<()>,
 ) -> Result<(usize, u64)> {
     let started = std::time::Instant::now();
     todo.sort_by_key(|(f, _)| std::cmp::Reverse(f.size));
-    let first = first_window(todo.iter().map(|(f, _)| f.size), (start, max));
-    let mut limit = terra_store::AdaptiveLimit::new(first, max, Duration::ZERO);
-    let mut pending = todo.into_iter();
+    let first = first_window(todo.iter().map(|(f, _)| f.size), (window.start, window.max));
+    let mut limit = terra_store::AdaptiveLimit::new(first, window.max, Duration::ZERO);
+    let mut pending = todo.into_iter().peekable();
     let mut running = futures::stream::FuturesUnordered::new();
-    let (mut n, mut bytes) = (0, 0);
+    let (mut n, mut bytes, mut holding) = (0, 0, 0u64);
     loop {
         while running.len() < limit.now() {
+            let Some((f, _)) = pending.peek() else {
+                break;
+            };
+            // Within the budget, or alone (a budget below one download still makes progress).
+            if !running.is_empty() && holding + held(f.size) > window.budget {
+                break;
+            }
             let Some((f, path)) = pending.next() else {
                 break;
             };
+            holding += held(f.size);
             running.push(async move { one(client, f, &path, emit).await.map(|r| (f, r)) });
         }
         let Some(result) = running.next().await else {
             break;
         };
         let (f, (size, retried)) = result?;
+        holding -= held(f.size);
         limit.completed(size, retried, started.elapsed());
         done(f, size)?;
         emit(WorkflowEvent::Downloaded {
@@ -132,7 +150,7 @@ pub(crate) async fn all(
     resource: &str,
     out: &Path,
     state: &mut State,
-    concurrency: (usize, usize),
+    window: Window,
     emit: &(dyn Fn(WorkflowEvent) + Sync),
 ) -> Result<(usize, u64, usize)> {
     let files = list(client, resource).await?;
@@ -149,7 +167,7 @@ pub(crate) async fn all(
         bytes: todo.iter().map(|(f, _)| f.size).sum(),
         already_downloaded: files.len() - todo.len(),
     });
-    let (n, bytes) = fetch(client, todo, concurrency, emit, |f, size| {
+    let (n, bytes) = fetch(client, todo, window, emit, |f, size| {
         state.record(&Entry::Downloaded {
             name: f.name.clone(),
             size,
@@ -197,6 +215,16 @@ pub struct DownloadOptions {
     /// grows (many requests in flight hide a long round trip), and halves when a download
     /// is retried. Equal to `concurrency` for a fixed number.
     pub max_concurrency: usize,
+    /// Bytes the downloads in flight may hold in memory at once (24 MiB by default): each
+    /// is counted for its connection's buffers (128 KiB) and either its whole body (files
+    /// up to 256 KiB, written in one trip to the disk) or a 256 KiB write buffer (bigger
+    /// files, streamed). A download waits for room rather than pass the budget, so memory
+    /// is bounded whatever the concurrency (one download always runs). Measured, the
+    /// process's peak resident memory is about twice the budget plus 10 MiB (allocator,
+    /// TLS and runtime): 59 MiB at the default for a 728 MiB tree of 2 002 files, 119 MiB
+    /// without a budget (`cargo xtask bench download`, BENCHMARKS.md). A smaller budget
+    /// costs time on slow links, where many requests in flight hide the round trips.
+    pub memory_budget: u64,
 }
 
 impl Default for DownloadOptions {
@@ -206,6 +234,7 @@ impl Default for DownloadOptions {
             exclude: Vec::new(),
             concurrency: 8,
             max_concurrency: 256,
+            memory_budget: 24 * 1024 * 1024,
         }
     }
 }
@@ -407,7 +436,11 @@ impl TerraClient {
         let (downloaded, bytes) = fetch(
             self,
             todo,
-            (opts.concurrency, opts.max_concurrency),
+            Window {
+                start: opts.concurrency,
+                max: opts.max_concurrency,
+                budget: opts.memory_budget,
+            },
             &on_event,
             |_, _| Ok(()),
         )
@@ -423,9 +456,27 @@ impl TerraClient {
 }
 
 /// Bodies up to this size are gathered in memory and written with one trip to the blocking
-/// pool (folder, file, rename); bigger ones stream to disk through a buffer of up to 1 MiB.
-/// At most `max_concurrency` (256) are in flight, so gathering holds at most 64 MiB.
+/// pool (folder, file, rename); bigger ones stream to disk through a buffer of
+/// [`STREAM_BUFFER`]. What they hold counts against [`DownloadOptions::memory_budget`]
+/// (its documentation repeats these figures: keep them in step).
 const GATHERED: u64 = 256 * 1024;
+
+/// The write buffer of a body streamed to disk.
+const STREAM_BUFFER: u64 = 256 * 1024;
+
+/// What one download in flight is counted for besides its body: the connection's read
+/// buffer (which grows with the body's reads) and its TLS and HTTP state.
+const CONNECTION_BYTES: u64 = 128 * 1024;
+
+/// The memory a download of `size` bytes holds while in flight.
+fn held(size: u64) -> u64 {
+    CONNECTION_BYTES
+        + if size <= GATHERED {
+            size
+        } else {
+            STREAM_BUFFER
+        }
+}
 
 fn input_error(message: String) -> Error {
     Error::new(ErrorKind::Input, message)
@@ -607,7 +658,7 @@ fn rename(part: &Path, path: &Path) -> Result<()> {
     })
 }
 
-/// A big body streamed to `part` through a 1 MiB buffer, then renamed to `path`. Outer
+/// A big body streamed to `part` through [`STREAM_BUFFER`], then renamed to `path`. Outer
 /// error: the disk (not retried); inner: the body.
 async fn stream(
     resp: reqwest::Response,
@@ -619,7 +670,7 @@ async fn stream(
     let write_error =
         |e: std::io::Error| input_error(format!("cannot write {}: {e}", part.display()));
     let file = tokio::fs::File::create(part).await.map_err(write_error)?;
-    let mut file = tokio::io::BufWriter::with_capacity(f.size.min(1 << 20) as usize, file);
+    let mut file = tokio::io::BufWriter::with_capacity(f.size.min(STREAM_BUFFER) as usize, file);
     let mut body = resp.bytes_stream();
     let mut written: u64 = 0;
     let mut broke = None;

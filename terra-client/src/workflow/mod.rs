@@ -376,7 +376,7 @@ pub struct Reconstruct {
     spec: Option<JobSpec>,
     upload: UploadOptions,
     /// Downloads in flight: (at first, at most).
-    downloads: (usize, usize),
+    downloads: download::Window,
     fresh: bool,
     strict: bool,
     polling: PollingPolicy,
@@ -426,7 +426,11 @@ impl TerraClient {
             upload: UploadOptions::default(),
             downloads: {
                 let d = DownloadOptions::default();
-                (d.concurrency, d.max_concurrency)
+                download::Window {
+                    start: d.concurrency,
+                    max: d.max_concurrency,
+                    budget: d.memory_budget,
+                }
             },
             fresh: false,
             strict: false,
@@ -566,7 +570,8 @@ impl Reconstruct {
     /// # Ok(()) }
     /// ```
     pub fn download_concurrency(mut self, n: usize) -> Self {
-        self.downloads = (n.max(1), n.max(1));
+        self.downloads.start = n.max(1);
+        self.downloads.max = n.max(1);
         self
     }
 
