@@ -86,16 +86,26 @@ impl Server {
 }
 
 /// User + system CPU seconds of process `pid`.
+/// CPU seconds (user and system) of process `pid` and of its live children: nginx serves
+/// from worker processes, so its master alone would show none of the work.
 pub(crate) fn cpu_secs_of(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
+    // (parent, user + system ticks) from /proc/<pid>/stat.
+    let read = |p: &str| -> Option<(u32, f64)> {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some((fields.get(1)?.parse().ok()?, ticks))
+    };
+    let own = read(&pid.to_string()).map_or(0.0, |(_, t)| t);
+    let children: f64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| read(e.file_name().to_str()?))
+        .filter(|(parent, _)| *parent == pid)
+        .map(|(_, t)| t)
+        .sum();
+    (own + children) / 100.0
 }
 
 impl Drop for Server {
