@@ -128,6 +128,25 @@ async fn s3_refusals_from_aws_sdk_s3() {
         "{}",
         why.message
     );
+    // Said as what was asked: a write is refused as a write, a read as a read.
+    assert!(
+        why.message.contains("may only write keys under"),
+        "{}",
+        why.message
+    );
+    s3_client(&base, &token, None, None)
+        .get_object()
+        .bucket(&token.cloud_bucket_name)
+        .key("someone-else/x.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    let why = refused(&mock, C::StorePathDenied);
+    assert!(
+        why.message.contains("may only read keys under"),
+        "{}",
+        why.message
+    );
     // An operation DJI's STS policy does not grant.
     s3_client(&base, &token, None, None)
         .get_object_acl()

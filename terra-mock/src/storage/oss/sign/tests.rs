@@ -260,3 +260,66 @@ fn an_empty_or_foreign_authorization_is_not_anonymous() {
     let r = req(&Method::GET, "b", "k", None, &none);
     assert_eq!(verify(&r, |_| None, |_| false, at(0)).unwrap(), None);
 }
+
+/// A V2 presigned URL (`x-oss-signature-version=OSS2`): accepted with the signature of its
+/// string to sign, refused with any other, and refused once `x-oss-expires` is reached.
+#[test]
+fn v2_presigned_urls_verify_their_signature_and_expiry() {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "host",
+        HeaderValue::from_static("b.oss-cn-hangzhou.aliyuncs.com"),
+    );
+    let base = "x-oss-access-key-id=ak&x-oss-expires=1000&x-oss-signature-version=OSS2";
+    let unsigned = req(&Method::GET, "b", "dir/k.jpg", Some(base), &h);
+    let sts = v2_string_to_sign(&unsigned, "1000", &[]);
+    let sig = base64(&hmac_sha256(b"sk", sts.as_bytes()));
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(&sig, percent_encoding::NON_ALPHANUMERIC).collect();
+    let secret = |ak: &str| (ak == "ak").then(|| "sk".to_owned());
+    let signed = format!("{base}&x-oss-signature={encoded}");
+    let r = req(&Method::GET, "b", "dir/k.jpg", Some(&signed), &h);
+    let ok = verify(&r, secret, |_| false, at(999)).unwrap().unwrap();
+    assert!(ok.presigned);
+    let wrong = format!("{base}&x-oss-signature=AAAA{encoded}");
+    let r = req(&Method::GET, "b", "dir/k.jpg", Some(&wrong), &h);
+    assert_eq!(
+        verify(&r, secret, |_| false, at(999)).unwrap_err().code,
+        "SignatureDoesNotMatch"
+    );
+    let r = req(&Method::GET, "b", "dir/k.jpg", Some(&signed), &h);
+    assert_eq!(
+        verify(&r, secret, |_| false, at(1000)).unwrap_err().message,
+        "Request has expired."
+    );
+}
+
+/// OSS accepts a request dated up to 15 minutes from its clock, either way, and refuses
+/// one a second further.
+#[test]
+fn request_dates_are_fresh_for_fifteen_minutes_either_way() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let window = Duration::from_secs(15 * 60);
+    let second = Duration::from_secs(1);
+    assert!(fresh(now - window, now).is_ok());
+    assert!(fresh(now + window, now).is_ok());
+    assert!(fresh(now - window - second, now).is_err());
+    assert!(fresh(now + window + second, now).is_err());
+    assert!(fresh(now - Duration::from_secs(5 * 60), now).is_ok());
+}
+
+/// ISO 8601 basic dates: one misplaced character and the date is no date.
+#[test]
+fn iso8601_basic_dates_are_read_strictly() {
+    assert!(parse_iso8601("20250411T064124Z").is_some());
+    for bad in [
+        "20250411X064124Z",
+        "20250411T064124X",
+        "2025041aT064124Z",
+        "20250411T06412aZ",
+        "20250411T064124Z0",
+        "20250411T06412Z",
+    ] {
+        assert_eq!(parse_iso8601(bad), None, "{bad}");
+    }
+}
