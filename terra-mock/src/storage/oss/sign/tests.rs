@@ -323,3 +323,67 @@ fn iso8601_basic_dates_are_read_strictly() {
         assert_eq!(parse_iso8601(bad), None, "{bad}");
     }
 }
+
+/// A V2 `Authorization` header's items: the additional headers lower-cased, in order,
+/// empty names left out (`host;;x-oss-meta-a;` signs two).
+#[test]
+fn v2_header_items_name_the_additional_headers() {
+    assert_eq!(
+        v2_items("AccessKeyId:ak, AdditionalHeaders:Host;;X-Oss-Meta-A;, Signature:c2ln"),
+        Some((
+            "ak",
+            vec!["host".to_owned(), "x-oss-meta-a".to_owned()],
+            "c2ln"
+        ))
+    );
+    assert_eq!(
+        v2_items("AccessKeyId:ak,Signature:c2ln"),
+        Some(("ak", Vec::new(), "c2ln"))
+    );
+    assert_eq!(v2_items("AccessKeyId:ak"), None, "no signature");
+}
+
+/// The payload line and the signed headers of V4 canonical requests: a header-signed
+/// request signs its `x-oss-content-sha256` (UNSIGNED-PAYLOAD when it has none); a
+/// presigned one always signs UNSIGNED-PAYLOAD and leaves that header out, but keeps its
+/// other `x-oss-` headers.
+#[test]
+fn v4_canonical_requests_sign_the_payload_line_they_were_given() {
+    let get = Method::GET;
+    let mut h = HeaderMap::new();
+    h.insert("x-oss-content-sha256", HeaderValue::from_static("abc123"));
+    h.insert("x-oss-meta-a", HeaderValue::from_static("1"));
+    let r = req(&get, "b", "k", None, &h);
+    assert_eq!(
+        v4_canonical_request(&r, &[], false),
+        "GET\n/b/k\n\nx-oss-content-sha256:abc123\nx-oss-meta-a:1\n\n\nabc123"
+    );
+    assert_eq!(
+        v4_canonical_request(&r, &[], true),
+        "GET\n/b/k\n\nx-oss-meta-a:1\n\n\nUNSIGNED-PAYLOAD"
+    );
+    let none = HeaderMap::new();
+    let r = req(&get, "b", "k", None, &none);
+    assert_eq!(
+        v4_canonical_request(&r, &[], false),
+        "GET\n/b/k\n\n\n\nUNSIGNED-PAYLOAD"
+    );
+}
+
+/// A V4 credential is `ak/date/region/oss/aliyun_v4_request`, nothing more or other.
+#[test]
+fn v4_credentials_are_read_strictly() {
+    let s = parse_credential("ak/20250411/cn-hangzhou/oss/aliyun_v4_request").unwrap();
+    assert_eq!(
+        (s.access_key, s.date, s.region, s.product),
+        ("ak", "20250411", "cn-hangzhou", "oss")
+    );
+    for bad in [
+        "ak/20250411/cn-hangzhou/oss/aliyun_v4_request/more",
+        "ak/20250411/cn-hangzhou/s3/aliyun_v4_request",
+        "ak/20250411/cn-hangzhou/oss/aws4_request",
+        "ak/20250411/cn-hangzhou/oss",
+    ] {
+        assert!(parse_credential(bad).is_none(), "{bad}");
+    }
+}
