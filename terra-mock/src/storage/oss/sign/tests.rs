@@ -292,6 +292,20 @@ fn v2_presigned_urls_verify_their_signature_and_expiry() {
         verify(&r, secret, |_| false, at(1000)).unwrap_err().message,
         "Request has expired."
     );
+    // With `x-oss-additional-headers`, the named headers are signed too.
+    let base = format!("{base}&x-oss-additional-headers=host");
+    let unsigned = req(&Method::GET, "b", "dir/k.jpg", Some(&base), &h);
+    let sts = v2_string_to_sign(&unsigned, "1000", &["host".to_owned()]);
+    assert!(
+        sts.contains("host:b.oss-cn-hangzhou.aliyuncs.com\n"),
+        "{sts}"
+    );
+    let sig = base64(&hmac_sha256(b"sk", sts.as_bytes()));
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(&sig, percent_encoding::NON_ALPHANUMERIC).collect();
+    let signed = format!("{base}&x-oss-signature={encoded}");
+    let r = req(&Method::GET, "b", "dir/k.jpg", Some(&signed), &h);
+    assert!(verify(&r, secret, |_| false, at(999)).unwrap().is_some());
 }
 
 /// OSS accepts a request dated up to 15 minutes from its clock, either way, and refuses
