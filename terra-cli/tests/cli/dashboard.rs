@@ -146,7 +146,9 @@ async fn a_2d_demo_on_the_dashboard_shows_its_flight_and_orthophoto() {
         // The refused request: its reason on the row, the signing string one click away.
         let row = browser::wait_text(&c, "#requests tbody", |t| t.contains("signature_mismatch")).await;
         assert!(row.contains("401"), "{row}");
-        c.find(Locator::Css("#requests tr.refused")).await.unwrap().click().await.unwrap();
+        // Clicked from inside the page: the table is redrawn every second, and an element
+        // found from here may be replaced before a click sent from here reaches it.
+        c.execute("document.querySelector('#requests tr.refused').click()", vec![]).await.unwrap();
         let signed = browser::wait_text(&c, "#requests pre.signed", |t| t.contains("@request-target")).await;
         assert!(signed.contains("@request-target: get /terra-rescon-be/v2/jobs"), "{signed}");
         browser::wait_text(&c, "#report tbody", |t| t.contains("signature_mismatch")).await;
