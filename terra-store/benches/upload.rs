@@ -9,7 +9,8 @@
 //! `BENCH_RCLONE`, `BENCH_AWS`; optional `BENCH_FILES` (400), `BENCH_FILE_MIB` (8),
 //! `BENCH_ROUNDS` (3), `BENCH_LATENCY_MS` (0: the mock delays every storage request this
 //! long, a slow link's round trip), `BENCH_SKIP` (tools left out, comma-separated),
-//! `BENCH_PIN=1` (the server on core 0, the tools on core 1, with `taskset`). Every run
+//! `BENCH_PIN=1` (the server on core 0, the tools on core 1, with `taskset`),
+//! `BENCH_SCRATCH` (where the mock keeps the objects: see `peers::scratch`). Every run
 //! reports wall time, the tool's CPU time and the server's.
 //!
 //! `BENCH_PHOTOS=N` uploads a flight of N small JPEG photos with GPS (about 10 KB each)
