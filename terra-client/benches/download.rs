@@ -11,7 +11,7 @@
 //! `BENCH_ROUNDS` (3), `BENCH_CONCURRENCY`, `BENCH_MAX_CONCURRENCY` and
 //! `BENCH_MEMORY_BUDGET_MIB` (terra's `DownloadOptions`), `BENCH_LATENCY_MS` (0: added to every storage request by the mock's
 //! fault injection, a stand-in for a slow link), `BENCH_SKIP` (tools left out,
-//! comma-separated).
+//! comma-separated), `BENCH_SCRATCH` (where the trees are written: see `peers::scratch`).
 
 #[path = "../../terra-store/benches/support/peers.rs"]
 mod peers;
@@ -235,7 +235,17 @@ fn main() {
     let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
     let mut tools: Vec<(&str, Vec<String>)> = vec![(
         "terra",
-        strings(&[&me, "--child", &endpoint, &resource, "{out}"]),
+        // The allocator setting the `terra` binary makes for itself (`mallopt`, see its
+        // `main`), given the library's child the only way it can have it.
+        strings(&[
+            "env",
+            "MALLOC_ARENA_MAX=2",
+            &me,
+            "--child",
+            &endpoint,
+            &resource,
+            "{out}",
+        ]),
     )];
     if let Some(s5) = env("BENCH_S5CMD") {
         tools.push((
@@ -269,7 +279,7 @@ fn main() {
         .collect();
     for round in 1..=rounds {
         for (i, (name, template)) in tools.iter().enumerate() {
-            let out = target.join(format!("out-{name}"));
+            let out = peers::scratch(&target).join(format!("terra-bench-download/out-{name}"));
             let _ = std::fs::remove_dir_all(&out);
             std::fs::create_dir_all(&out).unwrap();
             let o = out.to_string_lossy().into_owned();

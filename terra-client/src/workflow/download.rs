@@ -215,15 +215,16 @@ pub struct DownloadOptions {
     /// grows (many requests in flight hide a long round trip), and halves when a download
     /// is retried. Equal to `concurrency` for a fixed number.
     pub max_concurrency: usize,
-    /// Bytes the downloads in flight may hold in memory at once (24 MiB by default): each
+    /// Bytes the downloads in flight may hold in memory at once (32 MiB by default): each
     /// is counted for its connection's buffers (128 KiB) and either its whole body (files
-    /// up to 256 KiB, written in one trip to the disk) or a 256 KiB write buffer (bigger
-    /// files, streamed). A download waits for room rather than pass the budget, so memory
-    /// is bounded whatever the concurrency (one download always runs). Measured, the
-    /// process's peak resident memory is about twice the budget plus 10 MiB (allocator,
-    /// TLS and runtime): 59 MiB at the default for a 728 MiB tree of 2 002 files, 119 MiB
-    /// without a budget (`cargo xtask bench download`, BENCHMARKS.md). A smaller budget
-    /// costs time on slow links, where many requests in flight hide the round trips.
+    /// up to 256 KiB, kept as the chunks the connection read, not copied, and written in
+    /// one trip to the disk) or a 256 KiB write buffer (bigger files, streamed). A download
+    /// waits for room rather than pass the budget, so memory is bounded whatever the
+    /// concurrency (one download always runs). Measured with the `terra` binary's
+    /// allocator setting, the process's peak resident memory for a 728 MiB tree of 2 002
+    /// files was 56 to 60 MiB at the default, s5cmd's (`cargo xtask bench download`,
+    /// BENCHMARKS.md). A smaller budget costs time on slow links, where many requests in
+    /// flight hide the round trips.
     pub memory_budget: u64,
 }
 
@@ -234,7 +235,7 @@ impl Default for DownloadOptions {
             exclude: Vec::new(),
             concurrency: 8,
             max_concurrency: 256,
-            memory_budget: 24 * 1024 * 1024,
+            memory_budget: 32 * 1024 * 1024,
         }
     }
 }
@@ -600,8 +601,10 @@ fn incomplete(
     }
 }
 
-/// A small body into memory (at most one byte past the listed size), then folder, file and
-/// rename in one blocking call. Outer error: the disk (not retried); inner: the body.
+/// A small body into memory (at most one byte past the listed size), as the chunks the
+/// connection read: copying them into one buffer held each body twice, a sixth of the
+/// peak resident memory. Then folder, file and rename in one blocking call. Outer error:
+/// the disk (not retried); inner: the body.
 async fn gather(
     resp: reqwest::Response,
     f: &File,
@@ -610,15 +613,19 @@ async fn gather(
     emit: &(dyn Fn(WorkflowEvent) + Sync),
 ) -> Result<std::result::Result<u64, Error>> {
     let limit = f.size as usize + 1;
-    let mut buf = Vec::with_capacity(f.size as usize);
+    let mut chunks: Vec<bytes::Bytes> = Vec::new();
+    let mut have = 0usize;
     let mut body = resp.bytes_stream();
     let mut broke = None;
-    while buf.len() < limit {
+    while have < limit {
         match body.next().await {
-            Some(Ok(c)) => {
-                let take = c.len().min(limit - buf.len());
-                buf.extend_from_slice(&c[..take]);
-                emit(WorkflowEvent::DownloadProgress { bytes: take as i64 });
+            Some(Ok(mut c)) => {
+                c.truncate(limit - have);
+                have += c.len();
+                emit(WorkflowEvent::DownloadProgress {
+                    bytes: c.len() as i64,
+                });
+                chunks.push(c);
             }
             Some(Err(e)) => {
                 broke = Some(e);
@@ -627,7 +634,7 @@ async fn gather(
             None => break,
         }
     }
-    let written = buf.len() as u64;
+    let written = have as u64;
     if broke.is_some() || written != f.size {
         return Ok(Err(incomplete(f, written, broke, emit)));
     }
@@ -637,7 +644,15 @@ async fn gather(
             std::fs::create_dir_all(dir)
                 .map_err(|e| input_error(format!("cannot create {}: {e}", dir.display())))?;
         }
-        if let Err(e) = std::fs::write(&part, &buf) {
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&part)?;
+            for c in &chunks {
+                file.write_all(c)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = write() {
             let _ = std::fs::remove_file(&part);
             return Err(input_error(format!("cannot write {}: {e}", part.display())));
         }
