@@ -249,6 +249,36 @@ async fn the_apis_own_refusals_say_what_was_expected() {
     assert!(refused(&mock, C::FaultInjected).message.contains("503"));
 }
 
+/// A signed body that breaks off mid-read (the client's connection dropped): 400, the log
+/// names `body_unreadable` with the reading error (not a signature problem), and nothing
+/// is created.
+#[tokio::test]
+async fn a_body_that_breaks_off_is_named_unreadable_and_changes_nothing() {
+    let mock = TerraMock::builder().build().unwrap();
+    let api = Api::new(&mock);
+    let body = json!({"name": "flight", "type": "map"});
+    let whole = serde_json::to_vec(&body).unwrap();
+    let req = api.request("POST", &format!("{V2}/resources"), Some(&body), &[]);
+    let broken = futures::stream::iter(vec![
+        Ok(bytes::Bytes::copy_from_slice(&whole[..5])),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "the client went away",
+        )),
+    ]);
+    let r = api.raw(req.map(|_| Body::from_stream(broken))).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let why = refused(&mock, C::BodyUnreadable);
+    assert!(
+        why.message.contains("could not be read") && why.message.contains("went away"),
+        "{}",
+        why.message
+    );
+    let page = api.call("GET", "/resources", None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body["data"]["total"], 0, "{}", page.body);
+}
+
 /// A business error of another kind: the quota of jobs used up (API code 102004).
 #[tokio::test]
 async fn other_business_errors_keep_their_api_code() {

@@ -27,6 +27,23 @@ fn body_of<E: std::fmt::Debug>(e: &aws_sdk_s3::error::SdkError<E>) -> String {
     }
 }
 
+/// A PUT of four bytes of "jpeg" with aws-sdk-s3.
+async fn put_jpeg(
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+) -> Result<
+    aws_sdk_s3::operation::put_object::PutObjectOutput,
+    aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::put_object::PutObjectError>,
+> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from_static(b"jpeg"))
+        .send()
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_refusals_from_aws_sdk_s3() {
     let mock = TerraMock::builder()
@@ -38,17 +55,7 @@ async fn s3_refusals_from_aws_sdk_s3() {
     let base = mock.base_url();
     let bucket = token.cloud_bucket_name.clone();
     let key = token.object_key("flight/DJI_0001.JPG");
-    let put = |s3: aws_sdk_s3::Client, key: String| {
-        let bucket = bucket.clone();
-        async move {
-            s3.put_object()
-                .bucket(bucket)
-                .key(key)
-                .body(ByteStream::from_static(b"jpeg"))
-                .send()
-                .await
-        }
-    };
+    let put = |s3: aws_sdk_s3::Client, key: String| put_jpeg(s3, bucket.clone(), key);
 
     // The wrong secret: S3's own explanation, which reproduces what the SDK signed.
     let wrong = "wrong-secret-of-forty-characters-00000000";
@@ -191,6 +198,47 @@ async fn s3_refusals_from_aws_sdk_s3() {
         .await
         .unwrap_err();
     refused(&mock, C::StsTokenExpired);
+}
+
+/// A clock that runs the given time behind the machine's.
+#[derive(Debug)]
+struct Behind(Duration);
+
+impl aws_smithy_async::time::TimeSource for Behind {
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now() - self.0
+    }
+}
+
+/// aws-sdk-s3 on a machine whose clock is 20 minutes slow: S3's own
+/// `RequestTimeTooSkewed`, and the log says to look at the clocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_clock_twenty_minutes_slow_is_named() {
+    let mock = TerraMock::builder().start().await.unwrap();
+    let token = mock.issue_token(mock.app_key()).unwrap();
+    let on_time = s3_client(&mock.base_url(), &token, None, None);
+    let slow = aws_sdk_s3::Client::from_conf(
+        on_time
+            .config()
+            .to_builder()
+            .time_source(Behind(Duration::from_secs(20 * 60)))
+            // One attempt: the SDK would correct its clock from the answer and try again.
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let put = |s3: aws_sdk_s3::Client| {
+        put_jpeg(
+            s3,
+            token.cloud_bucket_name.clone(),
+            token.object_key("flight/DJI_0001.JPG"),
+        )
+    };
+    let xml = body_of(&put(slow).await.unwrap_err());
+    assert_eq!(tag(&xml, "Code"), "RequestTimeTooSkewed", "{xml}");
+    let why = refused(&mock, C::DateOutOfWindow);
+    assert!(why.message.contains("clock"), "{}", why.message);
+    // On time, the same credentials and key are served.
+    put(on_time).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
