@@ -174,8 +174,8 @@ pub(crate) struct ReconstructArgs {
     #[arg(long)]
     pub(crate) requests_in_flight: Option<usize>,
     /// Files downloaded at the same time, fixed. Without it the number starts at 8 (or at
-    /// the number of small files, up to 256) and grows up to 256 while it brings more
-    /// throughput, as on a link with a long round trip.
+    /// the number of small files, up to 256) and grows up to 256, within a 32 MiB memory
+    /// budget, while it brings more throughput, as on a link with a long round trip.
     #[arg(long)]
     pub(crate) downloads: Option<usize>,
     /// Sign OSS requests with V1 (HMAC-SHA1) instead of V4.
@@ -357,8 +357,8 @@ pub(crate) struct DownloadArgs {
     #[arg(long, value_name = "GLOB")]
     pub(crate) exclude: Vec<String>,
     /// Files downloaded at the same time, fixed. Without it the number starts at 8 (or at
-    /// the number of small files, up to 256) and grows up to 256 while it brings more
-    /// throughput, as on a link with a long round trip.
+    /// the number of small files, up to 256) and grows up to 256, within a 32 MiB memory
+    /// budget, while it brings more throughput, as on a link with a long round trip.
     #[arg(long)]
     pub(crate) downloads: Option<usize>,
 }
