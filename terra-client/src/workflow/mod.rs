@@ -36,6 +36,7 @@ mod map;
 mod scan;
 mod state;
 mod steps;
+mod transfer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
