@@ -173,7 +173,8 @@ pub(crate) fn pinned() -> bool {
 }
 
 /// Where the benchmarks write what they measure (the mock's objects, the downloaded
-/// trees): `BENCH_SCRATCH`, else `/dev/shm` (a tmpfs) where there is one, else `target`.
+/// trees): `BENCH_SCRATCH`, else `/dev/shm` (a tmpfs) where it has 6 GiB free (a
+/// container's is often 64 MiB), else `target`.
 ///
 /// Not the project's disk by default: ext4 without a journal does not reuse an inode freed
 /// in the last minute (six while its inode table is dirty: `recently_deleted`), and each
@@ -185,9 +186,23 @@ pub(crate) fn scratch(target: &std::path::Path) -> std::path::PathBuf {
     match env("BENCH_SCRATCH") {
         Some(dir) if dir == "target" => target.to_path_buf(),
         Some(dir) => dir.into(),
-        None if std::path::Path::new("/dev/shm").is_dir() => "/dev/shm".into(),
+        None if free_kib("/dev/shm").is_some_and(|k| k >= 6 << 20) => "/dev/shm".into(),
         None => target.to_path_buf(),
     }
+}
+
+/// The space free under `dir`, in KiB (`df`), if it can be told.
+fn free_kib(dir: &str) -> Option<u64> {
+    let out = Command::new("df")
+        .args(["-k", "--output=avail", dir])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Runs `cmd` under python, which reports its wall time, peak RSS (`ru_maxrss` of the
