@@ -81,7 +81,55 @@ fn run(step: &str, mut cmd: Command) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{step} failed ({status})"))
+        let mut e = format!("{step} failed ({status})");
+        if let Some(free) = free_bytes(&root().join("target")).filter(|f| *f < 1 << 30) {
+            e.push_str(&format!(
+                "; the disk that holds target/ has only {} MiB left, which fails builds with \
+                 \"No space left on device\": free some (`cargo clean` removes target/) and run again",
+                free >> 20
+            ));
+        }
+        Err(e)
+    }
+}
+
+/// What a clean `cargo xtask test` writes under `target/` at its peak, measured on a fresh
+/// clone (5.6 GiB with `CARGO_INCREMENTAL=0`, as `.ci/run` sets it; 8 with incremental
+/// builds), with room to spare.
+const TEST_NEEDS_BYTES: u64 = 7 << 30;
+
+/// Free bytes on the file system that holds `dir` (or its nearest existing parent), from
+/// `df -Pk`; `None` where `df` is missing or says something else.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    let mut at = dir;
+    while !at.exists() {
+        at = at.parent()?;
+    }
+    let out = Command::new("df").arg("-Pk").arg(at).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kib: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Says up front when the disk is too full for a whole run, rather than after ten minutes
+/// of compiling; the run goes on (an existing `target/` may need much less).
+fn warn_if_disk_is_short() {
+    let target = root().join("target");
+    if let Some(free) = free_bytes(&target).filter(|f| *f < TEST_NEEDS_BYTES) {
+        eprintln!(
+            "xtask: warning: {} has {:.1} GiB free; a run from a clean clone writes about \
+             {} GiB there. If a step fails with \"No space left on device\", free some \
+             (`cargo clean`) or set CARGO_TARGET_DIR to a larger disk.",
+            target.display(),
+            free as f64 / f64::from(1 << 30),
+            TEST_NEEDS_BYTES >> 30
+        );
     }
 }
 
@@ -95,6 +143,7 @@ fn has_nextest() -> bool {
 fn test(args: &[String]) -> Result<(), String> {
     let lint = !args.iter().any(|a| a == "--no-lint");
     let started = Instant::now();
+    warn_if_disk_is_short();
     if lint {
         run("cargo fmt --check", {
             let mut c = cargo();
