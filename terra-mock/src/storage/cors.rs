@@ -22,12 +22,22 @@ fn text<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The protocol and rules of `bucket`.
 fn rules(m: &Core, bucket: Option<&str>) -> (Provider, Option<CorsConfig>) {
+    with_rules(m, bucket, |provider, config| (provider, config.cloned()))
+}
+
+/// `f` on the rules of `bucket`, read in place (an answer is decorated on every storage
+/// request: no copy of the rules for it).
+fn with_rules<R>(
+    m: &Core,
+    bucket: Option<&str>,
+    f: impl FnOnce(Provider, Option<&CorsConfig>) -> R,
+) -> R {
     let live = m.live.read().unwrap_or_else(|e| e.into_inner());
     match bucket {
-        Some(b) if b == m.cfg.oss.bucket => (Provider::Oss, Some(live.storage_cors.oss.clone())),
-        Some(b) if b == m.cfg.s3.bucket => (Provider::S3, Some(live.storage_cors.s3.clone())),
+        Some(b) if b == m.cfg.oss.bucket => f(Provider::Oss, Some(&live.storage_cors.oss)),
+        Some(b) if b == m.cfg.s3.bucket => f(Provider::S3, Some(&live.storage_cors.s3)),
         // Unknown buckets: S3's words, no rules.
-        _ => (Provider::S3, None),
+        _ => f(Provider::S3, None),
     }
 }
 
@@ -155,23 +165,25 @@ pub(crate) fn decorate(
     method: &Method,
     resp: &mut Response,
 ) {
-    let (provider, Some(config)) = rules(m, bucket) else {
-        return;
-    };
     let h = resp.headers_mut();
-    if provider == Provider::Oss && config.response_vary {
-        h.append(http::header::VARY, HeaderValue::from_static("Origin"));
-    }
-    let Some(origin) = origin.filter(|o| !o.is_empty()) else {
-        return;
-    };
-    let Some(rule) = config.actual(origin, method.as_str()) else {
-        return;
-    };
-    for (name, value) in grant(rule, origin, None) {
-        set(h, name, &value);
-    }
-    if provider == Provider::S3 {
-        h.append(http::header::VARY, HeaderValue::from_static(S3_VARY));
-    }
+    with_rules(m, bucket, |provider, config| {
+        let Some(config) = config else {
+            return;
+        };
+        if provider == Provider::Oss && config.response_vary {
+            h.append(http::header::VARY, HeaderValue::from_static("Origin"));
+        }
+        let Some(origin) = origin.filter(|o| !o.is_empty()) else {
+            return;
+        };
+        let Some(rule) = config.actual(origin, method.as_str()) else {
+            return;
+        };
+        for (name, value) in grant(rule, origin, None) {
+            set(h, name, &value);
+        }
+        if provider == Provider::S3 {
+            h.append(http::header::VARY, HeaderValue::from_static(S3_VARY));
+        }
+    });
 }
