@@ -29,10 +29,10 @@ fn secs_between(a: SystemTime, b: SystemTime) -> f64 {
 pub(crate) fn resource_view(r: &ResourceRec) -> Resource {
     built();
     Resource {
-        uuid: r.uuid.to_string(),
-        name: r.name.to_string(),
+        uuid: uuid_text(r.uuid),
+        name: String::from(&*r.name),
         resource_type: r.kind.clone(),
-        meta: r.meta.to_string(),
+        meta: String::from(&*r.meta),
         file_count: r.files.len() as u64,
         total_size: r.agg.size,
         scope: r.agg.scope,
@@ -47,11 +47,11 @@ pub(crate) fn resource_view(r: &ResourceRec) -> Resource {
 pub(crate) fn file_view(f: &FileRec, url: Option<String>) -> File {
     built();
     File {
-        uuid: f.uuid.to_string(),
-        name: f.name.to_string(),
+        uuid: uuid_text(f.uuid),
+        name: String::from(&*f.name),
         size: f.size,
-        checksum: f.checksum.to_string(),
-        meta: f.meta.to_string(),
+        checksum: String::from(&*f.checksum),
+        meta: String::from(&*f.meta),
         position: f.position,
         url,
         created_at: format_rfc3339(f.created),
@@ -64,9 +64,9 @@ pub(crate) fn file_view(f: &FileRec, url: Option<String>) -> File {
 pub(crate) fn job_view(j: &JobRec, now: SystemTime, full: bool) -> Job {
     built();
     let mut job = Job {
-        uuid: j.uuid.to_string(),
-        name: j.name.to_string(),
-        meta: j.meta.to_string(),
+        uuid: uuid_text(j.uuid),
+        name: String::from(&*j.name),
+        meta: String::from(&*j.meta),
         job_type: j.job_type,
         status: j.status,
         created_at: format_rfc3339(j.created),
@@ -84,8 +84,8 @@ pub(crate) fn job_view(j: &JobRec, now: SystemTime, full: bool) -> Job {
     let Some(run) = &j.run else { return job };
     job.started_at = Some(format_rfc3339(run.started));
     job.completed_at = run.completed.map(format_rfc3339);
-    job.origin_resource_uuid = Some(run.origin.to_string());
-    job.output_resource_uuid = run.output.map(|u| u.to_string());
+    job.origin_resource_uuid = Some(uuid_text(run.origin));
+    job.output_resource_uuid = run.output.map(uuid_text);
     if full {
         let end = run.ends[3];
         let t = run.completed.unwrap_or(now).min(end);
@@ -95,8 +95,8 @@ pub(crate) fn job_view(j: &JobRec, now: SystemTime, full: bool) -> Job {
             _ if total <= 0.0 => 0.0,
             _ => (secs_between(run.started, t) / total).clamp(0.0, 0.99),
         };
-        job.message = Some(run.message.to_string());
-        job.parameters = Some(run.parameters.to_string());
+        job.message = Some(String::from(&*run.message));
+        job.parameters = Some(String::from(&*run.parameters));
         job.percentage = Some((pct * 10_000.0).round() / 10_000.0);
         job.pixels = Some(if j.job_type == JobType::Lidar {
             0.0
@@ -110,4 +110,11 @@ pub(crate) fn job_view(j: &JobRec, now: SystemTime, full: bool) -> Job {
         });
     }
     job
+}
+
+/// A UUID's hyphenated lower-case text, written straight into its `String` (not through
+/// the `Display` machinery: every item of every page has one or more).
+fn uuid_text(u: uuid::Uuid) -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    u.hyphenated().encode_lower(&mut buf).to_owned()
 }
