@@ -120,22 +120,33 @@ pub(crate) async fn list(server: &Server) {
     if let Some(n) = &nginx {
         n.put("page.json", &page);
     }
-    let mut rates = Vec::new();
-    for (account, jobs) in [
+    let accounts = [
         (ACCOUNTS[2], "10"),
         (ACCOUNTS[3], "5 000"),
         (ACCOUNTS[0], "100 000"),
-    ] {
-        let h = api_headers(account.0, account.1, "GET", target, b"");
-        let what = format!("list: GET /v2/jobs?rows=10 ({jobs} jobs)");
-        let rate = beside_the_ceiling(
-            &what,
-            || wrk(&what, &server.addr, target, &h, server.child.id()),
+    ];
+    type Run = Box<dyn Fn() -> Option<Wrk>>;
+    let runs: Vec<(String, Run)> = accounts
+        .iter()
+        .map(|(account, jobs)| {
+            let h = api_headers(account.0, account.1, "GET", target, b"");
+            let what = format!("list: GET /v2/jobs?rows=10 ({jobs} jobs)");
+            let (addr, pid, label) = (server.addr.clone(), server.child.id(), what.clone());
+            let run: Run = Box::new(move || wrk(&label, &addr, target, &h, pid));
+            (what, run)
+        })
+        .collect();
+    let cases: Vec<(&str, &dyn Fn() -> Option<Wrk>)> =
+        runs.iter().map(|(w, r)| (w.as_str(), r.as_ref())).collect();
+    let rates: Vec<(&str, Option<f64>)> = accounts
+        .iter()
+        .map(|(_, jobs)| *jobs)
+        .zip(cases_beside_the_ceiling(
+            &cases,
             nginx.as_ref(),
             "/page.json",
-        );
-        rates.push((jobs, rate));
-    }
+        ))
+        .collect();
     if let [(_, Some(small)), _, (_, Some(big))] = rates.as_slice() {
         println!(
             "list: a page of an account of 100 000 jobs at {:.2} of the rate of one of 10 (a page costs the same at any size when near 1.0)",

@@ -70,7 +70,7 @@ use presigned::{get_over, obtain, presigned};
 use proxy::proxy;
 use rss::rss_after_uploads;
 use server::Server;
-use wrk::wrk;
+use wrk::{Wrk, wrk};
 
 const CONNECTIONS: usize = 64;
 const ACCOUNTS: [(&str, &str); 4] = [

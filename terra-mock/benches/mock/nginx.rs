@@ -108,36 +108,73 @@ pub(crate) fn beside_the_ceiling(
     nginx: Option<&Nginx>,
     nginx_target: &str,
 ) -> Option<f64> {
-    let (mut ours, mut theirs, mut cpu_ours, mut cpu_theirs) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    cases_beside_the_ceiling(&[(what, &terra)], nginx, nginx_target)
+        .pop()
+        .flatten()
+}
+
+/// Several cases, each beside the ceiling, with the rounds interleaved across the cases as
+/// well (round 1 of every case, then round 2, ...): a drift of the machine over the run
+/// then weighs on every case alike instead of on whichever runs last. Returns each case's
+/// median rate, in order.
+pub(crate) fn cases_beside_the_ceiling(
+    cases: &[(&str, &dyn Fn() -> Option<Wrk>)],
+    nginx: Option<&Nginx>,
+    nginx_target: &str,
+) -> Vec<Option<f64>> {
+    #[derive(Default)]
+    struct Runs {
+        ours: Vec<f64>,
+        theirs: Vec<f64>,
+        cpu_ours: Vec<f64>,
+        cpu_theirs: Vec<f64>,
+        failed: bool,
+    }
+    let mut runs: Vec<Runs> = cases.iter().map(|_| Runs::default()).collect();
     for _ in 0..ROUNDS {
-        let t = terra()?;
-        ours.push(t.rate);
-        cpu_ours.push(t.cpu_us);
-        if let Some(n) = nginx
-            && let Some(w) = wrk(
-                &format!("{what}: nginx, the same bytes as a static file"),
-                &n.addr,
-                nginx_target,
-                &[],
-                n.pid(),
-            )
-        {
-            theirs.push(w.rate);
-            cpu_theirs.push(w.cpu_us);
+        for ((what, terra), r) in cases.iter().zip(&mut runs) {
+            if r.failed {
+                continue;
+            }
+            let Some(t) = terra() else {
+                r.failed = true;
+                continue;
+            };
+            r.ours.push(t.rate);
+            r.cpu_ours.push(t.cpu_us);
+            if let Some(n) = nginx
+                && let Some(w) = wrk(
+                    &format!("{what}: nginx, the same bytes as a static file"),
+                    &n.addr,
+                    nginx_target,
+                    &[],
+                    n.pid(),
+                )
+            {
+                r.theirs.push(w.rate);
+                r.cpu_theirs.push(w.cpu_us);
+            }
         }
     }
-    let (o, c) = (median(ours), median(cpu_ours));
-    if theirs.is_empty() {
-        println!(
-            "{what}: terra-mock {o:.0} req/s, {c:.0} us server CPU per request (median of {ROUNDS})"
-        );
-    } else {
-        let (n, nc) = (median(theirs), median(cpu_theirs));
-        println!(
-            "{what}: terra-mock {o:.0} req/s at {c:.0} us server CPU per request; nginx {n:.0} req/s at {nc:.0} us; ratio {:.2} of the ceiling (medians of {ROUNDS} interleaved rounds, wrk -t2 -c{CONNECTIONS})",
-            o / n
-        );
+    let mut rates = Vec::new();
+    for ((what, _), r) in cases.iter().zip(runs) {
+        if r.failed {
+            rates.push(None);
+            continue;
+        }
+        let (o, c) = (median(r.ours), median(r.cpu_ours));
+        if r.theirs.is_empty() {
+            println!(
+                "{what}: terra-mock {o:.0} req/s, {c:.0} us server CPU per request (median of {ROUNDS})"
+            );
+        } else {
+            let (n, nc) = (median(r.theirs), median(r.cpu_theirs));
+            println!(
+                "{what}: terra-mock {o:.0} req/s at {c:.0} us server CPU per request; nginx {n:.0} req/s at {nc:.0} us; ratio {:.2} of the ceiling (medians of {ROUNDS} interleaved rounds, wrk -t2 -c{CONNECTIONS})",
+                o / n
+            );
+        }
+        rates.push(Some(o));
     }
-    Some(o)
+    rates
 }
