@@ -590,3 +590,14 @@ fn mutants(args: &[String]) -> Result<(), String> {
         Err(format!("surviving mutants in: {}", failed.join(", ")))
     }
 }
+
+#[cfg(test)]
+mod disk {
+    /// The free space `cargo xtask test` warns about is read from `df`, for a folder that
+    /// does not exist yet (a fresh clone has no `target/`) through its nearest parent.
+    #[test]
+    fn free_space_is_read_for_a_folder_not_made_yet() {
+        let free = super::free_bytes(&super::root().join("target/not/made/yet"));
+        assert!(free.is_some_and(|b| b > 0), "{free:?}");
+    }
+}
