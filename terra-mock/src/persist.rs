@@ -59,13 +59,14 @@ tokio::task_local! {
 }
 
 /// Runs `f` (one request), telling whether any write of the database failed meanwhile.
-pub(crate) async fn track<F: std::future::Future>(f: F) -> (F::Output, bool) {
-    FAILED
-        .scope(Cell::new(false), async move {
-            let out = f.await;
-            (out, FAILED.with(Cell::get))
-        })
-        .await
+/// (A plain function rather than an `async fn`, whose state would hold `f` twice.)
+pub(crate) fn track<F: std::future::Future>(
+    f: F,
+) -> impl std::future::Future<Output = (F::Output, bool)> {
+    FAILED.scope(Cell::new(false), async move {
+        let out = f.await;
+        (out, FAILED.with(Cell::get))
+    })
 }
 
 /// Marks the current request (if any) as one whose changes were not all kept.

@@ -12,13 +12,11 @@
 //! timed like a request head, and evictable like one) and while it serves requests, under
 //! the same cap.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -26,7 +24,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tower::ServiceExt as _;
 
 use crate::core::ResetConnection;
 
@@ -47,7 +44,7 @@ impl std::error::Error for InjectedReset {}
 
 /// What every connection of a server shares.
 struct Ctx {
-    router: Router,
+    router: Arc<crate::router::Dispatch>,
     limits: Limits,
     tracker: Arc<Tracker>,
     proxy: Option<Arc<crate::proxy::Proxy>>,
@@ -57,7 +54,7 @@ struct Ctx {
 /// finish (up to 5 s). With a `proxy`, the port is also a forward proxy (`proxy/`).
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: Arc<crate::router::Dispatch>,
     limits: Limits,
     proxy: Option<Arc<crate::proxy::Proxy>>,
     shutdown: impl Future<Output = ()>,
@@ -260,12 +257,8 @@ fn connection<S>(
                 })
             });
             req.extensions_mut().insert(crate::core::PeerAddr(peer));
-            let resp = ctx
-                .router
-                .clone()
-                .oneshot(req)
-                .await
-                .unwrap_or_else(|e: Infallible| match e {});
+            // Boxed, so that the future hyper holds (and moves) per request stays small.
+            let resp = Box::pin(ctx.router.handle(req)).await;
             if resp.extensions().get::<ResetConnection>().is_some() {
                 return Err(InjectedReset);
             }

@@ -35,7 +35,7 @@ pub fn format_rfc3339(t: SystemTime) -> String {
     two(&mut b, 11, h);
     two(&mut b, 14, mi);
     two(&mut b, 17, s);
-    String::from_utf8_lossy(&b).into_owned()
+    b.iter().map(|&c| char::from(c)).collect()
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`; fractions are dropped.

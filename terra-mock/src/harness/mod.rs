@@ -448,7 +448,7 @@ impl TerraMockBuilder {
             .write()
             .unwrap_or_else(|e| e.into_inner()) = format!("http://{local}");
         let (tx, rx) = oneshot::channel::<()>();
-        let router = crate::router::router(mock.inner.clone());
+        let router = crate::router::Dispatch::new(mock.inner.clone());
         let limits = crate::server::Limits::of(&mock.inner.cfg);
         let proxy = if mock.inner.cfg.proxy {
             let dir = match mock.inner.cfg.ca_dir.clone() {

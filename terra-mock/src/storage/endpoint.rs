@@ -100,7 +100,7 @@ fn address(req: &Request, m: &Core) -> (Option<String>, String) {
     ((!bucket.is_empty()).then(|| bucket.to_owned()), decode(key))
 }
 
-pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Response {
+pub(crate) async fn serve(m: Arc<Core>, s3: &S3Services, req: Request) -> Response {
     if req.uri().path().starts_with(API_PREFIX) {
         return not_found(&m, &req);
     }
@@ -138,7 +138,7 @@ pub(crate) async fn serve(m: Arc<Core>, s3: S3Services, req: Request) -> Respons
 /// Serves a request by the protocol of its bucket and signature.
 async fn by_protocol(
     m: &Arc<Core>,
-    s3: S3Services,
+    s3: &S3Services,
     req: Request,
     bucket: Option<String>,
     key: String,
