@@ -257,8 +257,7 @@ fn connection<S>(
                 })
             });
             req.extensions_mut().insert(crate::core::PeerAddr(peer));
-            // Boxed, so that the future hyper holds (and moves) per request stays small.
-            let resp = Box::pin(ctx.router.handle(req)).await;
+            let resp = ctx.router.handle(req).await;
             if resp.extensions().get::<ResetConnection>().is_some() {
                 return Err(InjectedReset);
             }

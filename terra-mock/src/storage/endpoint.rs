@@ -122,15 +122,23 @@ pub(crate) async fn serve(m: Arc<Core>, s3: &S3Services, req: Request) -> Respon
     let method = req.method().clone();
     // Kept to explain a SigV4 signature mismatch as S3 does.
     let signed = sigv4(&req).then(|| super::why::SigV4Request::of(&req));
-    let (resp, noted) = super::why::scoped(async {
+    // Boxed: some 4 KiB, which this future would otherwise hold twice (the argument of
+    // `scoped` as well as its inside), and every future around it once more.
+    let (resp, noted) = super::why::scoped(Box::pin(async {
         if super::form::is_form_upload(&req, &key) {
-            super::form::serve(&m, req, bucket.clone()).await
+            // Boxed, as the OSS path below: what the S3 path does not need stays out of
+            // the future every storage request carries.
+            Box::pin(super::form::serve(&m, req, bucket.clone())).await
         } else {
             by_protocol(&m, s3, req, bucket.clone(), key).await
         }
-    })
+    }))
     .await;
-    let mut resp = super::why::explain(resp, noted, signed).await;
+    let mut resp = if resp.status().is_success() || resp.status().is_redirection() {
+        resp
+    } else {
+        Box::pin(super::why::explain(resp, noted, signed)).await
+    };
     super::cors::decorate(&m, bucket.as_deref(), origin.as_deref(), &method, &mut resp);
     resp
 }
@@ -182,7 +190,13 @@ async fn by_protocol(
             .await
         }
         Some(Protocol::Oss) => {
-            super::oss::serve(m.clone(), req, bucket.unwrap_or_default(), key).await
+            Box::pin(super::oss::serve(
+                m.clone(),
+                req,
+                bucket.unwrap_or_default(),
+                key,
+            ))
+            .await
         }
         None => not_found(m, &req),
     }

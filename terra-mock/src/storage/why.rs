@@ -21,13 +21,14 @@ tokio::task_local! {
 
 /// Serves `fut` with a slot for the reason of a refusal; returns its answer and the reason
 /// noted, if any.
-pub(crate) async fn scoped<F: Future<Output = Response>>(fut: F) -> (Response, Option<Reason>) {
-    NOTED
-        .scope(RefCell::new(None), async {
-            let r = fut.await;
-            (r, NOTED.with(|c| c.borrow_mut().take()))
-        })
-        .await
+/// (A plain function rather than an `async fn`, whose state would hold `fut` twice.)
+pub(crate) fn scoped<F: Future<Output = Response>>(
+    fut: F,
+) -> impl Future<Output = (Response, Option<Reason>)> {
+    NOTED.scope(RefCell::new(None), async {
+        let r = fut.await;
+        (r, NOTED.with(|c| c.borrow_mut().take()))
+    })
 }
 
 /// Notes why the request being served is refused (the first reason stays).
